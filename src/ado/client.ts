@@ -1,0 +1,263 @@
+import PQueue from 'p-queue';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../util/log.js';
+import { silentLogger } from '../util/log.js';
+import { scrubSecrets, errorMessage } from '../util/errors.js';
+import type { AdoAuth } from './auth.js';
+import { AdoAuthError, AdoError, AdoNotFoundError } from './errors.js';
+import { RateGovernor } from './governor.js';
+import { serviceUrl, type AdoService, type Organization } from './orgUrl.js';
+
+export type QueryValue = string | number | boolean | undefined | null;
+export type Query = Record<string, QueryValue>;
+
+export interface AdoClientOptions {
+  /** In-flight requests to this organization. */
+  concurrency: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  /** First backoff step; doubles each attempt, with full jitter. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Upper bound for a single Retry-After / reset wait. */
+  maxPauseMs: number;
+}
+
+export const DEFAULT_CLIENT_OPTIONS: AdoClientOptions = {
+  concurrency: 8,
+  timeoutMs: 60_000,
+  maxAttempts: 6,
+  backoffBaseMs: 500,
+  backoffMaxMs: 60_000,
+  maxPauseMs: 300_000,
+};
+
+export interface AdoResponse<T> {
+  data: T;
+  headers: Headers;
+  status: number;
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  query?: Query;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** POSTs that only read (WIQL, itemsbatch, subjectlookup) are safe to retry. GET/PUT/DELETE always are. */
+  idempotent?: boolean;
+  headers?: Record<string, string>;
+}
+
+/** Counters for /metrics and summaries. */
+export class AdoClientStats {
+  requests = 0;
+  retries = 0;
+  throttled = 0;
+  failures = 0;
+  byStatus = new Map<number, number>();
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+const SCOPE_HINTS: Array<[RegExp, string]> = [
+  [/\/_apis\/(git|policy)\//i, 'Code (Read)'],
+  [/\/_apis\/(build|pipelines)\b/i, 'Build (Read)'],
+  [/\/_apis\/release\//i, 'Release (Read)'],
+  [/\/_apis\/(wit|work)\//i, 'Work Items (Read)'],
+  [/\/_apis\/(graph|identities)\//i, 'Graph (Read)'],
+  [/\/_apis\/(user|group|serviceprincipal)entitlements/i, 'Member Entitlement Management (Read)'],
+  [/\/_apis\/test\//i, 'Test Management (Read)'],
+  [/\/_apis\/distributedtask\/environments/i, 'Environment (Read & manage)'],
+  [/\/_apis\/hooks\//i, 'Service Hooks (Read, query & manage)'],
+  [/\/_apis\/wiki\//i, 'Wiki (Read)'],
+  [/\/_apis\/alert\//i, 'Advanced Security (Read)'],
+  [/\/_apis\/(projects|teams)\b/i, 'Project and Team (Read)'],
+];
+
+export function scopeHint(url: string): string | undefined {
+  return SCOPE_HINTS.find(([re]) => re.test(url))?.[1];
+}
+
+/**
+ * One client per organization: auth, a request queue bounding concurrency, a shared rate-limit window, retries with
+ * exponential backoff and jitter, and errors that name the organization (and never the credential).
+ */
+export class AdoClient {
+  readonly stats = new AdoClientStats();
+  readonly governor: RateGovernor;
+  readonly #queue: PQueue;
+  readonly #opts: AdoClientOptions;
+
+  constructor(
+    readonly org: Organization,
+    private readonly auth: AdoAuth,
+    options: Partial<AdoClientOptions> = {},
+    private readonly log: Logger = silentLogger,
+  ) {
+    this.#opts = { ...DEFAULT_CLIENT_OPTIONS, ...options };
+    this.#queue = new PQueue({ concurrency: this.#opts.concurrency });
+    this.governor = new RateGovernor(this.#opts.maxPauseMs);
+  }
+
+  /** Absolute URL of a path on the org (or on a sub-service such as vsrm). */
+  url(path: string, service: AdoService = 'core'): string {
+    return `${serviceUrl(this.org, service)}/${path.replace(/^\/+/, '')}`;
+  }
+
+  get<T>(url: string, query?: Query, signal?: AbortSignal): Promise<AdoResponse<T>> {
+    return this.request<T>(url, { query, signal });
+  }
+
+  async request<T>(url: string, options: RequestOptions = {}): Promise<AdoResponse<T>> {
+    const full = buildUrl(url, options.query);
+    return this.#queue.add(() => this.#withRetries<T>(full, options), { throwOnTimeout: true });
+  }
+
+  /** Requests waiting for a slot, plus those in flight. */
+  get pending(): number {
+    return this.#queue.size + this.#queue.pending;
+  }
+
+  async #withRetries<T>(url: string, options: RequestOptions): Promise<AdoResponse<T>> {
+    const method = options.method ?? 'GET';
+    const retryable = method !== 'POST' && method !== 'PATCH' ? true : options.idempotent === true;
+    let refreshedAuth = false;
+    for (let attempt = 1; ; attempt++) {
+      await this.governor.ready(options.signal);
+      try {
+        return await this.#once<T>(url, method, options);
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        if (err instanceof AdoAuthError && err.status === 401 && !refreshedAuth && this.auth.refresh) {
+          refreshedAuth = true;
+          if (await this.auth.refresh()) continue;
+        }
+        const adoErr = err instanceof AdoError ? err : undefined;
+        const canRetry = retryable && (adoErr ? adoErr.retryable : true) && attempt < this.#opts.maxAttempts;
+        if (!canRetry) {
+          this.stats.failures++;
+          throw this.#describe(err, url, method, attempt);
+        }
+        this.stats.retries++;
+        const backoff = Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** (attempt - 1));
+        const delay = Math.random() * backoff;
+        this.log.warn(
+          { org: this.org.name, url: redactQuery(url), attempt, delayMs: Math.round(delay), reason: errorMessage(err) },
+          'azure devops request failed, retrying',
+        );
+        // The governor already holds any Retry-After the response asked for; this is the extra jittered backoff.
+        await sleep(delay, undefined, { signal: options.signal });
+      }
+    }
+  }
+
+  async #once<T>(url: string, method: string, options: RequestOptions): Promise<AdoResponse<T>> {
+    const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      authorization: await this.auth.header(signal),
+      // Without this, bad credentials get a 203 HTML sign-in page instead of a 401.
+      'x-tfs-fedauthredirect': 'Suppress',
+      ...options.headers,
+    };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    this.stats.requests++;
+    let res: Response;
+    try {
+      res = await fetch(url, { method, headers, body, signal });
+    } catch (err) {
+      if (timeout.aborted && !options.signal?.aborted) {
+        throw new AdoError(`timed out after ${this.#opts.timeoutMs} ms`, undefined, true);
+      }
+      throw new AdoError(`network error: ${errorMessage(err)}`, undefined, true);
+    }
+    this.stats.byStatus.set(res.status, (this.stats.byStatus.get(res.status) ?? 0) + 1);
+    const retryAfterMs = this.governor.observe(res.headers);
+    if (res.status === 429) this.stats.throttled++;
+
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw new AdoError(`response body interrupted: ${errorMessage(err)}`, res.status, true);
+    }
+    const contentType = res.headers.get('content-type') ?? '';
+    if (res.status === 203 || (res.ok && contentType.includes('text/html'))) {
+      throw new AdoAuthError('answered with a sign-in page (credentials rejected)', 401, false);
+    }
+    if (res.ok) {
+      if (res.status === 204 || text.length === 0) return { data: undefined as T, headers: res.headers, status: res.status };
+      try {
+        return { data: JSON.parse(stripBom(text)) as T, headers: res.headers, status: res.status };
+      } catch {
+        throw new AdoError(`truncated or invalid JSON body (${text.length} bytes)`, res.status, true);
+      }
+    }
+    const detail = errorDetail(text);
+    if (res.status === 401 || res.status === 403) {
+      throw new AdoAuthError(`HTTP ${res.status}${detail ? `: ${detail}` : ''}`, res.status, false);
+    }
+    if (res.status === 404) throw new AdoNotFoundError(`HTTP 404${detail ? `: ${detail}` : ''}`, 404, false);
+    const suffix = retryAfterMs !== undefined ? ` (Retry-After ${Math.round(retryAfterMs)} ms)` : '';
+    throw new AdoError(`HTTP ${res.status}${detail ? `: ${detail}` : ''}${suffix}`, res.status, RETRYABLE_STATUS.has(res.status));
+  }
+
+  #describe(err: unknown, url: string, method: string, attempts: number): Error {
+    const where = `${method} ${redactQuery(url)}`;
+    const secrets = this.auth.secrets();
+    if (err instanceof AdoAuthError) {
+      const scope = scopeHint(url);
+      const what = err.status === 403 ? 'is not allowed to' : 'was rejected by';
+      const hint = scope ? ` Check that the ${this.auth.description} is valid for this organization and has the "${scope}" scope.` : ` Check that the ${this.auth.description} is valid for this organization.`;
+      return new AdoAuthError(
+        scrubSecrets(`Azure DevOps organization "${this.org.name}" (${this.org.url}): the ${this.auth.description} ${what} ${where}: ${err.message}.${hint}`, secrets),
+        err.status,
+        false,
+      );
+    }
+    const status = err instanceof AdoError ? err.status : undefined;
+    const message = scrubSecrets(
+      `Azure DevOps organization "${this.org.name}": ${where} failed after ${attempts} attempt(s): ${errorMessage(err)}`,
+      secrets,
+    );
+    if (err instanceof AdoNotFoundError) return new AdoNotFoundError(message, 404, false);
+    return new AdoError(message, status, false);
+  }
+}
+
+export function buildUrl(url: string, query?: Query): string {
+  if (!query) return url;
+  const u = new URL(url);
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined || v === null) continue;
+    u.searchParams.set(k, String(v));
+  }
+  return u.toString();
+}
+
+function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function errorDetail(text: string): string {
+  if (!text) return '';
+  try {
+    const body = JSON.parse(stripBom(text)) as { message?: unknown };
+    if (typeof body.message === 'string') return body.message.slice(0, 500);
+  } catch {
+    /* not JSON */
+  }
+  return text.slice(0, 200).replace(/\s+/g, ' ');
+}
+
+/** Continuation tokens can be long and opaque; keep logs readable. */
+function redactQuery(url: string): string {
+  const u = new URL(url);
+  if (u.searchParams.has('continuationToken')) u.searchParams.set('continuationToken', '…');
+  return decodeURIComponent(u.toString());
+}

@@ -1,0 +1,21 @@
+/** Any failure talking to Azure DevOps. `retryable` drives the client's retry loop. */
+export class AdoError extends Error {
+  override name = 'AdoError';
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** 401/403 (or a 203 sign-in page): fails fast, the message names the org and the PAT scope likely missing. */
+export class AdoAuthError extends AdoError {
+  override name = 'AdoAuthError';
+}
+
+/** 404: callers decide whether "not found" means "gone" (never silently "empty"). */
+export class AdoNotFoundError extends AdoError {
+  override name = 'AdoNotFoundError';
+}

@@ -1,0 +1,22 @@
+import type { Entity, EntityOrigin } from './entity.js';
+
+export interface UpsertOutcome {
+  /** Entities the catalog accepted (or printed, for dry-run). */
+  written: number;
+  /** Entities not sent because their content is unchanged since the last successful write. */
+  unchanged: number;
+  /** Entities the catalog refused; a resource with failures is incomplete. */
+  failed: Array<{ entity: Entity; error: string }>;
+}
+
+/**
+ * Where mapped entities go: Port's API, or stdout for dry-run. Implementations batch internally; `upsert` resolves
+ * once the batch is durable in the catalog.
+ */
+export interface CatalogSink {
+  readonly name: string;
+  upsert(entities: Entity[], origin: EntityOrigin): Promise<UpsertOutcome>;
+  /** Finishes pending work (retries of entities waiting for a relation target). */
+  flush(): Promise<UpsertOutcome>;
+  close(): Promise<void>;
+}
