@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, destination as pinoDestination, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
 
 export type { Logger };
 
@@ -11,7 +11,6 @@ export const REDACTED_PATHS = [
   'password',
   'secret',
   'authorization',
-  'headers.authorization',
   '*.pat',
   '*.token',
   '*.accessToken',
@@ -19,17 +18,17 @@ export const REDACTED_PATHS = [
   '*.password',
   '*.secret',
   '*.authorization',
-  '*.headers.authorization',
+  'headers.authorization',
 ];
 
 /** Logs go to stderr so that stdout stays clean for entity output. */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: NodeJS.WritableStream): Logger {
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: DestinationStream): Logger {
   const options: LoggerOptions = {
     level,
     base: undefined,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
-  return pino(options, (destination ?? pino.destination({ fd: 2, sync: true })) as pino.DestinationStream);
+  return pino(options, destination ?? pinoDestination({ fd: 2, sync: true }));
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,122 @@
+import { cpus } from 'node:os';
+import { UserInputError } from '../util/errors.js';
+
+/**
+ * Integration settings. Each has a flag, an environment variable and, where Ocean had one, Ocean's variable as an
+ * alias, so an Ocean install's environment keeps working.
+ */
+export interface SettingSpec {
+  key: keyof Settings;
+  flag: string;
+  env: string[];
+  type: 'string' | 'int' | 'number' | 'bool' | 'list';
+  secret?: boolean;
+  description: string;
+}
+
+export interface Settings {
+  organizationUrl?: string;
+  personalAccessToken?: string;
+  /** Treat a custom host as Azure DevOps Services (`services`) or Server (`server`); default by host. */
+  adoFlavor?: 'services' | 'server';
+  configFile: string;
+  blueprintsDir: string;
+  jqPoolSize: number;
+  pageSize: number;
+  orgConcurrency: number;
+  requestTimeoutMs: number;
+  maxAttempts: number;
+  logLevel: string;
+  portClientId?: string;
+  portClientSecret?: string;
+  portBaseUrl: string;
+  integrationIdentifier: string;
+  redisUrl?: string;
+}
+
+export const SETTINGS: SettingSpec[] = [
+  { key: 'organizationUrl', flag: 'org', env: ['ADO_ORGANIZATION_URL', 'OCEAN__INTEGRATION__CONFIG__ORGANIZATION_URL'], type: 'string', description: 'Organization URL: https://dev.azure.com/{org}, https://{org}.visualstudio.com or https://host/tfs/{collection}' },
+  { key: 'personalAccessToken', flag: 'pat', env: ['ADO_PERSONAL_ACCESS_TOKEN', 'AZURE_DEVOPS_PAT', 'OCEAN__INTEGRATION__CONFIG__PERSONAL_ACCESS_TOKEN'], type: 'string', secret: true, description: 'Personal access token (read scopes of the kinds you sync)' },
+  { key: 'adoFlavor', flag: 'ado-flavor', env: ['ADO_FLAVOR'], type: 'string', description: 'services | server: how to treat an organization URL on a custom host (default: server)' },
+  { key: 'configFile', flag: 'config', env: ['PORT_APP_CONFIG', 'PORT_APP_CONFIG_FILE'], type: 'string', description: 'port-app-config YAML (default mappings/port-app-config.yml)' },
+  { key: 'blueprintsDir', flag: 'blueprints', env: ['BLUEPRINTS_DIR'], type: 'string', description: 'Folder of blueprint JSON created in the catalog when missing (default blueprints/)' },
+  { key: 'jqPoolSize', flag: 'jq-pool-size', env: ['JQ_POOL_SIZE'], type: 'int', description: 'jq processes per resource (default: number of cores)' },
+  { key: 'pageSize', flag: 'page-size', env: ['ADO_PAGE_SIZE'], type: 'int', description: 'Page size for list endpoints, capped per endpoint (default 1000)' },
+  { key: 'orgConcurrency', flag: 'org-concurrency', env: ['ADO_CONCURRENCY'], type: 'int', description: 'Requests in flight per organization (default 8)' },
+  { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: ['ADO_REQUEST_TIMEOUT_MS', 'OCEAN__CLIENT_TIMEOUT_MS'], type: 'int', description: 'Timeout of one Azure DevOps request (default 60000)' },
+  { key: 'maxAttempts', flag: 'max-attempts', env: ['ADO_MAX_ATTEMPTS'], type: 'int', description: 'Attempts per Azure DevOps request before it fails (default 6)' },
+  { key: 'logLevel', flag: 'log-level', env: ['LOG_LEVEL', 'OCEAN__LOG_LEVEL'], type: 'string', description: 'trace | debug | info | warn | error (default info)' },
+  { key: 'portClientId', flag: 'port-client-id', env: ['PORT_CLIENT_ID', 'OCEAN__PORT__CLIENT_ID'], type: 'string', secret: true, description: 'Port client id' },
+  { key: 'portClientSecret', flag: 'port-client-secret', env: ['PORT_CLIENT_SECRET', 'OCEAN__PORT__CLIENT_SECRET'], type: 'string', secret: true, description: 'Port client secret' },
+  { key: 'portBaseUrl', flag: 'port-base-url', env: ['PORT_BASE_URL', 'OCEAN__PORT__BASE_URL'], type: 'string', description: 'Port API: eu (default, https://api.port.io), us (https://api.us.port.io) or a URL' },
+  { key: 'integrationIdentifier', flag: 'integration-identifier', env: ['INTEGRATION_IDENTIFIER', 'OCEAN__INTEGRATION__IDENTIFIER'], type: 'string', description: 'Identifies this installation; stamps entity ownership (default ado-catalog-sync)' },
+  { key: 'redisUrl', flag: 'redis-url', env: ['REDIS_URL'], type: 'string', description: 'Redis for cluster mode and entity state (e.g. redis://127.0.0.1:6379)' },
+];
+
+const DEFAULTS: Settings = {
+  configFile: 'mappings/port-app-config.yml',
+  blueprintsDir: 'blueprints',
+  jqPoolSize: Math.max(1, cpus().length),
+  pageSize: 1000,
+  orgConcurrency: 8,
+  requestTimeoutMs: 60_000,
+  maxAttempts: 6,
+  logLevel: 'info',
+  portBaseUrl: 'eu',
+  integrationIdentifier: 'ado-catalog-sync',
+};
+
+/** Settings from flags (highest), then environment variables, then defaults. */
+export function loadSettings(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): Settings {
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  for (const spec of SETTINGS) {
+    let raw: string | boolean | undefined = flags[spec.flag];
+    let source = `--${spec.flag}`;
+    if (raw === undefined) {
+      const name = spec.env.find((n) => env[n] !== undefined && env[n] !== '');
+      if (name) {
+        raw = env[name];
+        source = name;
+      }
+    }
+    if (raw === undefined) continue;
+    out[spec.key] = parseValue(spec, raw, source);
+  }
+  const s = out as unknown as Settings;
+  if (s.adoFlavor !== undefined && s.adoFlavor !== 'services' && s.adoFlavor !== 'server') {
+    throw new UserInputError(`ADO_FLAVOR / --ado-flavor must be "services" or "server", not "${s.adoFlavor}"`);
+  }
+  for (const key of ['jqPoolSize', 'pageSize', 'orgConcurrency', 'requestTimeoutMs', 'maxAttempts'] as const) {
+    if (!(s[key] >= 1)) throw new UserInputError(`${key} must be at least 1`);
+  }
+  return s;
+}
+
+function parseValue(spec: SettingSpec, raw: string | boolean, source: string): unknown {
+  const text = String(raw).trim();
+  switch (spec.type) {
+    case 'int': {
+      const n = Number(text);
+      if (!Number.isInteger(n)) throw new UserInputError(`${source} must be a whole number, got "${text}"`);
+      return n;
+    }
+    case 'number': {
+      const n = Number(text);
+      if (!Number.isFinite(n)) throw new UserInputError(`${source} must be a number, got "${text}"`);
+      return n;
+    }
+    case 'bool':
+      if (/^(true|1|yes)$/i.test(text)) return true;
+      if (/^(false|0|no)$/i.test(text)) return false;
+      throw new UserInputError(`${source} must be true or false, got "${text}"`);
+    case 'list':
+      return text.split(',').map((s) => s.trim()).filter(Boolean);
+    default:
+      return text;
+  }
+}
+
+/** Values of secret settings, to scrub from any output. */
+export function secretValues(s: Settings): string[] {
+  return SETTINGS.filter((spec) => spec.secret).map((spec) => s[spec.key]).filter((v): v is string => typeof v === 'string');
+}

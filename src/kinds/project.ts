@@ -1,0 +1,45 @@
+import { mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { listProjects, type ProjectRef } from './shared/listings.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+interface ProjectSelector extends Selector {
+  defaultTeam: boolean;
+}
+
+/** With `defaultTeam`, each project is the full GET-project body, which carries `defaultTeam`. */
+async function* fetchProjects(ctx: FetchContext, selector: ProjectSelector): AsyncGenerator<RawItem[]> {
+  const projects = await listProjects(ctx);
+  for (let i = 0; i < projects.length; i += ctx.pageSize) {
+    const page = projects.slice(i, i + ctx.pageSize);
+    if (!selector.defaultTeam) {
+      yield page;
+      continue;
+    }
+    const full: RawItem[] = [];
+    for await (const p of mergeMap(page, (p) => fetchFullProject(ctx, p), 8)) full.push(p);
+    yield full;
+  }
+}
+
+async function* fetchFullProject(ctx: FetchContext, p: ProjectRef): AsyncGenerator<RawItem> {
+  const res = await ctx.client.get<RawItem>(
+    ctx.client.url(`_apis/projects/${encodeURIComponent(p.id)}`),
+    { includeCapabilities: true, 'api-version': API.ga },
+    ctx.signal,
+  );
+  yield res.data;
+}
+
+export const projectKind: KindDefinition<ProjectSelector> = {
+  kind: 'project',
+  description: 'Team projects of the organization',
+  serverSupported: true,
+  selectorSchema: {
+    type: 'object',
+    properties: {
+      defaultTeam: { type: 'boolean', default: false, description: 'Fetch each project in full, adding its defaultTeam' },
+    },
+  },
+  fetch: fetchProjects,
+};

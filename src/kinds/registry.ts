@@ -1,0 +1,34 @@
+import type { Organization } from '../ado/orgUrl.js';
+import { projectKind } from './project.js';
+import { pullRequestKind } from './pullRequest.js';
+import { repositoryKind } from './repository.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+/** Every kind the worker knows, in the order they are documented. */
+export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, pullRequestKind] as unknown as KindDefinition<never>[];
+
+const byName = new Map(KINDS.map((k) => [k.kind, k as unknown as KindDefinition]));
+
+export function kindNames(): string[] {
+  return [...byName.keys()];
+}
+
+export function getKind(kind: string): KindDefinition | undefined {
+  return byName.get(kind);
+}
+
+/** Runs a kind's fetcher and stamps every item with the organization it came from. */
+export async function* fetchKind(
+  kind: KindDefinition,
+  ctx: FetchContext,
+  selector: Selector,
+  org: Organization,
+): AsyncGenerator<RawItem[]> {
+  for await (const page of kind.fetch(ctx, selector)) {
+    for (const item of page) {
+      item.__organizationName = org.name;
+      item.__organizationUrl = org.url;
+    }
+    yield page;
+  }
+}

@@ -1,0 +1,70 @@
+import { AdoNotFoundError } from '../ado/errors.js';
+import { mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { listRepositories, type RepositoryRef } from './shared/listings.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+interface RepositorySelector extends Selector {
+  includedFiles?: string[];
+}
+
+async function* fetchRepositories(ctx: FetchContext, selector: RepositorySelector): AsyncGenerator<RawItem[]> {
+  const repos = await listRepositories(ctx);
+  const files = selector.includedFiles ?? [];
+  for (let i = 0; i < repos.length; i += ctx.pageSize) {
+    const page = repos.slice(i, i + ctx.pageSize);
+    if (files.length === 0) {
+      yield page;
+      continue;
+    }
+    const enriched: RawItem[] = [];
+    for await (const repo of mergeMap(page, (r) => withIncludedFiles(ctx, r, files), 8)) enriched.push(repo);
+    yield enriched;
+  }
+}
+
+async function* withIncludedFiles(ctx: FetchContext, repo: RepositoryRef, paths: string[]): AsyncGenerator<RawItem> {
+  const included: Record<string, string | null> = {};
+  const branch = repo.defaultBranch?.replace(/^refs\/heads\//, '');
+  for (const path of paths) included[path] = branch ? await readFile(ctx, repo, path, branch) : null;
+  yield { ...repo, __includedFiles: included };
+}
+
+/** File content on a branch; a missing file is null (an expected state), any other failure is an error. */
+export async function readFile(ctx: FetchContext, repo: RepositoryRef, path: string, branch: string): Promise<string | null> {
+  const url = ctx.client.url(`${encodeURIComponent(repo.project.id)}/_apis/git/repositories/${encodeURIComponent(repo.id)}/items`);
+  try {
+    const res = await ctx.client.get<{ content?: string }>(
+      url,
+      {
+        path: path.startsWith('/') ? path : `/${path}`,
+        versionType: 'Branch',
+        version: branch,
+        includeContent: true,
+        'api-version': API.ga,
+      },
+      ctx.signal,
+    );
+    return res.data?.content ?? '';
+  } catch (err) {
+    if (err instanceof AdoNotFoundError) return null;
+    throw err;
+  }
+}
+
+export const repositoryKind: KindDefinition<RepositorySelector> = {
+  kind: 'repository',
+  description: 'Git repositories (disabled ones included), optionally with file contents',
+  serverSupported: true,
+  selectorSchema: {
+    type: 'object',
+    properties: {
+      includedFiles: {
+        type: 'array',
+        items: { type: 'string', minLength: 1 },
+        description: 'Repository-relative paths read on the default branch into __includedFiles',
+      },
+    },
+  },
+  fetch: fetchRepositories,
+};

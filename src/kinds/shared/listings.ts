@@ -1,0 +1,50 @@
+import { pagesByContinuation } from '../../ado/paging.js';
+import { collect, items } from '../../util/asyncIter.js';
+import type { FetchContext, RawItem } from '../types.js';
+import { API, MAX_PAGE } from './api.js';
+
+export interface ProjectRef extends RawItem {
+  id: string;
+  name: string;
+  state?: string;
+}
+
+export interface RepositoryRef extends RawItem {
+  id: string;
+  name: string;
+  defaultBranch?: string;
+  isDisabled?: boolean;
+  project: ProjectRef;
+}
+
+/** Streams the organization's projects page by page (continuation paging). */
+export function projectPages(ctx: FetchContext): AsyncIterable<ProjectRef[]> {
+  return pagesByContinuation<ProjectRef>(ctx.client, ctx.client.url('_apis/projects'), {
+    query: { 'api-version': API.ga },
+    top: Math.min(ctx.pageSize, MAX_PAGE.projects),
+    tokenFrom: 'header',
+    signal: ctx.signal,
+  });
+}
+
+/** All projects, fetched once per run and shared by the kinds that fan out per project. */
+export function listProjects(ctx: FetchContext): Promise<ProjectRef[]> {
+  return ctx.cache.memo('projects', () => collect(items(projectPages(ctx))));
+}
+
+/** Every repository of the organization in one request (the org-level listing), fetched once per run. */
+export function listRepositories(ctx: FetchContext): Promise<RepositoryRef[]> {
+  return ctx.cache.memo('repositories', async () => {
+    const res = await ctx.client.get<{ value?: RepositoryRef[] }>(ctx.client.url('_apis/git/repositories'), { 'api-version': API.ga }, ctx.signal);
+    return res.data?.value ?? [];
+  });
+}
+
+const UNHEALTHY_PROJECT_STATES = new Set(['deleted', 'deleting', 'new', 'createpending']);
+
+/** Repositories whose children (branches, pull requests, policies) can be listed: enabled, in a live project. */
+export function isHealthyRepository(repo: RepositoryRef): boolean {
+  if (repo.isDisabled) return false;
+  const state = repo.project?.state?.toLowerCase();
+  return !state || !UNHEALTHY_PROJECT_STATES.has(state);
+}

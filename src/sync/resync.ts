@@ -1,0 +1,143 @@
+import type { AdoClient } from '../ado/client.js';
+import type { PortAppConfig, ResourceConfig } from '../config/appConfig.js';
+import type { Entity } from '../catalog/entity.js';
+import type { CatalogSink } from '../catalog/sink.js';
+import { fetchKind, getKind } from '../kinds/registry.js';
+import { RunCache } from '../kinds/shared/runCache.js';
+import type { FetchContext } from '../kinds/types.js';
+import { ResourceMapper } from '../mapping/engine.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+
+export type ResourceStatus = 'ok' | 'failed' | 'skipped';
+
+export interface ResourceSummary {
+  organization: string;
+  index: number;
+  kind: string;
+  status: ResourceStatus;
+  rawItems: number;
+  entities: number;
+  filtered: number;
+  dropped: number;
+  written: number;
+  unchanged: number;
+  failedWrites: number;
+  misconfigured: Array<{ field: string; expr: string; firstError: string; count: number }>;
+  /** Parts that could not be fetched; any makes the resource unfit to feed stale deletion. */
+  incomplete: string[];
+  error?: string;
+  durationMs: number;
+}
+
+export interface OrgTarget {
+  client: AdoClient;
+}
+
+export interface ResyncOptions {
+  config: PortAppConfig;
+  target: OrgTarget;
+  sink: CatalogSink;
+  log: Logger;
+  poolSize: number;
+  pageSize: number;
+  /** Only resources at these indexes (default: all). */
+  resourceIndexes?: number[];
+  signal?: AbortSignal;
+  /** Called with each page of entities after the sink accepted it (run bookkeeping for stale deletion). */
+  onWritten?: (entities: Entity[], resource: ResourceSummary) => Promise<void> | void;
+  progressIntervalMs?: number;
+}
+
+/** Every resource of one organization, in config order (later resources may merge into earlier ones' entities). */
+export async function resyncOrganization(o: ResyncOptions): Promise<ResourceSummary[]> {
+  const cache = new RunCache();
+  const summaries: ResourceSummary[] = [];
+  for (const [index, resource] of o.config.resources.entries()) {
+    if (o.resourceIndexes && !o.resourceIndexes.includes(index)) continue;
+    if (o.signal?.aborted) break;
+    summaries.push(await syncResource(o, index, resource, cache));
+  }
+  return summaries;
+}
+
+async function syncResource(o: ResyncOptions, index: number, resource: ResourceConfig, cache: RunCache): Promise<ResourceSummary> {
+  const org = o.target.client.org;
+  const started = Date.now();
+  const summary: ResourceSummary = {
+    organization: org.name,
+    index,
+    kind: resource.kind,
+    status: 'ok',
+    rawItems: 0,
+    entities: 0,
+    filtered: 0,
+    dropped: 0,
+    written: 0,
+    unchanged: 0,
+    failedWrites: 0,
+    misconfigured: [],
+    incomplete: [],
+    durationMs: 0,
+  };
+  const log = o.log.child({ org: org.name, resource: index, kind: resource.kind });
+  const kind = getKind(resource.kind);
+  if (!kind) throw new Error(`unknown kind ${resource.kind}`); // config validation rejects these first
+  if (org.flavor === 'server' && !kind.serverSupported) {
+    log.warn(`kind "${resource.kind}" is not available on Azure DevOps Server; skipped`);
+    summary.status = 'skipped';
+    return summary;
+  }
+
+  const ctx: FetchContext = {
+    client: o.target.client,
+    log,
+    signal: o.signal,
+    cache,
+    pageSize: o.pageSize,
+    markIncomplete: (reason) => {
+      summary.incomplete.push(reason);
+      log.warn({ reason }, 'part of the data could not be fetched; this resource will not feed stale deletion');
+    },
+  };
+  const mapper = new ResourceMapper(resource, { poolSize: o.poolSize });
+  const progress = setInterval(() => {
+    log.info({ rawItems: mapper.report.rawItems, entities: mapper.report.entities, written: summary.written }, 'in progress');
+  }, o.progressIntervalMs ?? 10_000);
+  progress.unref();
+  try {
+    for await (const entities of mapper.mapPages(fetchKind(kind, ctx, resource.selector, org))) {
+      if (entities.length === 0) continue;
+      const outcome = await o.sink.upsert(entities, { organization: org.name, resourceIndex: index, kind: resource.kind });
+      summary.written += outcome.written;
+      summary.unchanged += outcome.unchanged;
+      summary.failedWrites += outcome.failed.length;
+      for (const f of outcome.failed.slice(0, 5)) log.error({ identifier: f.entity.identifier, blueprint: f.entity.blueprint, error: f.error }, 'catalog refused an entity');
+      await o.onWritten?.(entities, summary);
+    }
+  } catch (err) {
+    summary.status = 'failed';
+    summary.error = errorMessage(err);
+    log.error({ err: summary.error }, 'resource failed; it will not feed stale deletion');
+  } finally {
+    clearInterval(progress);
+    await mapper.close();
+    const r = mapper.report;
+    summary.rawItems = r.rawItems;
+    summary.entities = r.entities;
+    summary.filtered = r.filtered;
+    summary.dropped = r.dropped;
+    summary.misconfigured = [...r.fieldErrors].map(([field, v]) => ({ field, ...v }));
+    for (const m of summary.misconfigured) {
+      log.warn({ field: m.field, expression: m.expr, error: m.firstError, count: m.count }, 'mapping field failed; value set to null');
+    }
+    for (const [reason, count] of r.dropReasons) log.warn({ reason, count }, 'entities dropped');
+    summary.durationMs = Date.now() - started;
+  }
+  return summary;
+}
+
+/** A resource counts toward a complete resync only if it ran to the end with nothing missing or refused. */
+export function isComplete(s: ResourceSummary): boolean {
+  return s.status === 'ok' && s.incomplete.length === 0 && s.failedWrites === 0;
+}
