@@ -10,8 +10,10 @@ export interface FieldSpec {
 }
 
 export interface CompiledResource {
-  /** The single jq program: one JSON line per input line, whatever the mapping does. */
+  /** The jq program for one item per input line: one JSON line out per line in, whatever the mapping does. */
   program: string;
+  /** The same for a JSON array of items per input line: one array of per-item results out (what the pool runs). */
+  batchProgram: string;
   query: string;
   itemsToParse?: string;
   fields: FieldSpec[];
@@ -72,8 +74,11 @@ export function compileResource(resource: ResourceConfig): CompiledResource {
       `  end`,
     ].join('\n');
   } else body = '[ __one ]';
-  const program = `${defs.join('\n')}\ntry (\n${body}\n) catch [{"i": (. | tostring)}]\n`;
-  return { program, query, itemsToParse, fields };
+  defs.push(`def __item: try (\n${body}\n) catch [{"i": (. | tostring)}];`);
+  const program = `${defs.join('\n')}\n__item\n`;
+  // One output line per batch: jq flushes once per batch instead of once per item.
+  const batchProgram = `${defs.join('\n')}\n[ .[] | __item ]\n`;
+  return { program, batchProgram, query, itemsToParse, fields };
 }
 
 function labelOf(path: Array<string | number>): string {

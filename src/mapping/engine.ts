@@ -31,9 +31,9 @@ export class ResourceMapper {
     options: MapperOptions,
   ) {
     this.compiled = compileResource(resource);
-    this.#pool = new JqPool(this.compiled.program, Math.max(1, options.poolSize));
+    this.#pool = new JqPool(this.compiled.batchProgram, Math.max(1, options.poolSize));
     this.#batchSize = options.batchSize ?? 200;
-    this.#window = Math.max(2, options.poolSize * 2);
+    this.#window = Math.max(4, options.poolSize * 4);
   }
 
   async *mapPages(pages: AsyncIterable<RawItem[]>): AsyncGenerator<Entity[]> {
@@ -42,7 +42,7 @@ export class ResourceMapper {
       this.report.rawItems += page.length;
       for (let i = 0; i < page.length; i += this.#batchSize) {
         const lines = page.slice(i, i + this.#batchSize).map((item) => JSON.stringify(item));
-        const p = this.#pool.run(lines).then((out) => this.#decode(out));
+        const p = this.#pool.map(lines).then((out) => this.#decode(out as Candidate[][]));
         p.catch(() => {}); // awaited below in order; avoids an unhandled rejection while earlier batches finish
         inFlight.push(p);
         while (inFlight.length >= this.#window) yield await inFlight.shift()!;
@@ -58,10 +58,9 @@ export class ResourceMapper {
     return out;
   }
 
-  #decode(lines: string[]): Entity[] {
+  #decode(results: Candidate[][]): Entity[] {
     const entities: Entity[] = [];
-    for (const line of lines) {
-      const candidates = JSON.parse(line) as Candidate[];
+    for (const candidates of results) {
       for (const c of candidates) {
         if (c === 0) {
           this.report.candidates++;

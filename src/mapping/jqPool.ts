@@ -8,19 +8,18 @@ export class JqProcessError extends Error {
 }
 
 interface Batch {
-  count: number;
-  out: string[];
-  resolve: (lines: string[]) => void;
+  resolve: (line: string) => void;
   reject: (err: Error) => void;
 }
 
-/** One long-lived `jq -c --unbuffered PROGRAM` reading NDJSON on stdin and writing one line per input. */
+/** One long-lived `jq -c --unbuffered PROGRAM` reading one JSON value per line and writing one line per input. */
 class JqProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly #queue: Batch[] = [];
   #partial = '';
   #stderr = '';
   #dead: Error | undefined;
+  #drained: Promise<void> | undefined;
   inFlight = 0;
 
   constructor(program: string) {
@@ -49,17 +48,25 @@ class JqProcess {
     return this.child.pid;
   }
 
-  async run(lines: string[]): Promise<string[]> {
+  async run(line: string, weight: number): Promise<string> {
     if (this.#dead) throw this.#dead;
-    const done = new Promise<string[]>((resolve, reject) => {
-      this.#queue.push({ count: lines.length, out: [], resolve, reject });
+    const done = new Promise<string>((resolve, reject) => {
+      this.#queue.push({ resolve, reject });
     });
-    this.inFlight += lines.length;
+    this.inFlight += weight;
     try {
-      if (!this.child.stdin.write(lines.join('\n') + '\n')) await Promise.race([once(this.child.stdin, 'drain'), done]);
+      // One shared wait for 'drain' however many batches are queued behind a full pipe.
+      if (this.#drained) await Promise.race([this.#drained, done]);
+      if (!this.child.stdin.write(line + '\n') && !this.#drained) {
+        // A broken pipe rejects `once`; the batch then fails through 'exit' as a JqProcessError, which is retried.
+        const clear = () => {
+          this.#drained = undefined;
+        };
+        this.#drained = once(this.child.stdin, 'drain').then(clear, clear);
+      }
       return await done;
     } finally {
-      this.inFlight -= lines.length;
+      this.inFlight -= weight;
     }
   }
 
@@ -68,16 +75,12 @@ class JqProcess {
     const lines = text.split('\n');
     this.#partial = lines.pop() ?? '';
     for (const line of lines) {
-      const batch = this.#queue[0];
+      const batch = this.#queue.shift();
       if (!batch) {
         this.#fail(new JqProcessError('jq wrote output nobody asked for'));
         return;
       }
-      batch.out.push(line);
-      if (batch.out.length === batch.count) {
-        this.#queue.shift();
-        batch.resolve(batch.out);
-      }
+      batch.resolve(line);
     }
   }
 
@@ -111,19 +114,29 @@ export class JqPool {
     for (let i = 0; i < size; i++) this.#procs.push(new JqProcess(program));
   }
 
-  /** Maps NDJSON lines; resolves with exactly one output line per input line, in order. */
-  async run(lines: string[]): Promise<string[]> {
-    if (lines.length === 0) return [];
+  /**
+   * Runs the batch program on items (each already JSON text): sends them as one JSON array line and resolves with the
+   * per-item results, exactly one per item, in order.
+   */
+  async map(items: string[]): Promise<unknown[]> {
+    if (items.length === 0) return [];
+    const line = `[${items.join(',')}]`;
+    let out: string;
     try {
-      return await this.#pick().run(lines);
+      out = await this.#pick().run(line, items.length);
     } catch (first) {
       if (this.#closed || !(first instanceof JqProcessError)) throw first;
       try {
-        return await this.#pick().run(lines);
+        out = await this.#pick().run(line, items.length);
       } catch (second) {
-        throw new JqProcessError(`jq failed twice on the same batch of ${lines.length} items: ${(second as Error).message}`);
+        throw new JqProcessError(`jq failed twice on the same batch of ${items.length} items: ${(second as Error).message}`);
       }
     }
+    const results = JSON.parse(out) as unknown[];
+    if (!Array.isArray(results) || results.length !== items.length) {
+      throw new JqProcessError(`jq returned ${Array.isArray(results) ? results.length : typeof results} results for ${items.length} items`);
+    }
+    return results;
   }
 
   #pick(): JqProcess {
