@@ -4,7 +4,10 @@ export interface PortSettings {
   clientSecret: string;
   /** `eu` (default) or `us`; ignored when `baseUrl` is set. */
   region?: 'eu' | 'us';
-  /** Any Port-compatible API base (a proxy, the simulator). A trailing `/` or `/v1` is tolerated. */
+  /**
+   * Any Port-compatible API base (a proxy, the simulator); a trailing `/` or `/v1` is tolerated. The words `eu` and
+   * `us` are accepted here too (the PORT_BASE_URL setting takes either a region or a URL).
+   */
   baseUrl?: string;
   /**
    * Names this installation of the worker. It is part of the User-Agent, which is how Port stamps ownership of every
@@ -21,6 +24,8 @@ export const PORT_BASE_URLS = {
 } as const;
 
 export function resolvePortBaseUrl(settings: Pick<PortSettings, 'region' | 'baseUrl'>): string {
+  const word = settings.baseUrl?.trim().toLowerCase();
+  if (word === 'eu' || word === 'us') return PORT_BASE_URLS[word];
   if (settings.baseUrl) {
     let url: URL;
     try {

@@ -31,9 +31,8 @@ export class TokenCache {
 
   /** `Authorization` header value and the raw token it carries (to invalidate exactly that one on 401). */
   async get(): Promise<{ header: string; token: string }> {
-    const c = this.#cached;
-    if (c && this.now() < c.expiresAt) return c;
-    return this.#refresh();
+    const c = this.#cached && this.now() < this.#cached.expiresAt ? this.#cached : await this.#refresh();
+    return { header: c.header, token: c.token };
   }
 
   /** Drops the cached token if it is still `token` (a newer one fetched meanwhile is kept). */
@@ -41,7 +40,7 @@ export class TokenCache {
     if (this.#cached?.token === token) this.#cached = undefined;
   }
 
-  /** All token values seen, for scrubbing from messages. */
+  /** The cached token, for scrubbing from messages. */
   current(): string | undefined {
     return this.#cached?.token;
   }
