@@ -1,0 +1,25 @@
+/** What every data area of one organization needs: the seed, the scale, the clock and where it is served. */
+export interface AdoScale {
+  projects: number;
+  reposPerProject: number;
+  pullRequestsPerRepo: number;
+}
+
+export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12 };
+
+/** Fixed "now" of the generated data, so runs are reproducible. */
+export const DEFAULT_REFERENCE_DATE = '2025-06-02T12:00:00.000Z';
+
+export interface OrgContext {
+  /** Canonical organization name (as configured). */
+  readonly name: string;
+  /** Hash of the lower-cased name: the organization's key space. */
+  readonly key: number;
+  readonly seed: number;
+  readonly scale: Readonly<AdoScale>;
+  readonly referenceMs: number;
+  /** `${simulator url}/${org}`; read at generation time because the port is known only after listen. */
+  orgUrl(): string;
+  /** Host name of the simulator (for ssh URLs). */
+  hostname(): string;
+}

@@ -1,0 +1,273 @@
+import { Stream, rngFor } from '../random.js';
+import type { OrgContext } from './context.js';
+import type { ProjectsArea } from './core.js';
+import type { IdentitiesArea } from './identities.js';
+import type { GitItem, GitRepository, GitRepositoryRef } from './types.js';
+import { REPO_NAMES, SENTENCES } from './words.js';
+
+export interface RepoRecord {
+  /** Organization-wide index: projectIndex * reposPerProject + indexInProject. */
+  index: number;
+  projectIndex: number;
+  indexInProject: number;
+  id: string;
+  name: string;
+  /** Absent on an empty repository (no commits, no branches). */
+  defaultBranch?: string;
+  size: number;
+  isDisabled: boolean;
+  isEmpty: boolean;
+  hasReadme: boolean;
+  hasCodeowners: boolean;
+  /** Head of the default branch; absent when empty. */
+  headCommit?: string;
+}
+
+export interface RepoFile {
+  path: string;
+  content: string;
+  objectId: string;
+}
+
+/**
+ * Deterministic special cases, by organization-wide index (never the project's first repository):
+ * index % 17 === 3 is disabled, index % 17 === 7 is empty. With the default scale (3 × 4) that is
+ * repository 3 (4th of the first project) and repository 7 (4th of the second project).
+ */
+export function isDisabledIndex(index: number, indexInProject: number): boolean {
+  return indexInProject !== 0 && index % 17 === 3;
+}
+export function isEmptyIndex(index: number, indexInProject: number): boolean {
+  return indexInProject !== 0 && index % 17 === 7;
+}
+
+export class RepositoriesArea {
+  readonly #ctx: OrgContext;
+  readonly #projects: ProjectsArea;
+  readonly #identities: IdentitiesArea;
+  readonly #records: Array<RepoRecord | undefined>;
+  #byId: Map<string, number> | undefined;
+
+  constructor(ctx: OrgContext, projects: ProjectsArea, identities: IdentitiesArea) {
+    this.#ctx = ctx;
+    this.#projects = projects;
+    this.#identities = identities;
+    this.#records = new Array<RepoRecord | undefined>(this.count);
+  }
+
+  get count(): number {
+    return this.#ctx.scale.projects * this.#ctx.scale.reposPerProject;
+  }
+
+  get perProject(): number {
+    return this.#ctx.scale.reposPerProject;
+  }
+
+  record(index: number): RepoRecord {
+    let rec = this.#records[index];
+    if (!rec) {
+      rec = this.#build(index);
+      this.#records[index] = rec;
+    }
+    return rec;
+  }
+
+  /** By id anywhere in the organization. */
+  findById(id: string): number | undefined {
+    if (!this.#byId) {
+      this.#byId = new Map();
+      for (let i = 0; i < this.count; i++) this.#byId.set(this.record(i).id, i);
+    }
+    return this.#byId.get(id.toLowerCase());
+  }
+
+  /** By id or (case-insensitive) name within a project. */
+  findInProject(projectIndex: number, idOrName: string): number | undefined {
+    const byId = this.findById(idOrName);
+    if (byId !== undefined) return this.record(byId).projectIndex === projectIndex ? byId : undefined;
+    const lower = idOrName.toLowerCase();
+    const start = projectIndex * this.perProject;
+    for (let i = start; i < start + this.perProject; i++) {
+      if (this.record(i).name.toLowerCase() === lower) return i;
+    }
+    return undefined;
+  }
+
+  /** The GitRepository payload (lists and single GET). */
+  repository(index: number, includeLinks: boolean): GitRepository {
+    const rec = this.record(index);
+    const project = this.#projects.reference(rec.projectIndex);
+    const base = this.#ctx.orgUrl();
+    const url = `${base}/${project.id}/_apis/git/repositories/${rec.id}`;
+    const webUrl = `${base}/${encodeURIComponent(project.name)}/_git/${encodeURIComponent(rec.name)}`;
+    const remote = new URL(webUrl);
+    remote.username = this.#ctx.name;
+    const sshUrl = `git@ssh.${this.#ctx.hostname()}:v3/${this.#ctx.name}/${encodeURIComponent(project.name)}/${encodeURIComponent(rec.name)}`;
+    const links = includeLinks
+      ? {
+          _links: {
+            self: { href: url },
+            project: { href: project.url },
+            web: { href: webUrl },
+            ssh: { href: sshUrl },
+            commits: { href: `${url}/commits` },
+            refs: { href: `${url}/refs` },
+            pullRequests: { href: `${url}/pullRequests` },
+            items: { href: `${url}/items` },
+            pushes: { href: `${url}/pushes` },
+          },
+        }
+      : {};
+    const repo: GitRepository = {
+      id: rec.id,
+      name: rec.name,
+      url,
+      project,
+      ...(rec.defaultBranch !== undefined ? { defaultBranch: rec.defaultBranch } : {}),
+      size: rec.size,
+      remoteUrl: remote.toString(),
+      sshUrl,
+      webUrl,
+      ...links,
+      isDisabled: rec.isDisabled,
+      isInMaintenance: false,
+    };
+    return repo;
+  }
+
+  /** The short repository object embedded in pull requests. */
+  reference(index: number): GitRepositoryRef {
+    const rec = this.record(index);
+    const project = this.#projects.reference(rec.projectIndex);
+    return { id: rec.id, name: rec.name, url: `${this.#ctx.orgUrl()}/${project.id}/_apis/git/repositories/${rec.id}`, project };
+  }
+
+  /** Files at the head of the default branch (all at the root). Empty repositories have none. */
+  files(index: number): RepoFile[] {
+    const rec = this.record(index);
+    const out: RepoFile[] = [];
+    if (rec.hasReadme) out.push({ path: '/README.md', content: this.#readme(rec), objectId: this.#objectId(rec, 0) });
+    if (rec.hasCodeowners) out.push({ path: '/CODEOWNERS', content: this.#codeowners(rec), objectId: this.#objectId(rec, 1) });
+    return out;
+  }
+
+  file(index: number, path: string): RepoFile | undefined {
+    const normalised = path.startsWith('/') ? path : `/${path}`;
+    return this.files(index).find((f) => f.path === normalised);
+  }
+
+  itemUrl(index: number, path: string): string {
+    const rec = this.record(index);
+    const project = this.#projects.record(rec.projectIndex);
+    const encoded = path.split('/').map(encodeURIComponent).join('/');
+    return `${this.#ctx.orgUrl()}/${project.id}/_apis/git/repositories/${rec.id}/items${encoded}?versionType=Branch&versionOptions=None`;
+  }
+
+  blobItem(index: number, file: RepoFile, includeContent: boolean, includeContentMetadata: boolean): GitItem {
+    const rec = this.record(index);
+    const item: GitItem = {
+      objectId: file.objectId,
+      gitObjectType: 'blob',
+      commitId: rec.headCommit ?? '',
+      path: file.path,
+      url: this.itemUrl(index, file.path),
+    };
+    if (includeContentMetadata) {
+      const fileName = file.path.slice(file.path.lastIndexOf('/') + 1);
+      const dot = fileName.lastIndexOf('.');
+      item.contentMetadata = {
+        fileName,
+        extension: dot > 0 ? fileName.slice(dot) : '',
+        encoding: 65001,
+        contentType: 'rawText',
+        isBinary: false,
+        isImage: false,
+      };
+    }
+    if (includeContent) item.content = file.content;
+    return item;
+  }
+
+  rootItem(index: number): GitItem {
+    const rec = this.record(index);
+    return {
+      objectId: rngFor(this.#ctx.seed, this.#ctx.key, Stream.file, rec.index, 0xffff).sha(),
+      gitObjectType: 'tree',
+      commitId: rec.headCommit ?? '',
+      path: '/',
+      isFolder: true,
+      url: this.itemUrl(index, '/'),
+    };
+  }
+
+  #objectId(rec: RepoRecord, fileIndex: number): string {
+    return rngFor(this.#ctx.seed, this.#ctx.key, Stream.file, rec.index, fileIndex).sha();
+  }
+
+  #readme(rec: RepoRecord): string {
+    const rng = rngFor(this.#ctx.seed, this.#ctx.key, Stream.file, rec.index, 100);
+    const project = this.#projects.record(rec.projectIndex);
+    const lines = [
+      `# ${rec.name}`,
+      '',
+      `Part of the ${project.name} project.`,
+      '',
+      rng.pick(SENTENCES),
+      '',
+      '## Getting started',
+      '',
+      '```sh',
+      `git clone ${this.repository(rec.index, false).remoteUrl}`,
+      '```',
+      '',
+    ];
+    return lines.join('\n');
+  }
+
+  #codeowners(rec: RepoRecord): string {
+    const rng = rngFor(this.#ctx.seed, this.#ctx.key, Stream.file, rec.index, 101);
+    const a = this.#identities.at(rng.int(0, 1000));
+    const b = this.#identities.at(rng.int(0, 1000));
+    return [`# Code owners of ${rec.name}`, `* @${a.uniqueName}`, `/docs/ @${b.uniqueName}`, ''].join('\n');
+  }
+
+  #build(index: number): RepoRecord {
+    const ctx = this.#ctx;
+    const per = this.perProject;
+    const projectIndex = Math.floor(index / per);
+    const indexInProject = index % per;
+    const rng = rngFor(ctx.seed, ctx.key, Stream.repository, index);
+    const id = rng.guid();
+    const master = rng.chance(0.2);
+    const size = rng.int(20_000, 250_000_000);
+    const head = rngFor(ctx.seed, ctx.key, Stream.commit, index).sha();
+    const isEmpty = isEmptyIndex(index, indexInProject);
+    const rec: RepoRecord = {
+      index,
+      projectIndex,
+      indexInProject,
+      id,
+      name: this.#name(projectIndex, indexInProject),
+      size: isEmpty ? 0 : size,
+      isDisabled: isDisabledIndex(index, indexInProject),
+      isEmpty,
+      hasReadme: !isEmpty && index % 6 !== 2,
+      hasCodeowners: !isEmpty && index % 3 === 1,
+    };
+    if (!isEmpty) {
+      rec.defaultBranch = master ? 'refs/heads/master' : 'refs/heads/main';
+      rec.headCommit = head;
+    }
+    return rec;
+  }
+
+  /** The first repository carries the project's name (as Azure DevOps creates it); the rest rotate through a word list. */
+  #name(projectIndex: number, indexInProject: number): string {
+    if (indexInProject === 0) return this.#projects.record(projectIndex).name;
+    const offset = rngFor(this.#ctx.seed, this.#ctx.key, Stream.projectLayout, projectIndex).int(0, REPO_NAMES.length - 1);
+    const n = indexInProject - 1;
+    const word = REPO_NAMES[(offset + n) % REPO_NAMES.length] as string;
+    const round = Math.floor(n / REPO_NAMES.length);
+    return round === 0 ? word : `${word}-${round + 1}`;
+  }
+}
