@@ -1,0 +1,239 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AdoDataset, OrgData } from '../data/dataset.js';
+import { mergeFaults, type AdoFaults } from '../options.js';
+import { AdoHttpError, errorBody, errors } from './errors.js';
+import { QueryParams } from './query.js';
+
+export interface RequestLogEntry {
+  method: string;
+  /** The organization segment as requested. */
+  org: string;
+  /** Decoded path, without the query string. */
+  path: string;
+  query: Record<string, string>;
+  status: number;
+  /** Date.now() when the response started (after any injected latency). */
+  at: number;
+  /** 'throttle' | 'unavailable' | 'truncate' | 'failPath' when a fault was injected. */
+  fault?: string;
+}
+
+/** TSTU budget reported in X-RateLimit-Limit (the documented global limit per identity). */
+export const RATE_LIMIT_TSTU = 200;
+
+/** Faults, counters and the request log of one simulator. */
+export class SimulatorState {
+  faults: AdoFaults;
+  failPatterns: Array<{ re: RegExp; status: number }> = [];
+  /** Data requests seen since the faults were last set (the N in "every Nth"). */
+  dataRequests = 0;
+  readonly requests: RequestLogEntry[] = [];
+
+  constructor(faults: AdoFaults) {
+    this.faults = faults;
+    this.#compile();
+  }
+
+  setFaults(f: Partial<AdoFaults>): void {
+    this.faults = mergeFaults(f);
+    this.dataRequests = 0;
+    this.#compile();
+  }
+
+  #compile(): void {
+    this.failPatterns = this.faults.failPaths.map((p) => ({ re: new RegExp(p.pattern, 'i'), status: p.status }));
+  }
+}
+
+interface RequestState {
+  entry: RequestLogEntry;
+  org?: OrgData;
+  /** Under /_apis/: faults, latency and rate-limit headers apply. */
+  data: boolean;
+  n: number;
+  truncate: boolean;
+}
+
+const states = new WeakMap<FastifyRequest, RequestState>();
+
+/** The organization resolved by the pipeline (routes run only after it succeeded). */
+export function orgOf(req: FastifyRequest): OrgData {
+  const org = states.get(req)?.org;
+  if (!org) throw new Error('ado simulator: route reached without an organization');
+  return org;
+}
+
+export function queryOf(req: FastifyRequest): QueryParams {
+  return new QueryParams(req.query);
+}
+
+const DATA_PATH = /\/_apis(\/|$)/i;
+const API_VERSION = /^\d+\.\d+(-preview(\.\d+)?)?$/i;
+
+export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+export function sendError(reply: FastifyReply, err: AdoHttpError): FastifyReply {
+  return sendJson(reply, err.status, err.body());
+}
+
+export interface PipelineContext {
+  dataset: AdoDataset;
+  state: SimulatorState;
+  pat: string;
+  baseUrl(): string;
+}
+
+/**
+ * Everything that happens before and after a route: request log, organization, authentication, injected faults,
+ * latency, api-version validation, rate-limit headers and body truncation. Order: org (404) → auth (401/203) →
+ * [data routes only] count + fault + latency → api-version (400) → route.
+ */
+export function installPipeline(app: FastifyInstance, ctx: PipelineContext): void {
+  const { dataset, state } = ctx;
+
+  app.addHook('onRequest', async (req, reply) => {
+    const { path, org: orgSegment } = splitUrl(req.url);
+    const query = new QueryParams(req.query);
+    const entry: RequestLogEntry = { method: req.method, org: orgSegment, path, query: query.raw, status: 0, at: 0 };
+    state.requests.push(entry);
+    const rs: RequestState = { entry, data: false, n: 0, truncate: false };
+    states.set(req, rs);
+
+    const org = orgSegment ? dataset.org(orgSegment) : undefined;
+    if (!org) return sendError(reply, orgSegment ? errors.organization(orgSegment) : errors.route(path));
+    rs.org = org;
+
+    if (patFromAuthorization(req.headers.authorization) !== ctx.pat) {
+      const suppress = String(req.headers['x-tfs-fedauthredirect'] ?? '').toLowerCase() === 'suppress';
+      if (suppress) {
+        return reply
+          .code(401)
+          .header('www-authenticate', [`Bearer authorization_uri=https://login.microsoftonline.com/common`, `Basic realm="${ctx.baseUrl()}/"`])
+          .header('content-type', 'application/json; charset=utf-8')
+          .send(
+            JSON.stringify(
+              errorBody("TF400813: The user '' is not authorized to access this resource.", 'UnauthorizedRequestException'),
+            ),
+          );
+      }
+      return reply.code(203).header('content-type', 'text/html; charset=utf-8').send(signInPage(ctx.baseUrl()));
+    }
+
+    if (!DATA_PATH.test(path)) return;
+    rs.data = true;
+    const n = ++state.dataRequests;
+    rs.n = n;
+    const f = state.faults;
+    let failure: AdoHttpError | undefined;
+    const failPath = state.failPatterns.find((p) => p.re.test(path));
+    if (failPath) {
+      entry.fault = 'failPath';
+      failure = new AdoHttpError(failPath.status, `Simulated failure (status ${failPath.status}) for ${path}`, 'SimulatedFailureException');
+    } else if (f.throttleEvery > 0 && n % f.throttleEvery === 0) {
+      entry.fault = 'throttle';
+      failure = new AdoHttpError(
+        429,
+        `TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'ATCPU' in namespace 'User'. For more information on why your request was blocked, see the topic "Rate limits" on the Microsoft Web site.`,
+        'RequestBlockedException',
+      );
+      reply.header('retry-after', String(f.retryAfterSeconds));
+    } else if (f.unavailableEvery > 0 && n % f.unavailableEvery === 0) {
+      entry.fault = 'unavailable';
+      failure = new AdoHttpError(503, 'TF400898: The service is temporarily unavailable. Please retry.', 'ServiceUnavailableException');
+      if (f.retryAfterSeconds > 0) reply.header('retry-after', String(f.retryAfterSeconds));
+    } else if (f.truncateEvery > 0 && n % f.truncateEvery === 0) {
+      entry.fault = 'truncate';
+      rs.truncate = true;
+    }
+    if (f.latencyMs > 0) await sleep(f.latencyMs);
+    if (failure) return sendError(reply, failure);
+
+    const version = query.get('api-version') ?? /api-version=([^;,\s]+)/i.exec(String(req.headers.accept ?? ''))?.[1];
+    if (version !== undefined && !API_VERSION.test(version)) {
+      return sendError(
+        reply,
+        errors.badRequest(
+          `The requested api-version '${version}' is not valid: expected {major}.{minor}[-preview[.{resourceVersion}]], e.g. 7.1 or 7.1-preview.1.`,
+          'VssInvalidApiVersionException',
+        ),
+      );
+    }
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    const rs = states.get(req);
+    if (!rs) return payload;
+    rs.entry.status = reply.statusCode;
+    rs.entry.at = Date.now();
+    if (rs.data && state.faults.rateLimitHeaders) {
+      const f = state.faults;
+      let remaining = RATE_LIMIT_TSTU;
+      if (rs.entry.fault === 'throttle') remaining = 0;
+      else if (f.throttleEvery > 0) {
+        // Counts down towards the next throttled request; never 0 on a request that was served.
+        const left = f.throttleEvery - (rs.n % f.throttleEvery) - 1;
+        remaining = Math.max(1, Math.round((RATE_LIMIT_TSTU * left) / f.throttleEvery));
+      }
+      reply.header('x-ratelimit-resource', 'ATCPU');
+      reply.header('x-ratelimit-limit', String(RATE_LIMIT_TSTU));
+      reply.header('x-ratelimit-remaining', String(remaining));
+      reply.header('x-ratelimit-reset', String(Math.ceil((Date.now() + f.retryAfterSeconds * 1000) / 1000)));
+    }
+    if (rs.truncate && (typeof payload === 'string' || Buffer.isBuffer(payload))) {
+      const text = payload.toString();
+      return text.slice(0, Math.floor(text.length / 2));
+    }
+    return payload;
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    sendError(reply, errors.route(splitUrl(req.url).path));
+  });
+
+  app.setErrorHandler((err: unknown, _req, reply) => {
+    if (err instanceof AdoHttpError) return sendError(reply, err);
+    const status = typeof (err as { statusCode?: unknown }).statusCode === 'number' ? (err as { statusCode: number }).statusCode : 500;
+    const message = err instanceof Error ? err.message : String(err);
+    return sendError(reply, new AdoHttpError(status, message, status >= 500 ? 'VssServiceException' : 'ArgumentException'));
+  });
+}
+
+/** Path (decoded, no query) and its first segment (the organization). */
+export function splitUrl(url: string): { path: string; org: string } {
+  const rawPath = url.split('?')[0] ?? '/';
+  let path = rawPath;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    /* keep the raw path */
+  }
+  const org = path.split('/').filter(Boolean)[0] ?? '';
+  return { path, org };
+}
+
+/** The password of a Basic credential (any user name is accepted, as the service does for PATs). */
+export function patFromAuthorization(header: string | undefined): string | undefined {
+  const m = /^Basic\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? undefined : decoded.slice(colon + 1);
+}
+
+function signInPage(base: string): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8"><title>Azure DevOps Services | Sign In</title></head>',
+    '<body><h1>Sign in</h1>',
+    `<p>You need to sign in to access ${escapeHtml(base)}.</p>`,
+    '<a href="https://login.microsoftonline.com/">Sign in with your account</a>',
+    '</body></html>',
+  ].join('\n');
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -1,0 +1,74 @@
+/**
+ * Azure DevOps simulator (fastify on loopback) for integration tests, the demo and benchmarks.
+ * Contract: ../../../../shared/research/ado-api.md; payload shapes follow ../../../../shared/ado-api-samples/.
+ * Data is generated lazily and deterministically from the seed (see data/).
+ */
+import fastify from 'fastify';
+import { AdoDataset } from './data/dataset.js';
+import { installPipeline, SimulatorState, type RequestLogEntry } from './http/pipeline.js';
+import { resolveOptions, type AdoFaults, type AdoScale, type AdoSimulatorOptions } from './options.js';
+import { registerCoreRoutes } from './routes/core.js';
+import { registerGitRoutes } from './routes/git.js';
+import type { RouteContext } from './routes/context.js';
+
+export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
+export { AdoDataset } from './data/dataset.js';
+export type { AdoCounts } from './data/dataset.js';
+export type { GitItem, GitPullRequest, GitRepository, IdentityRef, TeamProject, TeamProjectReference } from './data/types.js';
+export { DEFAULT_FAULTS, DEFAULT_PAGE_LIMITS } from './options.js';
+export { DEFAULT_REFERENCE_DATE, DEFAULT_SCALE } from './data/context.js';
+
+export interface AdoSimulator {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  pat: string;
+  /** `${url}/${org}` (default: the first organization). */
+  orgUrl(org?: string): string;
+  /** Read access to the generated data, for assertions. */
+  dataset: AdoDataset;
+  /** Every request, in arrival order. */
+  requests: RequestLogEntry[];
+  /** Replaces the current faults (merged over the defaults) and resets the Nth-request counter. */
+  setFaults(f: Partial<AdoFaults>): void;
+  close(): Promise<void>;
+}
+
+export async function startAdoSimulator(opts: AdoSimulatorOptions = {}): Promise<AdoSimulator> {
+  const options = resolveOptions(opts);
+  const dataset = new AdoDataset({
+    seed: options.seed,
+    organizations: options.organizations,
+    scale: options.scale,
+    referenceDate: options.referenceDate,
+  });
+  const state = new SimulatorState(options.faults);
+  const app = fastify({
+    logger: false,
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2000 },
+  });
+  let url = '';
+  installPipeline(app, { dataset, state, pat: options.pat, baseUrl: () => url });
+  const rc: RouteContext = {
+    pageLimit: (family) => options.pageLimits[family] ?? Number.MAX_SAFE_INTEGER,
+  };
+  registerCoreRoutes(app, rc);
+  registerGitRoutes(app, rc);
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('ado simulator: unexpected server address');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  url = `http://${host}:${address.port}`;
+  dataset.baseUrl = url;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    pat: options.pat,
+    orgUrl: (org?: string) => `${url}/${dataset.org(org ?? (options.organizations[0] as string))?.ctx.name ?? org}`,
+    dataset,
+    requests: state.requests,
+    setFaults: (f) => state.setFaults(f),
+    close: () => (closed ??= app.close().then(() => undefined)),
+  };
+}
