@@ -21,6 +21,8 @@ export interface PortSimulatorOptions {
   blueprints?: Blueprint[];
   host?: string;
   port?: number;
+  /** Clock for entity timestamps ($createdAt/$updatedAt); default Date.now. */
+  now?: () => number;
 }
 
 export interface PortSimulator {
@@ -34,6 +36,8 @@ export interface PortSimulator {
   readonly store: PortStore;
   /** Access tokens handed out so far (distinct values). */
   readonly tokensIssued: number;
+  /** The token values handed out, for tests asserting they never leak. */
+  issuedTokens(): string[];
   entities(blueprint: string): StoredEntity[];
   entity(blueprint: string, identifier: string): StoredEntity | undefined;
   /** Requests whose method and path match, e.g. `requestsTo('POST', /\/entities\/bulk$/)`. */
@@ -55,7 +59,7 @@ interface TokenInfo {
 export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promise<PortSimulator> {
   const clientId = opts.clientId ?? `sim-client-${randomBytes(4).toString('hex')}`;
   const clientSecret = opts.clientSecret ?? `sim-secret-${randomBytes(16).toString('hex')}`;
-  const store = new PortStore();
+  const store = new PortStore(opts.now);
   for (const bp of opts.blueprints ?? []) store.createBlueprint(bp);
   let faults: PortFaults = { ...opts.faults };
   const requests: RecordedRequest[] = [];
@@ -282,6 +286,7 @@ export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promi
     get tokensIssued() {
       return tokens.size;
     },
+    issuedTokens: () => [...tokens.keys()],
     entities: (bp) => [...(store.entities.get(bp)?.values() ?? [])].map((e) => structuredClone(e)),
     entity: (bp, id) => {
       const e = store.entities.get(bp)?.get(id);

@@ -56,7 +56,8 @@ export class PortStore {
   readonly #validators = new Map<string, ValidateFunction>();
   readonly #ajv: Ajv;
 
-  constructor() {
+  /** `now` stamps createdAt/updatedAt; tests pass a controllable clock. */
+  constructor(private readonly now: () => number = Date.now) {
     this.#ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(this.#ajv);
     for (const f of PORT_ONLY_FORMATS) if (!this.#ajv.formats[f]) this.#ajv.addFormat(f, true);
@@ -86,7 +87,7 @@ export class PortStore {
     const bp = clone({ relations: {}, ...b }) as Blueprint;
     this.#checkRelationDefs(bp.identifier, bp.relations ?? {});
     this.#checkSchema(bp);
-    const now = new Date().toISOString();
+    const now = new Date(this.now()).toISOString();
     Object.assign(bp, { createdAt: now, updatedAt: now, createdBy: META_USER, updatedBy: META_USER });
     this.blueprints.set(bp.identifier, bp);
     this.entities.set(bp.identifier, new Map());
@@ -103,7 +104,7 @@ export class PortStore {
     const next = { ...clone(existing), ...patch, identifier: id } as Blueprint;
     this.#checkRelationDefs(id, next.relations ?? {});
     this.#checkSchema(next);
-    next.updatedAt = new Date().toISOString();
+    next.updatedAt = new Date(this.now()).toISOString();
     this.blueprints.set(id, next);
     this.#validators.delete(id);
     return clone(next);
@@ -230,7 +231,7 @@ export class PortStore {
       }
     }
 
-    const now = new Date().toISOString();
+    const now = new Date(this.now()).toISOString();
     const entity: StoredEntity = {
       identifier,
       blueprint: bpId,
