@@ -35,6 +35,7 @@ export const projectKind: KindDefinition<ProjectSelector> = {
   kind: 'project',
   description: 'Team projects of the organization',
   serverSupported: true,
+  docs: { endpoints: 'GET _apis/projects (continuation); with defaultTeam, GET _apis/projects/{id} each', enrichment: [] },
   selectorSchema: {
     type: 'object',
     properties: {

@@ -67,6 +67,7 @@ export const pullRequestKind: KindDefinition<PullRequestSelector> = {
   kind: 'pull-request',
   description: 'Pull requests: all active, and those closed within minTimeInDays',
   serverSupported: true,
+  docs: { endpoints: 'GET {project}/_apis/git/pullrequests per project ($top/$skip): active, then completed and abandoned closed within minTimeInDays', enrichment: [] },
   selectorSchema: {
     type: 'object',
     properties: {

@@ -56,6 +56,7 @@ export const repositoryKind: KindDefinition<RepositorySelector> = {
   kind: 'repository',
   description: 'Git repositories (disabled ones included), optionally with file contents',
   serverSupported: true,
+  docs: { endpoints: 'GET _apis/git/repositories (one org-level call); includedFiles: GET .../items?path= per file', enrichment: ['__includedFiles'] },
   selectorSchema: {
     type: 'object',
     properties: {

@@ -38,6 +38,8 @@ export interface KindDefinition<S extends Selector = Selector> {
   description: string;
   /** Options beyond `query`; unknown options are rejected at config load. */
   selectorSchema: SelectorSchema;
+  /** For the README's kinds table: the endpoints called, and the `__*` fields added to each item. */
+  docs: { endpoints: string; enrichment: string[] };
   /** Kinds the on-premises Server API lacks are skipped there with one warning. */
   serverSupported: boolean;
   /** Streams pages of raw items, already enriched (`__project`, `__repository`, …). Never collects a whole org. */
