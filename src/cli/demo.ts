@@ -5,7 +5,8 @@
 import { startAdoSimulator } from '../../test/simulators/ado/index.js';
 import { main } from './main.js';
 
-const sim = await startAdoSimulator();
+// Dates relative to today, so closed pull requests fall inside the default minTimeInDays window.
+const sim = await startAdoSimulator({ referenceDate: new Date() });
 process.stderr.write(`demo: Azure DevOps simulator at ${sim.orgUrl()} (dry-run, nothing is written anywhere)\n`);
 process.env.ADO_ORGANIZATION_URL = sim.orgUrl();
 process.env.ADO_PERSONAL_ACCESS_TOKEN = sim.pat;

@@ -25,8 +25,8 @@ function resource(yaml: string) {
 
 describe('mapping engine', () => {
   const config = loadAppConfig(resolve(ROOT, 'mappings/port-app-config.yml')).config;
-  const prs = sampleBody<{ value: RawItem[] }>('git/pullrequests-by-project.json').value.map((p) => ({ ...p, __organizationUrl: 'https://dev.azure.com/fabrikam' }));
-  const repos = sampleBody<{ value: RawItem[] }>('git/repositories-list.json').value.map((r) => ({ ...r, __includedFiles: { 'README.md': '# hi', CODEOWNERS: null } }));
+  const prs: RawItem[] = sampleBody<{ value: RawItem[] }>('git/pullrequests-by-project.json').value.map((p) => ({ ...p, __organizationUrl: 'https://dev.azure.com/fabrikam' }));
+  const repos: RawItem[] = sampleBody<{ value: RawItem[] }>('git/repositories-list.json').value.map((r) => ({ ...r, __includedFiles: { 'README.md': '# hi', CODEOWNERS: null } }));
   const projects = sampleBody<{ value: RawItem[] }>('core/projects-list.json').value;
 
   it.each([
