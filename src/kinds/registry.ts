@@ -1,11 +1,15 @@
 import type { Organization } from '../ado/orgUrl.js';
+import { branchKind } from './branch.js';
+import { fileKind } from './file.js';
+import { folderKind } from './folder.js';
 import { projectKind } from './project.js';
 import { pullRequestKind } from './pullRequest.js';
 import { repositoryKind } from './repository.js';
+import { repositoryPolicyKind } from './repositoryPolicy.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 /** Every kind the worker knows, in the order they are documented. */
-export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, pullRequestKind] as unknown as KindDefinition<never>[];
+export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind] as unknown as KindDefinition<never>[];
 
 const byName = new Map(KINDS.map((k) => [k.kind, k as unknown as KindDefinition]));
 

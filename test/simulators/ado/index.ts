@@ -9,6 +9,7 @@ import { installPipeline, SimulatorState, type RequestLogEntry } from './http/pi
 import { resolveOptions, type AdoFaults, type AdoScale, type AdoSimulatorOptions } from './options.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerGitRoutes } from './routes/git.js';
+import { registerGitExtraRoutes } from './routes/gitExtras.js';
 import type { RouteContext } from './routes/context.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
@@ -53,6 +54,7 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions = {}): Promise
   };
   registerCoreRoutes(app, rc);
   registerGitRoutes(app, rc);
+  registerGitExtraRoutes(app, rc);
 
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();

@@ -3,9 +3,11 @@ export interface AdoScale {
   projects: number;
   reposPerProject: number;
   pullRequestsPerRepo: number;
+  /** Branches per non-empty repository, the default branch included. */
+  branchesPerRepo: number;
 }
 
-export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12 };
+export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12, branchesPerRepo: 4 };
 
 /** Fixed "now" of the generated data, so runs are reproducible. */
 export const DEFAULT_REFERENCE_DATE = '2025-06-02T12:00:00.000Z';

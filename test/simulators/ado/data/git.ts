@@ -2,6 +2,7 @@ import { Stream, rngFor } from '../random.js';
 import type { OrgContext } from './context.js';
 import type { ProjectsArea } from './core.js';
 import type { IdentitiesArea } from './identities.js';
+import { extraFiles } from './gitRefs.js';
 import type { GitItem, GitRepository, GitRepositoryRef } from './types.js';
 import { REPO_NAMES, SENTENCES } from './words.js';
 
@@ -148,6 +149,7 @@ export class RepositoriesArea {
     const out: RepoFile[] = [];
     if (rec.hasReadme) out.push({ path: '/README.md', content: this.#readme(rec), objectId: this.#objectId(rec, 0) });
     if (rec.hasCodeowners) out.push({ path: '/CODEOWNERS', content: this.#codeowners(rec), objectId: this.#objectId(rec, 1) });
+    out.push(...extraFiles(this.#ctx.seed, this.#ctx.key, rec));
     return out;
   }
 

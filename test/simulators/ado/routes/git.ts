@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { OrgData } from '../data/dataset.js';
+import { gitExtras } from '../data/gitRefs.js';
 import type { PullRequestQuery, PullRequestStatusFilter } from '../data/pullRequests.js';
 import type { GitItem } from '../data/types.js';
 import { errors } from '../http/errors.js';
@@ -121,16 +122,10 @@ export function registerGitRoutes(app: FastifyInstance, rc: RouteContext): void 
     if (path === undefined) {
       // Listing form: scopePath + recursionLevel, answered as {count, value}.
       const scope = normalisePath(scopePath ?? '/');
-      const level = (q.get('recursionLevel') ?? 'none').toLowerCase();
-      const value: GitItem[] = [];
-      if (scope === '/') {
-        value.push(org.repos.rootItem(r));
-        if (level !== 'none') for (const f of org.repos.files(r)) value.push(org.repos.blobItem(r, f, false, includeMeta));
-      } else {
-        const file = org.repos.file(r, scope);
-        if (!file) throw errors.item(scope, rec.name, label);
-        value.push(org.repos.blobItem(r, file, includeContent, includeMeta));
-      }
+      const value: GitItem[] | undefined = gitExtras(org).listItems(r, scope, q.get('recursionLevel') ?? 'none', includeMeta);
+      if (!value) throw errors.item(scope, rec.name, label);
+      const file = org.repos.file(r, scope);
+      if (file && includeContent) value[0] = org.repos.blobItem(r, file, true, includeMeta);
       return sendJson(reply, 200, { count: value.length, value });
     }
 

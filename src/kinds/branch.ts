@@ -1,0 +1,60 @@
+import { pagesByContinuation } from '../ado/paging.js';
+import { mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { isHealthyRepository, listRepositories, type RepositoryRef } from './shared/listings.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+/** `$top` of the refs list is capped at 1000 by the service. */
+const REFS_MAX_PAGE = 1000;
+
+interface GitRef {
+  name?: string;
+  objectId?: string;
+}
+
+/**
+ * Branches of every healthy repository: `refs?filter=heads/` per repository (the API has no project-level refs
+ * list), rebuilt as Ocean does into `{name, refName, objectId, __repository}`. A repository whose refs cannot be
+ * listed marks the run incomplete (so no branch of it is deleted as stale) and the others continue.
+ */
+async function* fetchBranches(ctx: FetchContext, _selector: Selector): AsyncGenerator<RawItem[]> {
+  const repos = (await listRepositories(ctx)).filter((r) => isHealthyRepository(r) && r.defaultBranch !== undefined);
+  yield* mergeMap(repos, (repo) => repositoryBranches(ctx, repo), 8);
+}
+
+async function* repositoryBranches(ctx: FetchContext, repo: RepositoryRef): AsyncGenerator<RawItem[]> {
+  const url = ctx.client.url(`${encodeURIComponent(repo.project.id)}/_apis/git/repositories/${encodeURIComponent(repo.id)}/refs`);
+  try {
+    const pages = pagesByContinuation<GitRef>(ctx.client, url, {
+      query: { filter: 'heads/', 'api-version': API.ga },
+      top: Math.min(ctx.pageSize, REFS_MAX_PAGE),
+      tokenFrom: 'header',
+      signal: ctx.signal,
+    });
+    for await (const page of pages) {
+      const out: RawItem[] = [];
+      for (const ref of page) {
+        if (typeof ref?.name !== 'string') continue;
+        out.push({ name: ref.name.replace(/^refs\/heads\//, ''), refName: ref.name, objectId: ref.objectId ?? null, __repository: repo });
+      }
+      if (out.length > 0) yield out;
+    }
+  } catch (err) {
+    if (ctx.signal?.aborted) throw err;
+    const reason = `branch: listing the branches of ${repo.project?.name ?? '?'}/${repo.name} failed: ${err instanceof Error ? err.message : String(err)}`;
+    ctx.log.warn(reason);
+    ctx.markIncomplete(reason);
+  }
+}
+
+export const branchKind: KindDefinition = {
+  kind: 'branch',
+  description: 'Branches of every healthy repository',
+  serverSupported: true,
+  docs: {
+    endpoints: 'GET {project}/_apis/git/repositories/{repo}/refs?filter=heads/ per healthy repository (continuation header, $top 1000)',
+    enrichment: ['__repository'],
+  },
+  selectorSchema: { type: 'object', properties: {} },
+  fetch: fetchBranches,
+};

@@ -1,0 +1,185 @@
+import yaml from 'js-yaml';
+import { AdoNotFoundError } from '../ado/errors.js';
+import { mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { globBase, globToRegExp, hasGlob, trimPath } from './shared/globs.js';
+import { listRepositories, type RepositoryRef } from './shared/listings.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+/** Files larger than this are skipped (as Ocean does): they would bloat the catalog and the jq pipe. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+interface FileSelector extends Selector {
+  files?: { path?: string | string[]; repos?: string[] };
+}
+
+interface GitItem {
+  objectId?: string;
+  gitObjectType?: string;
+  commitId?: string;
+  path?: string;
+  isFolder?: boolean;
+  size?: number;
+  content?: string;
+  contentMetadata?: Record<string, unknown>;
+}
+
+/**
+ * Files matching `files.path` (literal paths or globs, relative to the repository root) on the default branch of each
+ * repository (`files.repos` names, default all; disabled ones included, empty ones skipped as Ocean does). Literal paths
+ * are read directly; globs are listed with one itemsbatch per repository, then each match is read. One page per repository.
+ */
+async function* fetchFiles(ctx: FetchContext, selector: FileSelector): AsyncGenerator<RawItem[]> {
+  const files = selector.files;
+  if (!files?.path) throw new Error('file: the selector needs files.path (a path, a glob or a list of them)');
+  const patterns = (Array.isArray(files.path) ? files.path : [files.path]).map(trimPath).filter((p) => p !== '');
+  const wanted = files.repos?.length ? new Set(files.repos.map((n) => n.toLowerCase())) : undefined;
+  const repos = (await listRepositories(ctx)).filter((r) => r.defaultBranch && (!wanted || wanted.has(String(r.name).toLowerCase())));
+  if (wanted) {
+    const found = new Set(repos.map((r) => String(r.name).toLowerCase()));
+    const missing = [...wanted].filter((n) => !found.has(n));
+    if (missing.length > 0) ctx.log.warn({ repos: missing }, 'file: repositories named in files.repos not found (or empty)');
+  }
+  if (patterns.length === 0) return;
+  yield* mergeMap(repos, (repo) => repositoryFiles(ctx, repo, patterns), 8);
+}
+
+async function* repositoryFiles(ctx: FetchContext, repo: RepositoryRef, patterns: string[]): AsyncGenerator<RawItem[]> {
+  const branch = (repo.defaultBranch ?? '').replace(/^refs\/heads\//, '');
+  const paths = new Set(patterns.filter((p) => !hasGlob(p)));
+  const globs = patterns.filter(hasGlob);
+  if (globs.length > 0) for (const p of await listMatches(ctx, repo, branch, globs)) paths.add(p);
+  const items: RawItem[] = [];
+  for await (const item of mergeMap(paths, (p) => readOne(ctx, repo, branch, p), 8)) items.push(item);
+  if (items.length > 0) yield items;
+}
+
+/** Blob paths (without the leading `/`) matching any glob: one itemsbatch with a descriptor per distinct base folder. */
+async function listMatches(ctx: FetchContext, repo: RepositoryRef, branch: string, globs: string[]): Promise<string[]> {
+  const bases = new Map<string, boolean>();
+  for (const g of globs) {
+    const { base, deep } = globBase(g);
+    bases.set(base, (bases.get(base) ?? false) || deep);
+  }
+  const descriptors = [...bases].map(([base, deep]) => ({ path: `/${base}`, recursionLevel: deep ? 'full' : 'oneLevel', version: branch, versionType: 'branch' }));
+  let listings: GitItem[][];
+  try {
+    const res = await ctx.client.request<{ value?: GitItem[][] }>(repoUrl(ctx, repo, 'itemsbatch'), {
+      method: 'POST',
+      query: { 'api-version': API.ga },
+      body: { itemDescriptors: descriptors, includeContentMetadata: true },
+      idempotent: true,
+      signal: ctx.signal,
+    });
+    listings = Array.isArray(res.data?.value) ? res.data.value : [];
+  } catch (err) {
+    if (!(err instanceof AdoNotFoundError)) throw err;
+    // One missing base folder fails the whole batch: list each base on its own; a missing folder has no matches.
+    listings = [];
+    for (const d of descriptors) {
+      try {
+        const res = await ctx.client.get<{ value?: GitItem[] }>(
+          repoUrl(ctx, repo, 'items'),
+          { scopePath: d.path, recursionLevel: d.recursionLevel, versionType: 'Branch', version: branch, 'api-version': API.ga },
+          ctx.signal,
+        );
+        listings.push(res.data?.value ?? []);
+      } catch (inner) {
+        if (!(inner instanceof AdoNotFoundError)) throw inner;
+      }
+    }
+  }
+  const res = globs.map(globToRegExp);
+  const out = new Set<string>();
+  for (const list of listings) {
+    for (const item of Array.isArray(list) ? list : []) {
+      if (item?.gitObjectType !== 'blob' || typeof item.path !== 'string' || item.isFolder) continue;
+      if (typeof item.size === 'number' && item.size > MAX_FILE_BYTES) continue;
+      const path = trimPath(item.path);
+      if (res.some((re) => re.test(path))) out.add(path);
+    }
+  }
+  return [...out];
+}
+
+/** One file with its content; nothing when it does not exist or is larger than 1 MiB. */
+async function* readOne(ctx: FetchContext, repo: RepositoryRef, branch: string, path: string): AsyncGenerator<RawItem> {
+  let item: GitItem | undefined;
+  try {
+    const res = await ctx.client.get<GitItem>(
+      repoUrl(ctx, repo, 'items'),
+      { path: `/${path}`, versionType: 'Branch', version: branch, includeContent: true, includeContentMetadata: true, 'api-version': API.ga },
+      ctx.signal,
+    );
+    item = res.data;
+  } catch (err) {
+    if (err instanceof AdoNotFoundError) return; // the path is absent from this repository
+    throw err;
+  }
+  if (!item || item.gitObjectType === 'tree' || item.isFolder) return;
+  const raw = typeof item.content === 'string' ? item.content : '';
+  const size = Buffer.byteLength(raw, 'utf8');
+  if (size > MAX_FILE_BYTES) {
+    ctx.log.info({ repository: repo.name, path, size }, 'file: skipped, larger than 1 MiB');
+    return;
+  }
+  const { content: _content, contentMetadata, ...rest } = item;
+  yield {
+    file: { ...rest, ...(contentMetadata ?? {}), path, size, isFolder: false, content: { raw, parsed: parseContent(raw) } },
+    repo,
+  };
+}
+
+/** JSON, else YAML (all documents when it starts with `---`), else the raw text. */
+export function parseContent(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    // not JSON
+  }
+  try {
+    if (raw.trimStart().startsWith('---')) {
+      const docs = yaml.loadAll(raw);
+      return docs.length === 1 ? docs[0] : docs;
+    }
+    const doc = yaml.load(raw);
+    return doc === undefined ? raw : doc;
+  } catch {
+    return raw;
+  }
+}
+
+function repoUrl(ctx: FetchContext, repo: RepositoryRef, leaf: string): string {
+  return ctx.client.url(`${encodeURIComponent(repo.project.id)}/_apis/git/repositories/${encodeURIComponent(repo.id)}/${leaf}`);
+}
+
+export const fileKind: KindDefinition<FileSelector> = {
+  kind: 'file',
+  description: 'Files (literal paths or globs) on the default branch of each repository, with raw and parsed content',
+  serverSupported: true,
+  docs: {
+    endpoints: 'GET _apis/git/repositories (org-level); globs: POST .../itemsbatch per repository; content: GET .../items?path= per file',
+    enrichment: ['file', 'repo'],
+  },
+  selectorSchema: {
+    type: 'object',
+    properties: {
+      files: {
+        type: 'object',
+        required: ['path'],
+        additionalProperties: false,
+        properties: {
+          path: {
+            oneOf: [
+              { type: 'string', minLength: 1 },
+              { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+            ],
+            description: 'Repository-relative paths or globs (* and ? within a segment, ** across segments)',
+          },
+          repos: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Repository names; default all' },
+        },
+      },
+    },
+  },
+  fetch: fetchFiles,
+};

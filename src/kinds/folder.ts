@@ -1,0 +1,129 @@
+import { AdoNotFoundError } from '../ado/errors.js';
+import { mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { globBase, globToRegExp, trimPath } from './shared/globs.js';
+import { listRepositories, type RepositoryRef } from './shared/listings.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+interface FolderPattern {
+  path?: string;
+  repos?: Array<{ name?: string; branch?: string }>;
+}
+
+interface FolderSelector extends Selector {
+  /** Ocean's snake_case key (no camelCase alias there either). */
+  project_name?: string;
+  folders?: FolderPattern[];
+}
+
+interface Target {
+  pattern: string;
+  repo: RepositoryRef;
+  branch: string;
+}
+
+interface GitItem {
+  gitObjectType?: string;
+  path?: string;
+}
+
+/**
+ * Folders matching `folders[].path` (`*` within a segment, `**` across) in the named repositories (`repos[].name`,
+ * default every repository; `project_name` narrows to one project) on `repos[].branch` or the default branch. One
+ * items listing per (pattern, repository): `oneLevel` under the folder before the first glob, `full` when the glob is
+ * not in the last segment. A missing folder or branch (404) matches nothing.
+ */
+async function* fetchFolders(ctx: FetchContext, selector: FolderSelector): AsyncGenerator<RawItem[]> {
+  const project = selector.project_name?.toLowerCase();
+  const repos = (await listRepositories(ctx)).filter(
+    (r) => !project || r.project?.name?.toLowerCase() === project || r.project?.id?.toLowerCase() === project,
+  );
+  const byName = new Map(repos.map((r) => [String(r.name).toLowerCase(), r]));
+  const targets: Target[] = [];
+  for (const folder of selector.folders ?? []) {
+    const pattern = trimPath(folder?.path ?? '');
+    if (pattern === '') continue;
+    const named = (folder.repos ?? []).filter((r) => typeof r?.name === 'string');
+    if (named.length === 0) {
+      for (const repo of repos) if (repo.defaultBranch) targets.push({ pattern, repo, branch: shortBranch(repo.defaultBranch) });
+      continue;
+    }
+    for (const entry of named) {
+      const repo = byName.get(String(entry.name).toLowerCase());
+      if (!repo) {
+        ctx.log.warn({ repository: entry.name, project: selector.project_name }, 'folder: repository not found');
+        continue;
+      }
+      const branch = entry.branch ? shortBranch(entry.branch) : repo.defaultBranch ? shortBranch(repo.defaultBranch) : undefined;
+      if (branch) targets.push({ pattern, repo, branch });
+    }
+  }
+  yield* mergeMap(targets, (t) => matchFolders(ctx, t), 8);
+}
+
+async function* matchFolders(ctx: FetchContext, t: Target): AsyncGenerator<RawItem[]> {
+  const { base, depth, deep } = globBase(t.pattern);
+  const re = globToRegExp(t.pattern);
+  let items: GitItem[];
+  try {
+    const res = await ctx.client.get<{ value?: GitItem[] }>(
+      ctx.client.url(`${encodeURIComponent(t.repo.project.id)}/_apis/git/repositories/${encodeURIComponent(t.repo.id)}/items`),
+      { scopePath: `/${base}`, recursionLevel: deep ? 'Full' : 'OneLevel', versionType: 'Branch', version: t.branch, 'api-version': API.ga },
+      ctx.signal,
+    );
+    items = Array.isArray(res.data?.value) ? res.data.value : [];
+  } catch (err) {
+    if (err instanceof AdoNotFoundError) return; // folder or branch absent in this repository
+    throw err;
+  }
+  const out: RawItem[] = [];
+  for (const item of items) {
+    if (item?.gitObjectType !== 'tree' || typeof item.path !== 'string') continue;
+    const path = trimPath(item.path);
+    if (path === '' || (!t.pattern.includes('**') && path.split('/').length !== depth) || !re.test(path)) continue;
+    out.push({ ...item, __repository: t.repo, __branch: t.branch, __pattern: t.pattern });
+  }
+  if (out.length > 0) yield out;
+}
+
+function shortBranch(ref: string): string {
+  return ref.replace(/^refs\/heads\//, '');
+}
+
+export const folderKind: KindDefinition<FolderSelector> = {
+  kind: 'folder',
+  description: 'Folders matching path patterns in chosen repositories and branches',
+  serverSupported: true,
+  docs: {
+    endpoints: 'GET _apis/git/repositories (org-level); GET {project}/_apis/git/repositories/{repo}/items?scopePath=&recursionLevel= per pattern and repository',
+    enrichment: ['__repository', '__branch', '__pattern'],
+  },
+  selectorSchema: {
+    type: 'object',
+    properties: {
+      project_name: { type: 'string', minLength: 1, description: 'Only repositories of this project (name or id)' },
+      folders: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['path'],
+          additionalProperties: false,
+          properties: {
+            path: { type: 'string', minLength: 1, description: 'Folder path; * matches within a segment, ** across segments' },
+            repos: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['name'],
+                additionalProperties: false,
+                properties: { name: { type: 'string', minLength: 1 }, branch: { type: 'string', minLength: 1 } },
+              },
+              description: 'Repositories (by name) and branches to search; default every repository on its default branch',
+            },
+          },
+        },
+      },
+    },
+  },
+  fetch: fetchFolders,
+};

@@ -1,0 +1,220 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { PatAuth } from '../../src/ado/auth.js';
+import { AdoClient } from '../../src/ado/client.js';
+import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
+import { branchKind } from '../../src/kinds/branch.js';
+import { fileKind } from '../../src/kinds/file.js';
+import { folderKind } from '../../src/kinds/folder.js';
+import { fetchKind, getKind } from '../../src/kinds/registry.js';
+import { repositoryPolicyKind } from '../../src/kinds/repositoryPolicy.js';
+import { RunCache } from '../../src/kinds/shared/runCache.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
+import { silentLogger } from '../../src/util/log.js';
+import { gitExtras } from '../simulators/ado/data/gitRefs.js';
+import { refMatches } from '../simulators/ado/routes/gitExtras.js';
+import { startAdoSimulator, type AdoSimulator, type GitRepository } from '../simulators/ado/index.js';
+
+let sim: AdoSimulator;
+
+beforeAll(async () => {
+  sim = await startAdoSimulator({ scale: { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 1, branchesPerRepo: 5 } });
+});
+afterAll(() => sim.close());
+beforeEach(() => {
+  sim.setFaults({});
+  sim.requests.length = 0;
+});
+
+interface Run {
+  items: RawItem[];
+  pages: number;
+  incomplete: string[];
+}
+
+async function run(kind: KindDefinition<never>, selector: Record<string, unknown> = {}, pageSize = 100): Promise<Run> {
+  const org = parseOrganizationUrl(sim.orgUrl(), 'services');
+  const incomplete: string[] = [];
+  const ctx: FetchContext = {
+    client: new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 }),
+    log: silentLogger,
+    cache: new RunCache(),
+    pageSize,
+    markIncomplete: (reason) => incomplete.push(reason),
+  };
+  const items: RawItem[] = [];
+  let pages = 0;
+  for await (const page of fetchKind(kind as unknown as KindDefinition, ctx, { query: 'true', ...selector } as Selector, org)) {
+    pages++;
+    items.push(...page);
+  }
+  return { items, pages, incomplete };
+}
+
+const UNHEALTHY = (r: GitRepository) => r.isDisabled;
+const repos = () => [...sim.dataset.repositories()];
+const orgData = () => sim.dataset.org('acme')!;
+const dataRequests = (re: RegExp) => sim.requests.filter((r) => re.test(r.path));
+
+describe('kinds: registration', () => {
+  it('registers the git kinds', () => {
+    for (const k of ['repository-policy', 'branch', 'file', 'folder']) expect(getKind(k)).toBeDefined();
+  });
+});
+
+describe('kind repository-policy', () => {
+  it('yields every policy once per repository it applies to, with __repository, from one listing per project', async () => {
+    const { items } = await run(repositoryPolicyKind as KindDefinition<never>);
+    const healthy = repos().filter((r) => !UNHEALTHY(r));
+    // Expected: what Ocean's per-repository call (repositoryId + refName = default branch) would return.
+    const expected: string[] = [];
+    for (const repo of healthy) {
+      const p = orgData().projects.find(repo.project.id)!;
+      for (const c of gitExtras(orgData()).policies(p)) {
+        if (c.settings.scope.some((s) => (s.repositoryId === null || s.repositoryId === repo.id) && refMatches(s, repo.defaultBranch))) {
+          expected.push(`${c.id}@${repo.id}`);
+        }
+      }
+    }
+    expect(expected.length).toBeGreaterThan(healthy.length);
+    expect(items.map((i) => `${String(i.id)}@${(i.__repository as GitRepository).id}`).sort()).toEqual(expected.sort());
+    // Enrichment: the full repository; project-wide policies repeat per repository; release/ prefix policies never match.
+    const first = items[0]!;
+    expect((first.__repository as GitRepository).project.id).toBeDefined();
+    expect(items.some((i) => (i.type as { displayName: string }).displayName === 'Build')).toBe(false);
+    expect(items.filter((i) => (i.type as { displayName: string }).displayName === 'Comment requirements').length).toBe(healthy.length);
+    expect(items.every((i) => (i.__organizationName as string) === 'acme')).toBe(true);
+    // One request per project (all projects have healthy repositories), no per-repository calls.
+    expect(dataRequests(/policy\/configurations/).length).toBe(3);
+    expect(dataRequests(/git\/policy/).length).toBe(0);
+  });
+
+  it('follows the continuation header across small pages', async () => {
+    const all = await run(repositoryPolicyKind as KindDefinition<never>);
+    sim.requests.length = 0;
+    const paged = await run(repositoryPolicyKind as KindDefinition<never>, {}, 2);
+    expect(paged.items.length).toBe(all.items.length);
+    expect(dataRequests(/policy\/configurations/).length).toBeGreaterThan(3);
+    expect(dataRequests(/policy\/configurations/).every((r) => r.query.$top === '2')).toBe(true);
+  });
+});
+
+describe('kind branch', () => {
+  it('rebuilds refs into {name, refName, objectId, __repository} for healthy non-empty repositories', async () => {
+    const { items, incomplete } = await run(branchKind as KindDefinition<never>);
+    const listed = repos().filter((r) => !UNHEALTHY(r) && r.defaultBranch);
+    const expected = listed.flatMap((r) => gitExtras(orgData()).branches(orgData().repos.findById(r.id)!).map((b) => `${r.id}:${b.name}`));
+    expect(items.map((i) => `${(i.__repository as GitRepository).id}:${String(i.refName)}`).sort()).toEqual(expected.sort());
+    expect(items.length).toBe(listed.length * 5);
+    const main = items.find((i) => i.refName === (i.__repository as GitRepository).defaultBranch)!;
+    expect(Object.keys(main).sort()).toEqual(['__organizationName', '__organizationUrl', '__repository', 'name', 'objectId', 'refName']);
+    expect(main.name).toBe(String(main.refName).replace('refs/heads/', ''));
+    expect(main.objectId).toMatch(/^[0-9a-f]{40}$/);
+    expect(items.some((i) => String(i.name).includes('/'))).toBe(true); // feature/x keeps its slashes
+    expect(incomplete).toEqual([]);
+    const refCalls = dataRequests(/\/refs$/);
+    expect(refCalls.length).toBe(listed.length);
+    expect(refCalls.every((r) => r.query.filter === 'heads/')).toBe(true);
+  });
+
+  it('pages with the continuation header', async () => {
+    const { items } = await run(branchKind as KindDefinition<never>, {}, 2);
+    const listed = repos().filter((r) => !UNHEALTHY(r) && r.defaultBranch);
+    expect(items.length).toBe(listed.length * 5);
+    expect(dataRequests(/\/refs$/).length).toBe(listed.length * 3);
+  });
+
+  it('marks the run incomplete when one repository\'s refs fail, and keeps the other repositories', async () => {
+    const victim = repos().find((r) => !UNHEALTHY(r) && r.defaultBranch)!;
+    sim.setFaults({ failPaths: [{ pattern: `${victim.id}/refs`, status: 500 }] });
+    const { items, incomplete } = await run(branchKind as KindDefinition<never>);
+    const listed = repos().filter((r) => !UNHEALTHY(r) && r.defaultBranch);
+    expect(items.length).toBe((listed.length - 1) * 5);
+    expect(items.some((i) => (i.__repository as GitRepository).id === victim.id)).toBe(false);
+    expect(incomplete).toHaveLength(1);
+    expect(incomplete[0]).toContain(victim.name);
+  });
+});
+
+describe('kind file', () => {
+  it('reads a literal path in every repository that has it, with raw and parsed content', async () => {
+    const { items } = await run(fileKind as KindDefinition<never>, { files: { path: 'package.json' } });
+    const withPkg = repos().filter((r) => sim.dataset.files(undefined, r.id).some((f) => f.path === '/package.json'));
+    expect(withPkg.length).toBeGreaterThan(0);
+    expect(items.map((i) => (i.repo as GitRepository).id).sort()).toEqual(withPkg.map((r) => r.id).sort());
+    const item = items[0]!;
+    const file = item.file as Record<string, unknown>;
+    const source = sim.dataset.files(undefined, (item.repo as GitRepository).id).find((f) => f.path === '/package.json')!;
+    expect(file).toMatchObject({ path: 'package.json', objectId: source.objectId, isFolder: false, size: Buffer.byteLength(source.content) });
+    expect(file.commitId).toMatch(/^[0-9a-f]{40}$/);
+    expect((file.content as { raw: string }).raw).toBe(source.content);
+    expect((file.content as { parsed: unknown }).parsed).toEqual(JSON.parse(source.content));
+    // Literal paths need no listing: one content GET per repository with a default branch, no itemsbatch.
+    expect(dataRequests(/itemsbatch/).length).toBe(0);
+  });
+
+  it('matches globs through one itemsbatch per repository and parses YAML, falling back to raw text', async () => {
+    const { items } = await run(fileKind as KindDefinition<never>, { files: { path: ['services/*/package.json', 'deploy/**/*.yaml'] } });
+    const expected = repos().flatMap((r) =>
+      sim.dataset
+        .files(undefined, r.id)
+        .filter((f) => /^\/services\/[^/]+\/package\.json$/.test(f.path) || /^\/deploy\/(.*\/)?[^/]*\.yaml$/.test(f.path))
+        .map((f) => `${r.name}:${f.path.slice(1)}`),
+    );
+    expect(expected.length).toBeGreaterThan(2);
+    expect(items.map((i) => `${(i.repo as GitRepository).name}:${(i.file as { path: string }).path}`).sort()).toEqual(expected.sort());
+    const values = items.find((i) => (i.file as { path: string }).path === 'deploy/helm/values.yaml')!;
+    expect(((values.file as { content: { parsed: { image: { tag: string } } } }).content.parsed).image.tag).toBe('latest');
+    const broken = items.find((i) => (i.file as { path: string }).path === 'deploy/broken.yaml')!;
+    const content = (broken.file as { content: { raw: string; parsed: unknown } }).content;
+    expect(content.parsed).toBe(content.raw);
+    const withBranch = repos().filter((r) => r.defaultBranch).length;
+    expect(dataRequests(/itemsbatch/).length).toBe(withBranch);
+  });
+
+  it('limits to files.repos and skips files over 1 MiB', async () => {
+    const first = repos()[0]!;
+    const { items } = await run(fileKind as KindDefinition<never>, { files: { path: ['data/huge.json', 'README.md'], repos: [first.name.toUpperCase()] } });
+    expect(items.map((i) => (i.file as { path: string }).path)).toEqual(['README.md']);
+    expect(items.every((i) => (i.repo as GitRepository).id === first.id)).toBe(true);
+  });
+
+  it('fails rather than yielding nothing when a repository listing fails', async () => {
+    sim.setFaults({ failPaths: [{ pattern: 'itemsbatch', status: 500 }] });
+    await expect(run(fileKind as KindDefinition<never>, { files: { path: '**/*.json' } })).rejects.toThrow();
+  });
+});
+
+describe('kind folder', () => {
+  it('matches folders by pattern in the named repositories, with __repository, __branch and __pattern', async () => {
+    const withServices = repos().find((r) => sim.dataset.files(undefined, r.id).some((f) => f.path.startsWith('/services/')))!;
+    const branch = withServices.defaultBranch!.replace('refs/heads/', '');
+    const { items } = await run(folderKind as KindDefinition<never>, {
+      project_name: withServices.project.name,
+      folders: [{ path: 'services/*', repos: [{ name: withServices.name, branch }] }, { path: 'deploy/', repos: [{ name: withServices.name }] }],
+    });
+    const hasDeploy = sim.dataset.files(undefined, withServices.id).some((f) => f.path.startsWith('/deploy/'));
+    const expected = ['/services/api', '/services/web', ...(hasDeploy ? ['/deploy'] : [])];
+    expect(items.map((i) => i.path).sort()).toEqual(expected.sort());
+    for (const i of items) {
+      expect(i).toMatchObject({ gitObjectType: 'tree', __branch: branch });
+      expect((i.__repository as GitRepository).id).toBe(withServices.id);
+    }
+    expect(items.find((i) => i.path === '/services/api')!.__pattern).toBe('services/*');
+  });
+
+  it('searches every repository when repos is omitted; a missing folder or branch matches nothing', async () => {
+    const { items } = await run(folderKind as KindDefinition<never>, { folders: [{ path: 'services/*' }] });
+    const expected = repos().filter((r) => sim.dataset.files(undefined, r.id).some((f) => f.path.startsWith('/services/'))).length * 2;
+    expect(items.length).toBe(expected);
+    const none = await run(folderKind as KindDefinition<never>, { folders: [{ path: 'services/*', repos: [{ name: repos()[0]!.name, branch: 'no-such-branch' }] }] });
+    expect(none.items).toEqual([]);
+  });
+
+  it('project_name narrows the repositories searched', async () => {
+    const project = repos()[0]!.project;
+    await run(folderKind as KindDefinition<never>, { project_name: project.name, folders: [{ path: 'docs' }] });
+    const inProject = repos().filter((r) => r.project.id === project.id && r.defaultBranch).map((r) => r.id);
+    const called = dataRequests(/\/items$/).map((r) => r.path.split('/repositories/')[1]!.split('/')[0]);
+    expect(called.sort()).toEqual(inProject.sort());
+  });
+});

@@ -1,0 +1,124 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { OrgData } from '../data/dataset.js';
+import { gitExtras } from '../data/gitRefs.js';
+import type { GitItem } from '../data/types.js';
+import { errors } from '../http/errors.js';
+import { orgOf, queryOf, sendJson } from '../http/pipeline.js';
+import type { RouteContext } from './context.js';
+
+/** Default page of the refs list when only a continuation token is sent; $top is capped at 1000 (spec). */
+const REFS_DEFAULT_TOP = 100;
+const REFS_MAX_TOP = 1000;
+
+type Params = Record<string, string | undefined>;
+
+/** Git extras: refs (branches), branch policy configurations, itemsbatch. */
+export function registerGitExtraRoutes(app: FastifyInstance, rc: RouteContext): void {
+  // ---- refs: x-ms-continuationtoken header paging, filter = prefix without "refs/" ----
+  const listRefs = async (req: FastifyRequest, reply: FastifyReply) => {
+    const org = orgOf(req);
+    const q = queryOf(req);
+    const r = repoIndex(org, req.params as Params);
+    const filter = (q.get('filter') ?? '').toLowerCase();
+    const contains = q.get('filterContains')?.toLowerCase();
+    const refs = gitExtras(org)
+      .branches(r)
+      .filter((ref) => ref.name.toLowerCase().startsWith(`refs/${filter}`) && (!contains || ref.name.toLowerCase().includes(contains)));
+    const top = Math.min(q.int('$top') ?? (q.get('continuationToken') ? REFS_DEFAULT_TOP : Number.MAX_SAFE_INTEGER), REFS_MAX_TOP, rc.pageLimit('refs'));
+    const start = decodeToken(q.get('continuationToken'));
+    const page = refs.slice(start, start + top);
+    if (start + page.length < refs.length) reply.header('x-ms-continuationtoken', encodeToken(start + page.length));
+    return sendJson(reply, 200, { value: page, count: page.length });
+  };
+  app.get('/:org/:project/_apis/git/repositories/:repo/refs', listRefs);
+  app.get('/:org/_apis/git/repositories/:repo/refs', listRefs);
+
+  // ---- policy configurations of a project: header paging ($top, opaque token) ----
+  const listPolicies = async (req: FastifyRequest, reply: FastifyReply) => {
+    const org = orgOf(req);
+    const q = queryOf(req);
+    const p = projectIndex(org, (req.params as Params).project ?? '');
+    let list = gitExtras(org).policies(p);
+    const policyType = q.get('policyType')?.toLowerCase();
+    if (policyType) list = list.filter((c) => c.type.id === policyType);
+    const repositoryId = q.get('repositoryId')?.toLowerCase();
+    if (repositoryId !== undefined) {
+      const refName = q.get('refName');
+      list = list.filter((c) => c.settings.scope.some((s) => (s.repositoryId === null || s.repositoryId === repositoryId) && refMatches(s, refName)));
+    }
+    const top = Math.min(q.int('$top') ?? Number.MAX_SAFE_INTEGER, rc.pageLimit('policyConfigurations'));
+    const start = decodeToken(q.get('continuationToken'));
+    const page = list.slice(start, start + top);
+    if (start + page.length < list.length) reply.header('x-ms-continuationtoken', encodeToken(start + page.length));
+    return sendJson(reply, 200, { count: page.length, value: page });
+  };
+  app.get('/:org/:project/_apis/policy/configurations', listPolicies);
+  app.get('/:org/:project/_apis/git/policy/configurations', listPolicies);
+
+  // ---- itemsbatch: one listing per descriptor, answered as {count, value: [[GitItem…]…]} ----
+  const itemsBatch = async (req: FastifyRequest, reply: FastifyReply) => {
+    const org = orgOf(req);
+    const r = repoIndex(org, req.params as Params);
+    const rec = org.repos.record(r);
+    const body = (req.body ?? {}) as { itemDescriptors?: Array<Record<string, unknown>>; includeContentMetadata?: unknown };
+    if (!Array.isArray(body.itemDescriptors)) throw errors.badRequest('The request body must contain itemDescriptors.');
+    const includeMeta = body.includeContentMetadata === true || body.includeContentMetadata === 'true';
+    const defaultShort = rec.defaultBranch?.replace(/^refs\/heads\//, '') ?? '';
+    const value: GitItem[][] = [];
+    for (const d of body.itemDescriptors) {
+      const path = normalisePath(typeof d.path === 'string' ? d.path : '/');
+      const versionType = String(d.versionType ?? 'branch').toLowerCase();
+      const version = typeof d.version === 'string' ? d.version : '';
+      const label = `${versionType === 'commit' ? 'Commit' : 'Branch'}: ${version || defaultShort}`;
+      if (rec.isEmpty) throw errors.item(path, rec.name, label);
+      if (version !== '') {
+        const ok = versionType === 'commit' ? version.toLowerCase() === rec.headCommit : version.replace(/^refs\/heads\//i, '').toLowerCase() === defaultShort.toLowerCase();
+        if (!ok) throw errors.version(label, rec.name);
+      }
+      const items = gitExtras(org).listItems(r, path, String(d.recursionLevel ?? 'none'), includeMeta);
+      if (!items) throw errors.item(path, rec.name, label);
+      value.push(items);
+    }
+    return sendJson(reply, 200, { count: value.length, value });
+  };
+  app.post('/:org/:project/_apis/git/repositories/:repo/itemsbatch', itemsBatch);
+  app.post('/:org/_apis/git/repositories/:repo/itemsbatch', itemsBatch);
+}
+
+/** Whether a policy scope applies to `refName` (no refName = every scope of the repository). */
+export function refMatches(scope: { refName: string | null; matchKind: string }, refName: string | undefined): boolean {
+  if (!refName) return true;
+  if (scope.matchKind === 'DefaultBranch' || scope.refName === null) return true;
+  const a = scope.refName.toLowerCase();
+  const b = refName.toLowerCase();
+  return scope.matchKind === 'Prefix' ? b.startsWith(a) : a === b;
+}
+
+function encodeToken(n: number): string {
+  return Buffer.from(`next:${n}`).toString('base64url');
+}
+
+function decodeToken(token: string | undefined): number {
+  if (!token) return 0;
+  const m = /^next:(\d+)$/.exec(Buffer.from(token, 'base64url').toString());
+  if (!m) throw errors.badRequest(`The continuation token '${token}' is not valid.`);
+  return Number(m[1]);
+}
+
+function projectIndex(org: OrgData, idOrName: string): number {
+  const i = org.projects.find(idOrName);
+  if (i === undefined) throw errors.project(idOrName);
+  return i;
+}
+
+function repoIndex(org: OrgData, p: Params): number {
+  const repo = p.repo ?? '';
+  const i = p.project !== undefined ? org.repos.findInProject(projectIndex(org, p.project), repo) : org.repos.findById(repo);
+  if (i === undefined) throw errors.repository(repo);
+  return i;
+}
+
+function normalisePath(path: string): string {
+  const withSlash = path.startsWith('/') ? path : `/${path}`;
+  return withSlash.length > 1 ? withSlash.replace(/\/+$/, '') : withSlash;
+}
