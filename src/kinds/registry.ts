@@ -6,10 +6,13 @@ import { projectKind } from './project.js';
 import { pullRequestKind } from './pullRequest.js';
 import { repositoryKind } from './repository.js';
 import { repositoryPolicyKind } from './repositoryPolicy.js';
+import { workItemKind } from './workItem.js';
+import { teamKind } from './team.js';
+import { memberKind } from './member.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 /** Every kind the worker knows, in the order they are documented. */
-export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind] as unknown as KindDefinition<never>[];
+export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, workItemKind, teamKind, memberKind] as unknown as KindDefinition<never>[];
 
 const byName = new Map(KINDS.map((k) => [k.kind, k as unknown as KindDefinition]));
 

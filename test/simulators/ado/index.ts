@@ -9,6 +9,8 @@ import { installPipeline, SimulatorState, type RequestLogEntry } from './http/pi
 import { resolveOptions, type AdoFaults, type AdoScale, type AdoSimulatorOptions } from './options.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerGitRoutes } from './routes/git.js';
+import { registerGraphRoutes } from './routes/graph.js';
+import { registerWorkRoutes } from './routes/work.js';
 import { registerGitExtraRoutes } from './routes/gitExtras.js';
 import type { RouteContext } from './routes/context.js';
 
@@ -54,6 +56,8 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions = {}): Promise
   };
   registerCoreRoutes(app, rc);
   registerGitRoutes(app, rc);
+  registerGraphRoutes(app, rc);
+  registerWorkRoutes(app, rc);
   registerGitExtraRoutes(app, rc);
 
   await app.listen({ host: options.host, port: options.port });

@@ -3,11 +3,17 @@ export interface AdoScale {
   projects: number;
   reposPerProject: number;
   pullRequestsPerRepo: number;
+  /** Teams per project (team 0 is the project's default team). */
+  teamsPerProject: number;
+  /** Work items per project (ids are organization-wide, consecutive per project). */
+  workItemsPerProject: number;
+  /** Graph service principals of the organization. */
+  servicePrincipals: number;
   /** Branches per non-empty repository, the default branch included. */
   branchesPerRepo: number;
 }
 
-export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12, branchesPerRepo: 4 };
+export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12, branchesPerRepo: 4, teamsPerProject: 2, workItemsPerProject: 30, servicePrincipals: 3 };
 
 /** Fixed "now" of the generated data, so runs are reproducible. */
 export const DEFAULT_REFERENCE_DATE = '2025-06-02T12:00:00.000Z';

@@ -1,0 +1,114 @@
+import { AdoError } from '../ado/errors.js';
+import { mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { listProjects, type ProjectRef } from './shared/listings.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+interface WorkItemSelector extends Selector {
+  wiql?: string;
+  expand: 'None' | 'Fields' | 'Relations' | 'Links' | 'All';
+}
+
+/** WIQL answers at most 20,000 ids; asking for 19,999 tells a full page ("maybe more") from the last one. */
+export const WIQL_PAGE = 19_999;
+/** The work items GET accepts at most 200 ids. */
+export const WORK_ITEMS_PER_REQUEST = 200;
+
+interface WiqlResult {
+  workItems?: Array<{ id?: unknown }>;
+}
+
+/** Escapes a string for a single-quoted WIQL literal. */
+export function wiqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Splits a user WIQL fragment into its condition and a trailing ORDER BY clause, if any. */
+export function splitOrderBy(wiql: string): { where: string; orderBy?: string } {
+  const m = /\border\s+by\b/i.exec(wiql);
+  if (!m) return { where: wiql.trim() };
+  return { where: wiql.slice(0, m.index).trim(), orderBy: wiql.slice(m.index).trim() };
+}
+
+/**
+ * Per project: WIQL for ids in id order, `$top` 19,999, continuing after the last id while a page is full; then the
+ * items by ids in batches of 200 with `$expand`. A user `wiql` with its own ORDER BY runs once (at most 19,999 items
+ * per project), with a warning, since id paging would change its order.
+ */
+async function* fetchWorkItems(ctx: FetchContext, selector: WorkItemSelector): AsyncGenerator<RawItem[]> {
+  const projects = await listProjects(ctx);
+  const user = selector.wiql?.trim() ? splitOrderBy(selector.wiql) : undefined;
+  if (user?.orderBy) {
+    ctx.log.warn(
+      { kind: 'work-item', wiql: selector.wiql },
+      `the work-item wiql has its own ORDER BY: one query per project, at most ${WIQL_PAGE} work items each (no id paging)`,
+    );
+  }
+  yield* mergeMap(projects, (p) => projectWorkItems(ctx, p, selector.expand, user), 5);
+}
+
+async function* projectWorkItems(
+  ctx: FetchContext,
+  project: ProjectRef,
+  expand: string,
+  user: { where: string; orderBy?: string } | undefined,
+): AsyncGenerator<RawItem[]> {
+  const wiqlUrl = ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/wiql`);
+  let lastId = 0;
+  while (true) {
+    let query = `SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = ${wiqlString(project.name)}`;
+    if (user?.where) query += ` AND (${user.where})`;
+    if (user?.orderBy) query += ` ${user.orderBy}`;
+    else query += ` AND [System.Id] > ${lastId} ORDER BY [System.Id] ASC`;
+    const res = await ctx.client.request<WiqlResult>(wiqlUrl, {
+      method: 'POST',
+      query: { $top: WIQL_PAGE, 'api-version': API.ga },
+      body: { query },
+      idempotent: true,
+      signal: ctx.signal,
+    });
+    if (!Array.isArray(res.data?.workItems)) {
+      throw new AdoError(`project "${project.name}": WIQL answered without a workItems list`, res.status, false);
+    }
+    const ids = res.data.workItems.map((w) => w?.id).filter((id): id is number => typeof id === 'number' && Number.isInteger(id));
+    for (let i = 0; i < ids.length; i += WORK_ITEMS_PER_REQUEST) {
+      const page = await workItemsByIds(ctx, project, ids.slice(i, i + WORK_ITEMS_PER_REQUEST), expand);
+      if (page.length > 0) yield page;
+    }
+    if (user?.orderBy || res.data.workItems.length < WIQL_PAGE || ids.length === 0) return;
+    lastId = Math.max(...ids);
+  }
+}
+
+/** One batch; a body that is not a `value` list throws (a silently short batch would delete entities). */
+async function workItemsByIds(ctx: FetchContext, project: ProjectRef, ids: number[], expand: string): Promise<RawItem[]> {
+  const url = ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/workitems`);
+  const res = await ctx.client.get<{ value?: unknown }>(url, { ids: ids.join(','), $expand: expand, 'api-version': API.ga }, ctx.signal);
+  const value = res.data?.value;
+  if (!Array.isArray(value)) throw new AdoError(`project "${project.name}": work items batch answered without a value list`, res.status, false);
+  const out: RawItem[] = [];
+  for (const item of value) {
+    if (!item || typeof item !== 'object') continue;
+    out.push({ ...(item as RawItem), __projectId: project.id, __project: project });
+  }
+  return out;
+}
+
+export const workItemKind: KindDefinition<WorkItemSelector> = {
+  kind: 'work-item',
+  description: 'Work items of every project, optionally filtered by a WIQL condition',
+  serverSupported: false,
+  docs: {
+    endpoints:
+      'POST {project}/_apis/wit/wiql?$top=19999 per project (id-range paging), then GET {project}/_apis/wit/workitems?ids=<≤200>&$expand=',
+    enrichment: ['__projectId', '__project'],
+  },
+  selectorSchema: {
+    type: 'object',
+    properties: {
+      wiql: { type: 'string', description: 'WIQL condition ANDed to the project filter; an ORDER BY disables id paging (max 19,999 per project)' },
+      expand: { type: 'string', enum: ['None', 'Fields', 'Relations', 'Links', 'All'], default: 'All', description: '$expand of the work items GET' },
+    },
+  },
+  fetch: fetchWorkItems,
+};

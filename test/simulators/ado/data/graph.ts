@@ -1,0 +1,217 @@
+/**
+ * Graph (vssps) subjects of one organization — users, groups (project groups, collection groups, Entra groups),
+ * service principals, direct memberships — and user entitlements (vsaex). Shapes follow shared/ado-api-samples/
+ * {graph,vsaex}/. Users are the organization's identity pool (aad) plus one build service account (svc) per project.
+ */
+import { DAY_MS, adoDate, rngFor } from '../random.js';
+import type { OrgContext } from './context.js';
+import type { OrgData } from './dataset.js';
+
+const S = { group: 0x47520001, sp: 0x47520002, svc: 0x47520003, ent: 0x47520004, tenant: 0x47520005 } as const;
+
+export type GraphSubject = Record<string, unknown> & { descriptor: string; subjectKind: string; displayName: string };
+
+export interface Membership {
+  containerDescriptor: string;
+  memberDescriptor: string;
+}
+
+const PROJECT_GROUPS = ['Contributors', 'Readers', 'Project Administrators'] as const;
+const ENTRA_GROUPS = ['Engineering', 'Contractors'] as const;
+
+const cache = new WeakMap<OrgData, GraphArea>();
+
+export function graphOf(org: OrgData): GraphArea {
+  let area = cache.get(org);
+  if (!area || area.baseUrl !== org.ctx.orgUrl()) {
+    area = new GraphArea(org);
+    cache.set(org, area);
+  }
+  return area;
+}
+
+function b64(s: string): string {
+  return Buffer.from(s).toString('base64url');
+}
+
+export class GraphArea {
+  readonly baseUrl: string;
+  readonly users: GraphSubject[] = [];
+  readonly groups: GraphSubject[] = [];
+  readonly servicePrincipals: GraphSubject[] = [];
+  readonly memberships: Membership[] = [];
+  readonly #byDescriptor = new Map<string, GraphSubject>();
+  readonly #ctx: OrgContext;
+  readonly tenantId: string;
+
+  constructor(org: OrgData) {
+    const ctx = org.ctx;
+    this.#ctx = ctx;
+    this.baseUrl = ctx.orgUrl();
+    this.tenantId = rngFor(ctx.seed, ctx.key, S.tenant, 0).guid();
+    const identities = org.identities.all();
+    for (const id of identities) {
+      this.users.push(
+        this.#subject('user', id.descriptor, id.displayName, {
+          metaType: 'member',
+          directoryAlias: id.uniqueName.split('@')[0],
+          domain: this.tenantId,
+          principalName: id.uniqueName,
+          mailAddress: id.uniqueName,
+          origin: 'aad',
+          originId: id.id,
+        }),
+      );
+    }
+    const projects = Array.from({ length: org.projects.count }, (_, p) => org.projects.record(p));
+    for (const [p, proj] of projects.entries()) {
+      const originId = rngFor(ctx.seed, ctx.key, S.svc, p).guid();
+      this.users.push(
+        this.#subject('user', `svc.${b64(`${originId}:Build:${proj.id}`)}`, `${proj.name} Build Service (${ctx.name})`, {
+          metaType: 'member',
+          domain: 'Build',
+          principalName: proj.id,
+          mailAddress: '',
+          origin: 'vsts',
+          originId,
+        }),
+      );
+    }
+    const vssgp = (scope: string, name: string, n: number, description: string, scopeId: string): GraphSubject => {
+      const originId = rngFor(ctx.seed, ctx.key, S.group, n).guid();
+      return this.#subject('group', `vssgp.${b64(`S-1-9-${n}-${originId}`)}`, name, {
+        description,
+        domain: `vstfs:///Classification/TeamProject/${scopeId}`,
+        principalName: `[${scope}]\\${name}`,
+        mailAddress: null,
+        origin: 'vsts',
+        originId,
+      });
+    };
+    const collection = 'Project Collection Administrators';
+    const pca = vssgp(ctx.name, collection, 0, 'Members of this application group can perform all privileged operations on the organization.', this.tenantId);
+    const pcvu = vssgp(ctx.name, 'Project Collection Valid Users', 1, 'Members of this group have access to the organization.', this.tenantId);
+    this.groups.push(pca, pcvu);
+    const entra = ENTRA_GROUPS.map((name, i) => {
+      const originId = rngFor(ctx.seed, ctx.key, S.group, 10_000 + i).guid();
+      return this.#subject('group', `aadgp.${b64(`${originId}:${ctx.name}`)}`, name, {
+        description: `Microsoft Entra group ${name}`,
+        domain: this.tenantId,
+        principalName: `[TEAM FOUNDATION]\\${name}`,
+        mailAddress: `${name.toLowerCase()}@${ctx.name.toLowerCase()}.example.com`,
+        origin: 'aad',
+        originId,
+      });
+    });
+    this.groups.push(...entra);
+    const userCount = identities.length;
+    const member = (c: GraphSubject, m: GraphSubject) => this.memberships.push({ containerDescriptor: c.descriptor, memberDescriptor: m.descriptor });
+    for (const [p, proj] of projects.entries()) {
+      const groups = PROJECT_GROUPS.map((name, g) => vssgp(proj.name, name, 2 + p * PROJECT_GROUPS.length + g, `${name} of ${proj.name}`, proj.id));
+      this.groups.push(...groups);
+      const [contributors, readers, admins] = groups as [GraphSubject, GraphSubject, GraphSubject];
+      for (let u = 0; u < userCount; u++) if ((u + p) % 3 !== 0) member(contributors, this.users[u] as GraphSubject);
+      member(contributors, this.users[userCount + p] as GraphSubject);
+      if (p === 0) member(contributors, entra[0] as GraphSubject);
+      for (let u = 0; u < userCount; u++) if (u % 4 === p % 4) member(readers, this.users[u] as GraphSubject);
+      member(readers, entra[1] as GraphSubject);
+      member(admins, this.users[p % userCount] as GraphSubject);
+      member(pcvu, contributors);
+    }
+    member(pca, this.users[0] as GraphSubject);
+    member(pca, this.users[1 % userCount] as GraphSubject);
+    for (let u = 0; u < Math.min(8, userCount); u++) member(entra[0] as GraphSubject, this.users[u] as GraphSubject);
+    for (let u = Math.max(0, userCount - 4); u < userCount; u++) member(entra[1] as GraphSubject, this.users[u] as GraphSubject);
+    for (let i = 0; i < ctx.scale.servicePrincipals; i++) {
+      const rng = rngFor(ctx.seed, ctx.key, S.sp, i);
+      const originId = rng.guid();
+      this.servicePrincipals.push(
+        this.#subject('servicePrincipal', `aadsp.${b64(`${originId}:${ctx.name}`)}`, `automation-app-${i + 1}`, {
+          applicationId: rng.guid(),
+          directoryAlias: originId,
+          domain: this.tenantId,
+          principalName: originId,
+          mailAddress: null,
+          origin: 'aad',
+          originId,
+        }),
+      );
+    }
+    for (const s of [...this.users, ...this.groups, ...this.servicePrincipals]) this.#byDescriptor.set(s.descriptor, s);
+  }
+
+  #subject(kind: string, descriptor: string, displayName: string, extra: Record<string, unknown>): GraphSubject {
+    const vssps = this.baseUrl;
+    const coll = kind === 'user' ? 'Users' : kind === 'group' ? 'Groups' : 'ServicePrincipals';
+    return {
+      subjectKind: kind,
+      ...extra,
+      displayName,
+      _links: {
+        self: { href: `${vssps}/_apis/Graph/${coll}/${descriptor}` },
+        memberships: { href: `${vssps}/_apis/Graph/Memberships/${descriptor}` },
+        membershipState: { href: `${vssps}/_apis/Graph/MembershipStates/${descriptor}` },
+        storageKey: { href: `${vssps}/_apis/Graph/StorageKeys/${descriptor}` },
+        ...(kind !== 'group' ? { avatar: { href: `${vssps}/_apis/GraphProfile/MemberAvatars/${descriptor}` } } : {}),
+      },
+      url: `${vssps}/_apis/Graph/${coll}/${descriptor}`,
+      descriptor,
+    };
+  }
+
+  subject(descriptor: string): GraphSubject | undefined {
+    return this.#byDescriptor.get(descriptor);
+  }
+
+  /** Direct memberships: `down` = members of the container, `up` = containers of the member. */
+  membershipsOf(descriptor: string, direction: 'up' | 'down'): Array<Membership & { _links: Record<string, { href: string }> }> {
+    const base = this.baseUrl;
+    return this.memberships
+      .filter((m) => (direction === 'down' ? m.containerDescriptor === descriptor : m.memberDescriptor === descriptor))
+      .map((m) => ({
+        ...m,
+        _links: {
+          self: { href: `${base}/_apis/Graph/Memberships/${m.memberDescriptor}/${m.containerDescriptor}` },
+          member: { href: `${base}/_apis/Graph/Subjects/${m.memberDescriptor}` },
+          container: { href: `${base}/_apis/Graph/Subjects/${m.containerDescriptor}` },
+        },
+      }));
+  }
+
+  /** User entitlements: one per aad user (build service accounts are not licensed users). */
+  entitlements(select: Set<string>): Array<Record<string, unknown>> {
+    const licenses = [
+      { accountLicenseType: 'express', licenseDisplayName: 'Basic' },
+      { accountLicenseType: 'stakeholder', licenseDisplayName: 'Stakeholder' },
+      { accountLicenseType: 'advanced', licenseDisplayName: 'Basic + Test Plans' },
+    ];
+    const all = select.has('all');
+    return this.users
+      .filter((u) => u.origin === 'aad')
+      .map((u, i) => {
+        const rng = rngFor(this.#ctx.seed, this.#ctx.key, S.ent, i);
+        const lic = licenses[i % licenses.length] as (typeof licenses)[number];
+        const created = this.#ctx.referenceMs - rng.int(30, 700) * DAY_MS;
+        const accessed = rng.chance(0.9) ? adoDate(this.#ctx.referenceMs - rng.int(0, 29) * DAY_MS, rng) : '0001-01-01T00:00:00Z';
+        const ent: Record<string, unknown> = {
+          id: u.originId,
+          user: u,
+          accessLevel: {
+            licensingSource: 'account',
+            ...lic,
+            msdnLicenseType: 'none',
+            status: i % 11 === 10 ? 'pending' : 'active',
+            statusMessage: '',
+            assignmentSource: 'unknown',
+          },
+          lastAccessedDate: accessed,
+          dateCreated: adoDate(created, rng),
+        };
+        if (all || select.has('projects')) ent.projectEntitlements = [];
+        if (all || select.has('extensions')) ent.extensions = [];
+        if (all || select.has('grouprules')) ent.groupAssignments = [];
+        if (select.size === 0) Object.assign(ent, { projectEntitlements: [], extensions: [], groupAssignments: [] });
+        return ent;
+      });
+  }
+}
