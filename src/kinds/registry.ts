@@ -9,10 +9,20 @@ import { repositoryPolicyKind } from './repositoryPolicy.js';
 import { workItemKind } from './workItem.js';
 import { teamKind } from './team.js';
 import { memberKind } from './member.js';
+import { pipelineKind } from './pipeline.js';
+import { buildKind } from './build.js';
+import { pipelineRunKind } from './pipelineRun.js';
+import { pipelineStageKind } from './pipelineStage.js';
+import { environmentKind } from './environment.js';
+import { pipelineDeploymentKind } from './pipelineDeployment.js';
+import { releaseKind } from './release.js';
+import { releaseDefinitionKind } from './releaseDefinition.js';
+import { releaseDeploymentKind } from './releaseDeployment.js';
+import { testRunKind } from './testRun.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 /** Every kind the worker knows, in the order they are documented. */
-export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, workItemKind, teamKind, memberKind] as unknown as KindDefinition<never>[];
+export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, workItemKind, teamKind, memberKind, pipelineKind, buildKind, pipelineRunKind, pipelineStageKind, environmentKind, pipelineDeploymentKind, releaseKind, releaseDefinitionKind, releaseDeploymentKind, testRunKind] as unknown as KindDefinition<never>[];
 
 const byName = new Map(KINDS.map((k) => [k.kind, k as unknown as KindDefinition]));
 

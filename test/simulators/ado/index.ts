@@ -9,6 +9,7 @@ import { installPipeline, SimulatorState, type RequestLogEntry } from './http/pi
 import { resolveOptions, type AdoFaults, type AdoScale, type AdoSimulatorOptions } from './options.js';
 import { registerCoreRoutes } from './routes/core.js';
 import { registerGitRoutes } from './routes/git.js';
+import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerGraphRoutes } from './routes/graph.js';
 import { registerWorkRoutes } from './routes/work.js';
 import { registerGitExtraRoutes } from './routes/gitExtras.js';
@@ -56,6 +57,7 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions = {}): Promise
   };
   registerCoreRoutes(app, rc);
   registerGitRoutes(app, rc);
+  registerPipelineRoutes(app, rc);
   registerGraphRoutes(app, rc);
   registerWorkRoutes(app, rc);
   registerGitExtraRoutes(app, rc);

@@ -11,9 +11,21 @@ export interface AdoScale {
   servicePrincipals: number;
   /** Branches per non-empty repository, the default branch included. */
   branchesPerRepo: number;
+  /** YAML pipelines (build definitions) per project. */
+  pipelinesPerProject: number;
+  /** Builds (= pipeline runs) per pipeline. */
+  buildsPerPipeline: number;
+  /** Pipeline environments per project. */
+  environmentsPerProject: number;
+  /** Classic release definitions per project. */
+  releaseDefinitionsPerProject: number;
+  /** Releases per release definition. */
+  releasesPerDefinition: number;
+  /** Test runs per project. */
+  testRunsPerProject: number;
 }
 
-export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12, branchesPerRepo: 4, teamsPerProject: 2, workItemsPerProject: 30, servicePrincipals: 3 };
+export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12, branchesPerRepo: 4, teamsPerProject: 2, workItemsPerProject: 30, servicePrincipals: 3, pipelinesPerProject: 2, buildsPerPipeline: 4, environmentsPerProject: 2, releaseDefinitionsPerProject: 2, releasesPerDefinition: 3, testRunsPerProject: 4 };
 
 /** Fixed "now" of the generated data, so runs are reproducible. */
 export const DEFAULT_REFERENCE_DATE = '2025-06-02T12:00:00.000Z';

@@ -1,0 +1,60 @@
+import { mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { listProjects, type ProjectRef } from './shared/listings.js';
+import { PROJECT_CONCURRENCY, pipelinePages, projectPath, type PipelineRef } from './shared/pipelines.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+interface PipelineSelector extends Selector {
+  includeRepo: boolean;
+}
+
+interface BuildDefinition extends RawItem {
+  repository?: RawItem;
+  project?: RawItem;
+}
+
+async function* fetchPipelines(ctx: FetchContext, selector: PipelineSelector): AsyncGenerator<RawItem[]> {
+  const projects = await listProjects(ctx);
+  yield* mergeMap(projects, (project) => projectPipelines(ctx, project, selector.includeRepo), PROJECT_CONCURRENCY);
+}
+
+async function* projectPipelines(ctx: FetchContext, project: ProjectRef, includeRepo: boolean): AsyncGenerator<RawItem[]> {
+  for await (const page of pipelinePages(ctx, project)) {
+    const stamped: RawItem[] = page.map((p) => ({ ...p, __projectId: project.id }));
+    if (!includeRepo) {
+      yield stamped;
+      continue;
+    }
+    const withRepo: RawItem[] = [];
+    for await (const p of mergeMap(stamped, (p) => withRepository(ctx, project, p as PipelineRef), 8)) withRepo.push(p);
+    yield withRepo;
+  }
+}
+
+/** `__repository` = the build definition's repository, with the definition's project (as Ocean merges it). */
+async function* withRepository(ctx: FetchContext, project: ProjectRef, pipeline: PipelineRef): AsyncGenerator<RawItem> {
+  const res = await ctx.client.get<BuildDefinition>(
+    ctx.client.url(projectPath(project, `build/definitions/${encodeURIComponent(String(pipeline.id))}`)),
+    { 'api-version': API.ga },
+    ctx.signal,
+  );
+  const def = res.data;
+  yield { ...pipeline, __repository: def?.repository ? { ...def.repository, project: def.project } : null };
+}
+
+export const pipelineKind: KindDefinition<PipelineSelector> = {
+  kind: 'pipeline',
+  description: 'YAML pipelines of every project, optionally with the repository they build',
+  serverSupported: true,
+  docs: {
+    endpoints: 'GET {project}/_apis/pipelines per project (continuation); includeRepo: GET {project}/_apis/build/definitions/{id} per pipeline',
+    enrichment: ['__projectId', '__repository'],
+  },
+  selectorSchema: {
+    type: 'object',
+    properties: {
+      includeRepo: { type: 'boolean', default: false, description: "Add __repository: the pipeline definition's repository (one request per pipeline)" },
+    },
+  },
+  fetch: fetchPipelines,
+};

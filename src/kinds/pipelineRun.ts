@@ -1,0 +1,37 @@
+import { items, mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { listProjects, type ProjectRef } from './shared/listings.js';
+import { OCEAN_DEFAULT_TEAM, pipelinePages, PROJECT_CONCURRENCY, projectPath, type PipelineRef } from './shared/pipelines.js';
+import type { FetchContext, KindDefinition, RawItem } from './types.js';
+
+/** Runs of every YAML pipeline (the runs list is not paged: the service returns up to 10,000 newest runs). */
+async function* fetchPipelineRuns(ctx: FetchContext): AsyncGenerator<RawItem[]> {
+  const projects = await listProjects(ctx);
+  yield* mergeMap(
+    projects,
+    (project) => mergeMap(items(pipelinePages(ctx, project)), (pipeline) => pipelineRuns(ctx, project, pipeline), 5),
+    PROJECT_CONCURRENCY,
+  );
+}
+
+async function* pipelineRuns(ctx: FetchContext, project: ProjectRef, pipeline: PipelineRef): AsyncGenerator<RawItem[]> {
+  const res = await ctx.client.get<{ value?: RawItem[] }>(
+    ctx.client.url(projectPath(project, `pipelines/${encodeURIComponent(String(pipeline.id))}/runs`)),
+    { 'api-version': API.ga },
+    ctx.signal,
+  );
+  const runs = res.data?.value ?? [];
+  if (runs.length > 0) yield runs.map((r) => ({ ...r, __project: project, __pipeline: pipeline }));
+}
+
+export const pipelineRunKind: KindDefinition = {
+  kind: 'pipeline-run',
+  description: 'Runs of every YAML pipeline',
+  serverSupported: true,
+  docs: {
+    endpoints: 'GET {project}/_apis/pipelines per project (continuation), then GET {project}/_apis/pipelines/{id}/runs per pipeline (not paged)',
+    enrichment: ['__project', '__pipeline'],
+  },
+  selectorSchema: { type: 'object', properties: { defaultTeam: OCEAN_DEFAULT_TEAM } },
+  fetch: fetchPipelineRuns,
+};

@@ -1,0 +1,47 @@
+import { chunk, items, mergeMap } from '../util/asyncIter.js';
+import { API } from './shared/api.js';
+import { listProjects, type ProjectRef } from './shared/listings.js';
+import { buildPages, OCEAN_DEFAULT_TEAM, PROJECT_CONCURRENCY, projectPath } from './shared/pipelines.js';
+import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+
+interface Timeline {
+  records?: Array<RawItem & { type?: string }> | null;
+}
+
+/**
+ * Stages of every build: builds stream per project (newest first) while their timelines are fetched a few at a time;
+ * timeline records with `type == "Stage"` are kept.
+ */
+async function* fetchPipelineStages(ctx: FetchContext): AsyncGenerator<RawItem[]> {
+  const projects = await listProjects(ctx);
+  yield* mergeMap(projects, (project) => chunk(projectStages(ctx, project), ctx.pageSize), PROJECT_CONCURRENCY);
+}
+
+async function* projectStages(ctx: FetchContext, project: ProjectRef): AsyncGenerator<RawItem> {
+  const builds = items(buildPages(ctx, project));
+  for await (const stages of mergeMap(builds, (build) => buildStages(ctx, project, build), 5)) yield* stages;
+}
+
+async function* buildStages(ctx: FetchContext, project: ProjectRef, build: RawItem): AsyncGenerator<RawItem[]> {
+  if (build.id === undefined || build.id === null) return;
+  const res = await ctx.client.get<Timeline | undefined>(
+    ctx.client.url(projectPath(project, `build/builds/${encodeURIComponent(String(build.id))}/timeline`)),
+    { 'api-version': API.ga },
+    ctx.signal,
+  );
+  // A build that has not started yet has no timeline (204/empty body): no stages.
+  const records = res.data?.records ?? [];
+  yield records.filter((r) => r?.type === 'Stage').map((r) => ({ ...r, __project: project, __build: build }));
+}
+
+export const pipelineStageKind: KindDefinition<Selector> = {
+  kind: 'pipeline-stage',
+  description: 'Stages of every build (timeline records of type Stage)',
+  serverSupported: true,
+  docs: {
+    endpoints: 'GET {project}/_apis/build/builds per project (continuation), then GET {project}/_apis/build/builds/{id}/timeline per build',
+    enrichment: ['__project', '__build'],
+  },
+  selectorSchema: { type: 'object', properties: { defaultTeam: OCEAN_DEFAULT_TEAM } },
+  fetch: fetchPipelineStages,
+};
