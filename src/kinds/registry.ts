@@ -19,10 +19,15 @@ import { releaseKind } from './release.js';
 import { releaseDefinitionKind } from './releaseDefinition.js';
 import { releaseDeploymentKind } from './releaseDeployment.js';
 import { testRunKind } from './testRun.js';
+import { userKind } from './user.js';
+import { groupKind } from './group.js';
+import { groupMemberKind } from './groupMember.js';
+import { servicePrincipalKind } from './servicePrincipal.js';
+import { userEntitlementKind } from './userEntitlement.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 /** Every kind the worker knows, in the order they are documented. */
-export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, workItemKind, teamKind, memberKind, pipelineKind, buildKind, pipelineRunKind, pipelineStageKind, environmentKind, pipelineDeploymentKind, releaseKind, releaseDefinitionKind, releaseDeploymentKind, testRunKind] as unknown as KindDefinition<never>[];
+export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, workItemKind, teamKind, memberKind, pipelineKind, buildKind, pipelineRunKind, pipelineStageKind, environmentKind, pipelineDeploymentKind, releaseKind, releaseDefinitionKind, releaseDeploymentKind, testRunKind, userKind, groupKind, groupMemberKind, servicePrincipalKind, userEntitlementKind] as unknown as KindDefinition<never>[];
 
 const byName = new Map(KINDS.map((k) => [k.kind, k as unknown as KindDefinition]));
 

@@ -1,57 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import { AdoClient, type AdoClientOptions } from '../../src/ado/client.js';
-import { PatAuth } from '../../src/ado/auth.js';
-import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
-import { fetchKind, getKind } from '../../src/kinds/registry.js';
-import { RunCache } from '../../src/kinds/shared/runCache.js';
 import { listProjects } from '../../src/kinds/shared/listings.js';
-import type { FetchContext, RawItem, Selector } from '../../src/kinds/types.js';
 import { splitOrderBy, wiqlString } from '../../src/kinds/workItem.js';
-import { silentLogger, type Logger } from '../../src/util/log.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { workOf } from '../simulators/ado/data/work.js';
-
-interface Harness {
-  ctx: FetchContext;
-  incomplete: string[];
-  run(kind: string, selector?: Partial<Selector>): Promise<RawItem[]>;
-}
-
-function harness(sim: AdoSimulator, opts: { log?: Logger; client?: Partial<AdoClientOptions>; pageSize?: number } = {}): Harness {
-  const org = parseOrganizationUrl(sim.orgUrl(), 'services');
-  const client = new AdoClient(org, new PatAuth(sim.pat), { backoffBaseMs: 1, backoffMaxMs: 5, ...opts.client });
-  const incomplete: string[] = [];
-  const ctx: FetchContext = {
-    client,
-    log: opts.log ?? silentLogger,
-    cache: new RunCache(),
-    pageSize: opts.pageSize ?? 100,
-    markIncomplete: (r) => incomplete.push(r),
-  };
-  return {
-    ctx,
-    incomplete,
-    async run(kind, selector = {}) {
-      const def = getKind(kind);
-      if (!def) throw new Error(`kind ${kind} is not registered`);
-      const out: RawItem[] = [];
-      for await (const page of fetchKind(def, ctx, { query: 'true', ...selector } as Selector, org)) out.push(...page);
-      return out;
-    },
-  };
-}
-
-function capturingLogger(lines: string[]): Logger {
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      lines.push(chunk.toString());
-      cb();
-    },
-  });
-  return pino({ level: 'warn' }, stream);
-}
+import { capturingLogger, harness } from './kinds-work.harness.js';
 
 describe('work-item kind', () => {
   let sim: AdoSimulator;

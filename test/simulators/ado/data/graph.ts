@@ -81,7 +81,7 @@ export class GraphArea {
       const originId = rngFor(ctx.seed, ctx.key, S.group, n).guid();
       return this.#subject('group', `vssgp.${b64(`S-1-9-${n}-${originId}`)}`, name, {
         description,
-        domain: `vstfs:///Classification/TeamProject/${scopeId}`,
+        domain: scope === ctx.name ? `vstfs:///Framework/IdentityDomain/${scopeId}` : `vstfs:///Classification/TeamProject/${scopeId}`,
         principalName: `[${scope}]\\${name}`,
         mailAddress: null,
         origin: 'vsts',

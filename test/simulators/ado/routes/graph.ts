@@ -72,13 +72,24 @@ export function registerGraphRoutes(app: FastifyInstance, rc: RouteContext): voi
   // GET userentitlements (vsaex) — {items, continuationToken, totalCount}; the token is null on the last page.
   app.get('/:org/_apis/userentitlements', async (req, reply) => {
     const q = queryOf(req);
-    const all = graphOf(orgOf(req)).entitlements(new Set(csv(q.get('select'))));
+    const all = graphOf(orgOf(req)).entitlements(new Set(csv(q.get('select')))).filter(entitlementFilter(q.get('$filter')));
     const start = decodeToken(q.get('continuationToken'));
     const size = pageSize('userEntitlements', DEFAULT_ENTITLEMENTS_PAGE);
     const items = all.slice(start, start + size);
     const more = start + items.length < all.length;
     return sendJson(reply, 200, { items, continuationToken: more ? encodeToken(start + items.length) : null, totalCount: all.length });
   });
+}
+
+const LICENSE_IDS: Record<string, string> = { 'account-express': 'express', 'account-stakeholder': 'stakeholder', 'account-advanced': 'advanced' };
+
+/** The `$filter` subset used here: `licenseId eq '…'` (Account-Express | Account-Stakeholder | Account-Advanced). */
+function entitlementFilter(filter: string | undefined): (e: Record<string, unknown>) => boolean {
+  if (filter === undefined || filter.trim() === '') return () => true;
+  const m = /^\s*licenseId\s+eq\s+'([^']+)'\s*$/i.exec(filter);
+  const license = m ? LICENSE_IDS[(m[1] ?? '').toLowerCase()] : undefined;
+  if (!license) throw errors.badRequest(`The filter '${filter}' is not supported.`, 'InvalidFilterException');
+  return (e) => (e.accessLevel as { accountLicenseType?: string } | undefined)?.accountLicenseType === license;
 }
 
 function csv(v: string | undefined): string[] {

@@ -1,0 +1,78 @@
+import { AdoError } from '../../ado/errors.js';
+import { pagesByContinuation } from '../../ado/paging.js';
+import type { FetchContext, RawItem } from '../types.js';
+import { API } from './api.js';
+
+/** Descriptors per POST graph/subjectlookup (Ocean's MAX_SUBJECTS_PER_LOOKUP). */
+export const SUBJECTS_PER_LOOKUP = 500;
+
+export interface GraphSubjectRef extends RawItem {
+  descriptor: string;
+  principalName?: string;
+  domain?: string;
+}
+
+export interface GraphMembership {
+  containerDescriptor?: string;
+  memberDescriptor?: string;
+}
+
+/** Pages of a graph list (users, groups, service principals): server-sized, `X-MS-ContinuationToken` header. */
+export function graphPages<T extends RawItem = GraphSubjectRef>(
+  ctx: FetchContext,
+  resource: 'users' | 'groups' | 'serviceprincipals',
+  query: Record<string, string | undefined> = {},
+): AsyncIterable<T[]> {
+  return pagesByContinuation<T>(ctx.client, ctx.client.url(`_apis/graph/${resource}`, 'vssps'), {
+    query: { ...query, 'api-version': API.graph },
+    tokenFrom: 'header',
+    signal: ctx.signal,
+  });
+}
+
+/** Direct memberships of a subject: `up` = its groups, `down` = a group's members. Not paged. */
+export async function memberships(ctx: FetchContext, descriptor: string, direction: 'up' | 'down'): Promise<GraphMembership[]> {
+  const res = await ctx.client.get<{ value?: GraphMembership[] }>(
+    ctx.client.url(`_apis/graph/memberships/${encodeURIComponent(descriptor)}`, 'vssps'),
+    { direction: direction === 'up' ? 'Up' : 'Down', 'api-version': API.graph },
+    ctx.signal,
+  );
+  return Array.isArray(res.data?.value) ? res.data.value : [];
+}
+
+/**
+ * Resolves descriptors to subjects (users, groups — Entra `aadgp.` ones included — and service principals) with POST
+ * graph/subjectlookup in chunks of 500. The answer maps descriptor → subject; descriptors the service does not know are
+ * absent from the result.
+ */
+export async function lookupSubjects(ctx: FetchContext, descriptors: Iterable<string>): Promise<Map<string, GraphSubjectRef>> {
+  const unique = [...new Set(descriptors)].filter((d) => typeof d === 'string' && d !== '');
+  const out = new Map<string, GraphSubjectRef>();
+  const url = ctx.client.url('_apis/graph/subjectlookup', 'vssps');
+  for (let i = 0; i < unique.length; i += SUBJECTS_PER_LOOKUP) {
+    const chunk = unique.slice(i, i + SUBJECTS_PER_LOOKUP);
+    const res = await ctx.client.request<{ value?: unknown }>(url, {
+      method: 'POST',
+      query: { 'api-version': API.graph },
+      body: { lookupKeys: chunk.map((descriptor) => ({ descriptor })) },
+      idempotent: true,
+      signal: ctx.signal,
+    });
+    const value = res.data?.value;
+    if (!value || typeof value !== 'object') throw new AdoError('graph subjectlookup answered without a value', res.status, false);
+    const subjects = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
+    for (const s of subjects) {
+      const d = (s as { descriptor?: unknown } | null)?.descriptor;
+      if (typeof d === 'string') out.set(d, s as GraphSubjectRef);
+    }
+  }
+  return out;
+}
+
+const PROJECT_GROUP_DOMAIN = /^vstfs:\/\/\/Classification\/TeamProject\//i;
+
+/** Project name of a project-scoped group (`[Project]\Group`); undefined for collection and Entra groups. */
+export function projectOfGroup(group: GraphSubjectRef): string | undefined {
+  if (!PROJECT_GROUP_DOMAIN.test(group.domain ?? '')) return undefined;
+  return /^\[([^\]]+)\]\\/.exec(group.principalName ?? '')?.[1];
+}
