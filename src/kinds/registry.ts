@@ -24,10 +24,14 @@ import { groupKind } from './group.js';
 import { groupMemberKind } from './groupMember.js';
 import { servicePrincipalKind } from './servicePrincipal.js';
 import { userEntitlementKind } from './userEntitlement.js';
+import { boardKind } from './board.js';
+import { columnKind } from './column.js';
+import { iterationKind } from './iteration.js';
+import { areaPathKind } from './areaPath.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 /** Every kind the worker knows, in the order they are documented. */
-export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, workItemKind, teamKind, memberKind, pipelineKind, buildKind, pipelineRunKind, pipelineStageKind, environmentKind, pipelineDeploymentKind, releaseKind, releaseDefinitionKind, releaseDeploymentKind, testRunKind, userKind, groupKind, groupMemberKind, servicePrincipalKind, userEntitlementKind] as unknown as KindDefinition<never>[];
+export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, workItemKind, teamKind, memberKind, pipelineKind, buildKind, pipelineRunKind, pipelineStageKind, environmentKind, pipelineDeploymentKind, releaseKind, releaseDefinitionKind, releaseDeploymentKind, testRunKind, userKind, groupKind, groupMemberKind, servicePrincipalKind, userEntitlementKind, boardKind, columnKind, iterationKind, areaPathKind] as unknown as KindDefinition<never>[];
 
 const byName = new Map(KINDS.map((k) => [k.kind, k as unknown as KindDefinition]));
 
