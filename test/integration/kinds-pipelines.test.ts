@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PatAuth } from '../../src/ado/auth.js';
+import { loadAppConfig, parseAppConfig } from '../../src/config/appConfig.js';
 import { AdoClient } from '../../src/ado/client.js';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import { buildKind } from '../../src/kinds/build.js';
@@ -16,7 +17,7 @@ import { RunCache } from '../../src/kinds/shared/runCache.js';
 import { testRunKind } from '../../src/kinds/testRun.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
 import { silentLogger } from '../../src/util/log.js';
-import { pipelinesOf, type PipelinesData } from '../simulators/ado/data/pipelines.js';
+import { PipelinesData, pipelinesOf } from '../simulators/ado/data/pipelines.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 
 let sim: AdoSimulator;
@@ -85,6 +86,33 @@ describe('kinds: pipelines area registration', () => {
   });
 });
 
+describe('pipelines area: selector options in port-app-config', () => {
+  it('the example mapping validates and gets the documented defaults', () => {
+    const { config } = loadAppConfig('mappings/examples/pipelines.yml');
+    expect(config.resources.map((r) => r.kind)).toEqual([
+      'pipeline', 'build', 'pipeline-run', 'pipeline-stage', 'environment', 'pipeline-deployment', 'release-definition', 'release', 'release-deployment', 'test-run',
+    ]);
+    const testRun = config.resources.find((r) => r.kind === 'test-run')!.selector;
+    expect(testRun.includeResults).toBe(true);
+    expect(testRun.codeCoverage).toEqual({ flags: 1 });
+  });
+
+  it('applies defaults, accepts Ocean’s defaultTeam and rejects unknown values', () => {
+    const yaml = (kind: string, selector: string) =>
+      `resources:\n  - kind: ${kind}\n    selector:\n      query: 'true'\n${selector}    port:\n      entity:\n        mappings:\n          identifier: .id | tostring\n          blueprint: '"x"'\n`;
+    const sel = (kind: string, selector = '') => parseAppConfig(yaml(kind, selector), 'inline.yml').config.resources[0]!.selector;
+    expect(sel('release-definition').expand).toBe('environments');
+    expect(sel('test-run').includeResults).toBe(true);
+    expect(sel('build').enrichWithFirstCommit).toBe(false);
+    expect(sel('pipeline').includeRepo).toBe(false);
+    expect(sel('pipeline-stage', '      defaultTeam: true\n').defaultTeam).toBe(true);
+    expect(sel('release', '      tagFilter: [a, b]\n      statusFilter: active\n').tagFilter).toEqual(['a', 'b']);
+    expect(() => sel('release', '      statusFilter: bogus\n')).toThrow();
+    expect(() => sel('release-definition', '      expand: everything\n')).toThrow();
+    expect(() => sel('test-run', '      codeCoverage: { flag: 1 }\n')).toThrow();
+  });
+});
+
 describe('kind: pipeline', () => {
   it('lists every project’s pipelines with __projectId, and no definition calls without includeRepo', async () => {
     const { items, incomplete } = await run(K(pipelineKind));
@@ -146,9 +174,20 @@ describe('kind: build', () => {
     const { items, incomplete } = await run(K(buildKind), { enrichWithFirstCommit: true });
     expect(incomplete).toEqual([]);
     expect(requests(/build\/builds\/\d+\/changes$/)).toHaveLength(data.builds.length);
+    const fallbacks = data.builds.filter((b) => PipelinesData.hasNoChanges(b));
+    expect(fallbacks.length).toBeGreaterThan(0);
+    expect(requests(/git\/repositories\/[^/]+\/commits\/[0-9a-f]{40}$/)).toHaveLength(fallbacks.length);
     for (const item of items) {
       const rec = data.builds.find((b) => b.id === item.id)!;
       const first = item.__firstCommit as Record<string, unknown>;
+      if (PipelinesData.hasNoChanges(rec)) {
+        // No changes listed: the build's source commit, counted as one.
+        expect(first.__sha).toBe(rec.sourceVersion);
+        expect(first.commitId).toBe(rec.sourceVersion);
+        expect(Date.parse(first.__timestamp as string)).toBe(rec.changes[rec.changes.length - 1]!.ms);
+        expect(first.__commitCount).toBe(1);
+        continue;
+      }
       const earliest = [...rec.changes].sort((a, b) => a.ms - b.ms)[0]!;
       expect(first.__sha).toBe(earliest.sha);
       expect(first.id).toBe(earliest.sha);

@@ -546,8 +546,14 @@ export class PipelinesData {
     };
   }
 
+  /** Builds whose changes list is empty (every fifth): clients fall back to the source commit. */
+  static hasNoChanges(b: BuildRec): boolean {
+    return b.id % 5 === 0;
+  }
+
   /** GET build/builds/{id}/changes (newest first, as the service lists them). */
   changesJson(b: BuildRec): Json[] {
+    if (PipelinesData.hasNoChanges(b)) return [];
     const repo = this.org.repos.repository((this.pipelines[b.pipelineId - 1] as PipelineRec).repoIndex, false);
     return [...b.changes].reverse().map((c) => ({
       id: c.sha,
@@ -559,6 +565,34 @@ export class PipelinesData {
       displayUri: `${repo.webUrl}/commit/${c.sha}`,
       pusher: this.org.identities.at(c.author).uniqueName,
     }));
+  }
+
+  /** GET git/repositories/{repo}/commits/{sha} for a commit some build was made from (GitCommit shape). */
+  commitJson(repoIndex: number, sha: string): Json | undefined {
+    const lower = sha.toLowerCase();
+    for (const b of this.builds) {
+      const pl = this.pipelines[b.pipelineId - 1] as PipelineRec;
+      if (pl.repoIndex !== repoIndex) continue;
+      const c = b.changes.find((x) => x.sha === lower);
+      if (!c) continue;
+      const repo = this.org.repos.repository(repoIndex, false);
+      const who = this.org.identities.at(c.author);
+      const person = { name: who.displayName, email: who.uniqueName, date: new Date(c.ms).toISOString() };
+      const url = `${repo.url}/commits/${c.sha}`;
+      return {
+        treeId: rngFor(this.org.ctx.seed, this.org.ctx.key, S.build, b.id, 2).sha(),
+        commitId: c.sha,
+        author: person,
+        committer: person,
+        comment: c.message,
+        parents: [],
+        changeCounts: { Add: 0, Edit: 1, Delete: 0 },
+        url,
+        remoteUrl: `${repo.webUrl}/commit/${c.sha}`,
+        _links: { self: { href: url }, repository: { href: repo.url }, web: { href: `${repo.webUrl}/commit/${c.sha}` } },
+      };
+    }
+    return undefined;
   }
 
   environmentJson(e: EnvironmentRec): Json {

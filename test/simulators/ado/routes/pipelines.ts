@@ -127,6 +127,16 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     return sendJson(reply, 200, { count: page.length, value: page });
   });
 
+  // The commit a build was made from (first-commit fallback of the build kind).
+  app.get('/:org/:project/_apis/git/repositories/:repo/commits/:sha', async (req, reply) => {
+    const { org, data, p, projectIndex } = ctx(req);
+    const repoIndex = org.repos.findInProject(projectIndex, p.repo ?? '');
+    if (repoIndex === undefined) throw errors.repository(p.repo ?? '');
+    const commit = data.commitJson(repoIndex, p.sha ?? '');
+    if (!commit) throw notFound(`TF401175: The commit ${p.sha} could not be found.`, 'GitUnresolvableToCommitException');
+    return sendJson(reply, 200, commit);
+  });
+
   // ---- environments ----
   app.get('/:org/:project/_apis/distributedtask/environments', async (req, reply) => {
     const { data, q, projectIndex } = ctx(req);
