@@ -13,6 +13,7 @@ import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerGraphRoutes } from './routes/graph.js';
 import { registerWorkRoutes } from './routes/work.js';
 import { registerGitExtraRoutes } from './routes/gitExtras.js';
+import { registerWikiAlertRoutes } from './routes/wikisAlerts.js';
 import type { RouteContext } from './routes/context.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
@@ -61,6 +62,7 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions = {}): Promise
   registerGraphRoutes(app, rc);
   registerWorkRoutes(app, rc);
   registerGitExtraRoutes(app, rc);
+  registerWikiAlertRoutes(app, rc);
 
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();

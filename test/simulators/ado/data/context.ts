@@ -11,6 +11,10 @@ export interface AdoScale {
   servicePrincipals: number;
   /** Branches per non-empty repository, the default branch included. */
   branchesPerRepo: number;
+  /** Pages per wiki (each project has a project wiki; every other project also a code wiki). */
+  wikiPagesPerWiki: number;
+  /** Advanced Security alerts per repository with Advanced Security enabled. */
+  alertsPerRepo: number;
   /** YAML pipelines (build definitions) per project. */
   pipelinesPerProject: number;
   /** Builds (= pipeline runs) per pipeline. */
@@ -25,7 +29,7 @@ export interface AdoScale {
   testRunsPerProject: number;
 }
 
-export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12, branchesPerRepo: 4, teamsPerProject: 2, workItemsPerProject: 30, servicePrincipals: 3, pipelinesPerProject: 2, buildsPerPipeline: 4, environmentsPerProject: 2, releaseDefinitionsPerProject: 2, releasesPerDefinition: 3, testRunsPerProject: 4 };
+export const DEFAULT_SCALE: AdoScale = { projects: 3, reposPerProject: 4, pullRequestsPerRepo: 12, branchesPerRepo: 4, wikiPagesPerWiki: 5, alertsPerRepo: 6, teamsPerProject: 2, workItemsPerProject: 30, servicePrincipals: 3, pipelinesPerProject: 2, buildsPerPipeline: 4, environmentsPerProject: 2, releaseDefinitionsPerProject: 2, releasesPerDefinition: 3, testRunsPerProject: 4 };
 
 /** Fixed "now" of the generated data, so runs are reproducible. */
 export const DEFAULT_REFERENCE_DATE = '2025-06-02T12:00:00.000Z';
