@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { PatAuth } from '../../src/ado/auth.js';
 import { loadAppConfig, parseAppConfig } from '../../src/config/appConfig.js';
-import { AdoClient } from '../../src/ado/client.js';
+import { AdoClient, type AdoClientOptions } from '../../src/ado/client.js';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import { buildKind } from '../../src/kinds/build.js';
 import { environmentKind } from '../../src/kinds/environment.js';
@@ -51,11 +51,16 @@ interface Run {
   incomplete: string[];
 }
 
-async function run(kind: KindDefinition<never>, selector: Record<string, unknown> = {}, pageSize = 100): Promise<Run> {
+async function run(
+  kind: KindDefinition<never>,
+  selector: Record<string, unknown> = {},
+  pageSize = 100,
+  clientOptions: Partial<AdoClientOptions> = { maxAttempts: 1 },
+): Promise<Run> {
   const org = parseOrganizationUrl(sim.orgUrl(), 'services');
   const incomplete: string[] = [];
   const ctx: FetchContext = {
-    client: new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 }),
+    client: new AdoClient(org, new PatAuth(sim.pat), clientOptions),
     log: silentLogger,
     cache: new RunCache(),
     pageSize,
@@ -241,6 +246,17 @@ describe('kind: pipeline-stage', () => {
     }
   });
 
+  it('streams: timelines are fetched while the build list is still paging', async () => {
+    const { items } = await run(K(pipelineStageKind), {}, 2);
+    expect(items).toHaveLength(data.builds.reduce((n, b) => n + b.stages.length, 0));
+    const project = projectIdOf(0);
+    const log = sim.requests.filter((r) => r.path.includes(project));
+    const lastListPage = log.map((r) => /build\/builds$/.test(r.path)).lastIndexOf(true);
+    const firstTimeline = log.findIndex((r) => /timeline$/.test(r.path));
+    expect(firstTimeline).toBeGreaterThanOrEqual(0);
+    expect(firstTimeline).toBeLessThan(lastListPage);
+  });
+
   it('a failed timeline fails the kind', async () => {
     sim.setFaults({ failPaths: [{ pattern: `/builds/${data.builds[2]!.id}/timeline$`, status: 500 }] });
     await expect(run(K(pipelineStageKind))).rejects.toThrow();
@@ -386,5 +402,27 @@ describe('kind: test-run', () => {
       if (!rec.build) expect(cov).toEqual({});
       else expect(cov.value?.[0]?.modules[0]?.functions.length).toBe(1);
     }
+  });
+});
+
+describe('pipelines area under throttling and 503s', () => {
+  it('every kind still yields exactly its items (retries resume paging without loss or duplicates)', async () => {
+    const retrying: Partial<AdoClientOptions> = { maxAttempts: 6, backoffBaseMs: 1, backoffMaxMs: 5 };
+    const expected: Array<[KindDefinition<never>, number]> = [
+      [K(buildKind), data.builds.length],
+      [K(pipelineStageKind), data.builds.reduce((n, b) => n + b.stages.length, 0)],
+      [K(pipelineDeploymentKind), data.deploymentRecords.length],
+      [K(releaseKind), data.releases.length],
+      [K(releaseDeploymentKind), data.releaseDeployments.length],
+      [K(testRunKind), data.testRuns.length],
+    ];
+    for (const [kind, count] of expected) {
+      sim.setFaults({ throttleEvery: 4, unavailableEvery: 7, retryAfterSeconds: 0 });
+      const { items, incomplete } = await run(kind, {}, 2, retrying);
+      const keys = items.map((i) => `${String((i.__build as { id?: number } | undefined)?.id ?? '')}:${String(i.id)}`);
+      expect({ kind: kind.kind, n: items.length, unique: new Set(keys).size }).toEqual({ kind: kind.kind, n: count, unique: count });
+      expect(incomplete).toEqual([]);
+    }
+    expect(sim.requests.some((r) => r.fault === 'throttle')).toBe(true);
   });
 });

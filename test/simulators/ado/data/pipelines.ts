@@ -145,6 +145,8 @@ export class PipelinesData {
   /** Highest id first. */
   readonly releaseDeployments: ReleaseDeploymentRec[] = [];
   readonly testRuns: TestRunRec[] = [];
+  readonly #buildsById = new Map<number, BuildRec>();
+  readonly #deploymentsByRelease = new Map<ReleaseRec, ReleaseDeploymentRec[]>();
 
   constructor(readonly org: OrgData) {
     const ctx = org.ctx;
@@ -173,6 +175,7 @@ export class PipelinesData {
       }
     }
     this.builds.sort((a, b) => b.queueMs - a.queueMs || b.id - a.id);
+    for (const b of this.builds) this.#buildsById.set(b.id, b);
 
     let recordId = 1;
     for (let p = 0; p < org.projects.count; p++) {
@@ -259,6 +262,11 @@ export class PipelinesData {
     }
     this.releases.sort((a, b) => b.id - a.id);
     this.releaseDeployments.sort((a, b) => b.id - a.id);
+    for (const d of this.releaseDeployments) {
+      const list = this.#deploymentsByRelease.get(d.release) ?? [];
+      list.push(d);
+      this.#deploymentsByRelease.set(d.release, list);
+    }
 
     let runId = 1;
     for (let p = 0; p < org.projects.count; p++) {
@@ -346,7 +354,8 @@ export class PipelinesData {
   }
 
   build(p: number, id: number): BuildRec | undefined {
-    return this.builds.find((b) => b.projectIndex === p && b.id === id);
+    const b = this.#buildsById.get(id);
+    return b?.projectIndex === p ? b : undefined;
   }
 
   // ---- wire shapes ----
@@ -732,7 +741,7 @@ export class PipelinesData {
     };
     if (expand.has('environments')) {
       out.environments = d.environments.map((e) => {
-        const dep = this.releaseDeployments.find((x) => x.release === r && x.environment === e);
+        const dep = this.#deploymentsByRelease.get(r)?.find((x) => x.environment === e);
         return { id: e.id, releaseId: r.id, name: e.name, status: dep ? (dep.status === 'failed' ? 'rejected' : 'succeeded') : 'notStarted', rank: e.rank, definitionEnvironmentId: e.id };
       });
     }
