@@ -11,6 +11,16 @@ export const releaseDeploymentKind: KindDefinition = {
   description: 'Deployments of classic releases, every project',
   serverSupported: false,
   docs: { endpoints: 'GET vsrm {project}/_apis/release/deployments per project (continuation, int token)', enrichment: [] },
-  selectorSchema: { type: 'object', properties: { defaultTeam: OCEAN_DEFAULT_TEAM } },
+  selectorSchema: {
+    type: 'object',
+    properties: {
+      defaultTeam: OCEAN_DEFAULT_TEAM,
+      includeRelease: {
+        type: 'boolean',
+        default: false,
+        description: "Accepted for compatibility with Ocean's example mapping; every deployment already carries its `release` reference",
+      },
+    },
+  },
   fetch: fetchReleaseDeployments,
 };

@@ -111,6 +111,7 @@ describe('pipelines area: selector options in port-app-config', () => {
     expect(sel('build').enrichWithFirstCommit).toBe(false);
     expect(sel('pipeline').includeRepo).toBe(false);
     expect(sel('pipeline-stage', '      defaultTeam: true\n').defaultTeam).toBe(true);
+    expect(sel('release-deployment', '      includeRelease: true\n').includeRelease).toBe(true);
     expect(sel('release', '      tagFilter: [a, b]\n      statusFilter: active\n').tagFilter).toEqual(['a', 'b']);
     expect(() => sel('release', '      statusFilter: bogus\n')).toThrow();
     expect(() => sel('release-definition', '      expand: everything\n')).toThrow();
