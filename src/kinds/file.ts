@@ -3,6 +3,7 @@ import { AdoNotFoundError } from '../ado/errors.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { globBase, globToRegExp, hasGlob, trimPath } from './shared/globs.js';
+import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
@@ -11,6 +12,7 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 
 interface FileSelector extends Selector {
   files?: { path?: string | string[]; repos?: string[] };
+  includedFiles?: string[];
 }
 
 interface GitItem {
@@ -41,16 +43,25 @@ async function* fetchFiles(ctx: FetchContext, selector: FileSelector): AsyncGene
     if (missing.length > 0) ctx.log.warn({ repos: missing }, 'file: repositories named in files.repos not found (or empty)');
   }
   if (patterns.length === 0) return;
-  yield* mergeMap(repos, (repo) => repositoryFiles(ctx, repo, patterns), 8);
+  yield* mergeMap(repos, (repo) => repositoryFiles(ctx, repo, patterns, selector.includedFiles ?? []), 8);
 }
 
-async function* repositoryFiles(ctx: FetchContext, repo: RepositoryRef, patterns: string[]): AsyncGenerator<RawItem[]> {
+async function* repositoryFiles(ctx: FetchContext, repo: RepositoryRef, patterns: string[], included: string[]): AsyncGenerator<RawItem[]> {
   const branch = (repo.defaultBranch ?? '').replace(/^refs\/heads\//, '');
   const paths = new Set(patterns.filter((p) => !hasGlob(p)));
   const globs = patterns.filter(hasGlob);
   if (globs.length > 0) for (const p of await listMatches(ctx, repo, branch, globs)) paths.add(p);
   const items: RawItem[] = [];
   for await (const item of mergeMap(paths, (p) => readOne(ctx, repo, branch, p), 8)) items.push(item);
+  if (included.length > 0) {
+    const reader = new IncludedFilesReader(ctx, repo, branch);
+    await Promise.all(
+      items.map(async (item) => {
+        const path = (item.file as { path: string }).path;
+        item.__includedFiles = await reader.read(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '', included);
+      }),
+    );
+  }
   if (items.length > 0) yield items;
 }
 
@@ -159,7 +170,7 @@ export const fileKind: KindDefinition<FileSelector> = {
   serverSupported: true,
   docs: {
     endpoints: 'GET _apis/git/repositories (org-level); globs: POST .../itemsbatch per repository; content: GET .../items?path= per file',
-    enrichment: ['file', 'repo'],
+    enrichment: ['file', 'repo', '__includedFiles'],
   },
   selectorSchema: {
     type: 'object',
@@ -179,6 +190,7 @@ export const fileKind: KindDefinition<FileSelector> = {
           repos: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Repository names; default all' },
         },
       },
+      includedFiles: includedFilesSchema,
     },
   },
   fetch: fetchFiles,

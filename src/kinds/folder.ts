@@ -2,6 +2,7 @@ import { AdoNotFoundError } from '../ado/errors.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { globBase, globToRegExp, trimPath } from './shared/globs.js';
+import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
@@ -14,6 +15,7 @@ interface FolderSelector extends Selector {
   /** Ocean's snake_case key (no camelCase alias there either). */
   project_name?: string;
   folders?: FolderPattern[];
+  includedFiles?: string[];
 }
 
 interface Target {
@@ -58,10 +60,11 @@ async function* fetchFolders(ctx: FetchContext, selector: FolderSelector): Async
       if (branch) targets.push({ pattern, repo, branch });
     }
   }
-  yield* mergeMap(targets, (t) => matchFolders(ctx, t), 8);
+  const included = selector.includedFiles ?? [];
+  yield* mergeMap(targets, (t) => matchFolders(ctx, t, included), 8);
 }
 
-async function* matchFolders(ctx: FetchContext, t: Target): AsyncGenerator<RawItem[]> {
+async function* matchFolders(ctx: FetchContext, t: Target, included: string[]): AsyncGenerator<RawItem[]> {
   const { base, depth, deep } = globBase(t.pattern);
   const re = globToRegExp(t.pattern);
   let items: GitItem[];
@@ -83,6 +86,10 @@ async function* matchFolders(ctx: FetchContext, t: Target): AsyncGenerator<RawIt
     if (path === '' || (!t.pattern.includes('**') && path.split('/').length !== depth) || !re.test(path)) continue;
     out.push({ ...item, __repository: t.repo, __branch: t.branch, __pattern: t.pattern });
   }
+  if (included.length > 0) {
+    const reader = new IncludedFilesReader(ctx, t.repo, t.branch);
+    await Promise.all(out.map(async (f) => (f.__includedFiles = await reader.read(String(f.path), included))));
+  }
   if (out.length > 0) yield out;
 }
 
@@ -96,7 +103,7 @@ export const folderKind: KindDefinition<FolderSelector> = {
   serverSupported: true,
   docs: {
     endpoints: 'GET _apis/git/repositories (org-level); GET {project}/_apis/git/repositories/{repo}/items?scopePath=&recursionLevel= per pattern and repository',
-    enrichment: ['__repository', '__branch', '__pattern'],
+    enrichment: ['__repository', '__branch', '__pattern', '__includedFiles'],
   },
   selectorSchema: {
     type: 'object',
@@ -123,6 +130,7 @@ export const folderKind: KindDefinition<FolderSelector> = {
           },
         },
       },
+      includedFiles: includedFilesSchema,
     },
   },
   fetch: fetchFolders,

@@ -178,6 +178,30 @@ describe('kind file', () => {
     expect(items.every((i) => (i.repo as GitRepository).id === first.id)).toBe(true);
   });
 
+  it('includedFiles resolve relative to the file\'s folder, each path read once per repository', async () => {
+    const { items } = await run(fileKind as KindDefinition<never>, {
+      files: { path: 'services/*/package.json' },
+      includedFiles: ['README.md', '/package.json', 'services/api/README.md'],
+    });
+    expect(items.length).toBeGreaterThan(0);
+    for (const item of items) {
+      const repo = item.repo as GitRepository;
+      const path = (item.file as { path: string }).path;
+      const files = sim.dataset.files(undefined, repo.id);
+      const read = (p: string) => files.find((f) => f.path === p)?.content ?? null;
+      const dir = path.slice(0, path.lastIndexOf('/'));
+      expect(item.__includedFiles).toEqual({
+        'README.md': read(`/${dir}/README.md`),
+        '/package.json': read(`/${dir}/package.json`),
+        'services/api/README.md': dir === 'services/api' ? read('/services/api/README.md') : read(`/${dir}/services/api/README.md`),
+      });
+    }
+    const api = items.find((i) => (i.file as { path: string }).path === 'services/api/package.json')!;
+    expect((api.__includedFiles as Record<string, string | null>)['README.md']).toMatch(/^# api of /);
+    const web = items.find((i) => (i.file as { path: string }).path === 'services/web/package.json')!;
+    expect((web.__includedFiles as Record<string, string | null>)['README.md']).toBeNull();
+  });
+
   it('fails rather than yielding nothing when a repository listing fails', async () => {
     sim.setFaults({ failPaths: [{ pattern: 'itemsbatch', status: 500 }] });
     await expect(run(fileKind as KindDefinition<never>, { files: { path: '**/*.json' } })).rejects.toThrow();
@@ -208,6 +232,16 @@ describe('kind folder', () => {
     expect(items.length).toBe(expected);
     const none = await run(folderKind as KindDefinition<never>, { folders: [{ path: 'services/*', repos: [{ name: repos()[0]!.name, branch: 'no-such-branch' }] }] });
     expect(none.items).toEqual([]);
+  });
+
+  it('includedFiles are read relative to each folder on its branch', async () => {
+    const { items } = await run(folderKind as KindDefinition<never>, { folders: [{ path: 'services/*' }], includedFiles: ['README.md'] });
+    expect(items.length).toBeGreaterThan(0);
+    for (const i of items) {
+      const content = (i.__includedFiles as Record<string, string | null>)['README.md'];
+      if (i.path === '/services/api') expect(content).toMatch(/^# api of /);
+      else expect(content).toBeNull();
+    }
   });
 
   it('project_name narrows the repositories searched', async () => {
