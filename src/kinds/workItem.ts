@@ -13,6 +13,8 @@ interface WorkItemSelector extends Selector {
 export const WIQL_PAGE = 19_999;
 /** The work items GET accepts at most 200 ids. */
 export const WORK_ITEMS_PER_REQUEST = 200;
+/** Batches of one project fetched at once (projects run 5 at a time; the client bounds the total). */
+const BATCHES_IN_FLIGHT = 3;
 
 interface WiqlResult {
   workItems?: Array<{ id?: unknown }>;
@@ -71,10 +73,13 @@ async function* projectWorkItems(
       throw new AdoError(`project "${project.name}": WIQL answered without a workItems list`, res.status, false);
     }
     const ids = res.data.workItems.map((w) => w?.id).filter((id): id is number => typeof id === 'number' && Number.isInteger(id));
-    for (let i = 0; i < ids.length; i += WORK_ITEMS_PER_REQUEST) {
-      const page = await workItemsByIds(ctx, project, ids.slice(i, i + WORK_ITEMS_PER_REQUEST), expand);
+    const chunks: number[][] = [];
+    for (let i = 0; i < ids.length; i += WORK_ITEMS_PER_REQUEST) chunks.push(ids.slice(i, i + WORK_ITEMS_PER_REQUEST));
+    const batch = async function* (chunk: number[]): AsyncGenerator<RawItem[]> {
+      const page = await workItemsByIds(ctx, project, chunk, expand);
       if (page.length > 0) yield page;
-    }
+    };
+    yield* mergeMap(chunks, batch, BATCHES_IN_FLIGHT);
     if (user?.orderBy || res.data.workItems.length < WIQL_PAGE || ids.length === 0) return;
     lastId = Math.max(...ids);
   }

@@ -86,13 +86,15 @@ describe('work-item kind', () => {
   });
 
   it('fails the kind when a work item batch is malformed JSON', async () => {
-    const h = harness(sim, { client: { maxAttempts: 1 } });
-    await listProjects(h.ctx);
-    sim.setFaults({ truncateEvery: 2 }); // 1st request (WIQL) is whole, the 2nd (the batch) is cut in half
+    const one = await startAdoSimulator({ scale: { projects: 1, workItemsPerProject: 5 } });
     try {
-      await expect(h.run('work-item')).rejects.toThrow(/invalid JSON/);
+      const h = harness(one, { client: { maxAttempts: 1 } });
+      await listProjects(h.ctx);
+      one.setFaults({ truncateEvery: 2 }); // the WIQL (1st request) is whole, the batch (2nd) is cut in half
+      await expect(h.run('work-item')).rejects.toThrow(/GET \S+\/_apis\/wit\/workitems.*invalid JSON/);
+      expect(one.requests.at(-1)).toMatchObject({ method: 'GET', fault: 'truncate' });
     } finally {
-      sim.setFaults({});
+      await one.close();
     }
   });
 });
