@@ -1,6 +1,7 @@
 import { mergeMap } from '../util/asyncIter.js';
 import { entitlementPages, ENTITLEMENT_FIELDS } from './shared/entitlements.js';
 import { graphPages, lookupSubjects, memberships, projectOfGroup, type GraphSubjectRef } from './shared/graph.js';
+import { unlessGone } from './shared/teams.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface UserSelector extends Selector {
@@ -35,7 +36,7 @@ async function withGroups(ctx: FetchContext, users: GraphSubjectRef[]): Promise<
   const containers = new Map<string, string[]>();
   const load = async function* (u: GraphSubjectRef): AsyncGenerator<void> {
     if (typeof u?.descriptor !== 'string') return;
-    const edges = await memberships(ctx, u.descriptor, 'up');
+    const edges = await unlessGone(ctx, `group memberships of user "${String(u.principalName ?? u.descriptor)}"`, () => memberships(ctx, u.descriptor, 'up'), []);
     containers.set(u.descriptor, edges.map((e) => e.containerDescriptor).filter((d): d is string => typeof d === 'string'));
     yield;
   };

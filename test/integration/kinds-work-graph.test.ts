@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { graphOf } from '../simulators/ado/data/graph.js';
+import { lookupSubjects, SUBJECTS_PER_LOOKUP } from '../../src/kinds/shared/graph.js';
 import { harness } from './kinds-work.harness.js';
 
 describe('graph and entitlement kinds', () => {
@@ -93,6 +94,17 @@ describe('graph and entitlement kinds', () => {
     const reqs = sim.requests.slice(start);
     for (const r of reqs.filter((x) => x.path.includes('/memberships/'))) expect(r.query.direction).toBe('Down');
     expect(reqs.filter((r) => r.path.includes('/memberships/'))).toHaveLength(g.groups.length);
+  });
+
+  it('subject lookups go in chunks of 500 descriptors; unknown descriptors are left out', async () => {
+    const g = graph();
+    const known = [...g.users, ...g.groups, ...g.servicePrincipals].map((s) => s.descriptor);
+    const unknown = Array.from({ length: 1100 }, (_, i) => `aad.unknown-${i}`);
+    const start = since();
+    const found = await lookupSubjects(harness(sim).ctx, [...unknown, ...known, ...known]);
+    expect([...found.keys()].sort()).toEqual([...known].sort());
+    const posts = sim.requests.slice(start).filter((r) => r.method === 'POST' && r.path.endsWith('/graph/subjectlookup'));
+    expect(posts).toHaveLength(Math.ceil((unknown.length + known.length) / SUBJECTS_PER_LOOKUP));
   });
 
   it('service-principal lists the service principals', async () => {
