@@ -3,13 +3,14 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../config/appConfig.js';
 import { UserInputError, errorMessage } from '../util/errors.js';
-import { dryRunCommand, dryRunHelp } from './commands/dryRun.js';
+import { dryRunCommand, dryRunHelp, resyncCommand, resyncHelp } from './commands/sync.js';
 import { mapCommand, mapHelp } from './commands/map.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { SETTINGS } from '../config/settings.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   'dry-run': { run: dryRunCommand, help: dryRunHelp },
+  resync: { run: resyncCommand, help: resyncHelp },
   map: { run: mapCommand, help: mapHelp },
   validate: { run: validateCommand, help: validateHelp },
 };

@@ -60,6 +60,14 @@ export class PortStore {
   constructor(private readonly now: () => number = Date.now) {
     this.#ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(this.#ajv);
+    // ajv-formats' `url` rejects loopback and private hosts; any absolute http(s) URL is a URL to Port.
+    this.#ajv.addFormat('url', (v: string) => {
+      try {
+        return /^https?:$/.test(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    });
     for (const f of PORT_ONLY_FORMATS) if (!this.#ajv.formats[f]) this.#ajv.addFormat(f, true);
   }
 

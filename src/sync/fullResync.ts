@@ -1,0 +1,115 @@
+import type { PortAppConfig } from '../config/appConfig.js';
+import type { CatalogSink } from '../catalog/sink.js';
+import type { Logger } from '../util/log.js';
+import { deleteStaleEntities, type StaleDeletionCatalog, type StaleDeletionResult } from './staleDeletion.js';
+import { MemoryRunLedger, type RunLedger } from './state.js';
+import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
+
+export interface FullResyncOptions {
+  config: PortAppConfig;
+  targets: OrgTarget[];
+  sink: CatalogSink;
+  log: Logger;
+  poolSize: number;
+  pageSize: number;
+  /** Only these resources (a `--kinds` run): such a partial run never deletes anything. */
+  resourceIndexes?: number[];
+  /** Where stale entities are looked up and deleted; without it (dry-run) nothing is deleted. */
+  catalog?: StaleDeletionCatalog;
+  /** What the run produced; shared in Redis when several workers serve one run. */
+  ledger?: RunLedger;
+  state?: { forget(keys: string[]): Promise<void> };
+  signal?: AbortSignal;
+}
+
+export interface FullResyncResult {
+  summaries: ResourceSummary[];
+  /** Entities still refused after the end-of-run retries (missing relation targets). */
+  flushFailures: number;
+  complete: boolean;
+  incompleteReason?: string;
+  deletion?: StaleDeletionResult;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
+/**
+ * One full resync: every resource of every organization, then (only if all of it succeeded) stale-entity deletion.
+ * A failed fetch, an incomplete listing, a refused write or an aborted run all leave the catalog's extra entities alone.
+ */
+export async function runFullResync(o: FullResyncOptions): Promise<FullResyncResult> {
+  const startedAt = new Date();
+  const ledger = o.ledger ?? new MemoryRunLedger();
+  const summaries: ResourceSummary[] = [];
+  for (const target of o.targets) {
+    summaries.push(
+      ...(await resyncOrganization({
+        config: o.config,
+        target,
+        sink: o.sink,
+        log: o.log,
+        poolSize: o.poolSize,
+        pageSize: o.pageSize,
+        resourceIndexes: o.resourceIndexes,
+        signal: o.signal,
+        onWritten: (entities) => markSeen(ledger, entities),
+      })),
+    );
+  }
+  const flushed = await o.sink.flush();
+  for (const f of flushed.failed.slice(0, 20)) o.log.error({ identifier: f.entity.identifier, blueprint: f.entity.blueprint, error: f.error }, 'entity could not be written');
+
+  const reason = incompleteReason(summaries, flushed.failed.length, o);
+  const result: FullResyncResult = { summaries, flushFailures: flushed.failed.length, complete: reason === undefined, incompleteReason: reason, startedAt, finishedAt: startedAt };
+  if (o.catalog && !o.resourceIndexes) {
+    result.deletion = await deleteStaleEntities({
+      blueprints: syncedBlueprints(o.config, summaries, await ledger.blueprints()),
+      ledger,
+      catalog: o.catalog,
+      threshold: o.config.entityDeletionThreshold,
+      complete: result.complete,
+      incompleteReason: reason,
+      runStartedAt: startedAt,
+      deleteDependentEntities: o.config.deleteDependentEntities,
+      state: o.state,
+      log: o.log,
+    });
+  }
+  result.finishedAt = new Date();
+  return result;
+}
+
+async function markSeen(ledger: RunLedger, entities: Array<{ blueprint: string; identifier: unknown }>): Promise<void> {
+  const byBlueprint = new Map<string, string[]>();
+  for (const e of entities) {
+    if (typeof e.identifier !== 'string') continue; // search-query identifiers resolve in Port; never swept
+    const ids = byBlueprint.get(e.blueprint) ?? [];
+    ids.push(e.identifier);
+    byBlueprint.set(e.blueprint, ids);
+  }
+  for (const [bp, ids] of byBlueprint) await ledger.markSeen(bp, ids);
+}
+
+function incompleteReason(summaries: ResourceSummary[], flushFailures: number, o: FullResyncOptions): string | undefined {
+  if (o.signal?.aborted) return 'the run was aborted';
+  const bad = summaries.filter((s) => s.status !== 'skipped' && !isComplete(s));
+  if (bad.length > 0) {
+    return bad.map((s) => `resources[${s.index}] ${s.kind} (${s.organization}): ${s.error ?? (s.incomplete[0] ?? `${s.failedWrites} entities refused`)}`).join('; ');
+  }
+  if (flushFailures > 0) return `${flushFailures} entities could not be written`;
+  return undefined;
+}
+
+/**
+ * Blueprints the run is responsible for: those with a literal blueprint in a resource that ran (so a blueprint whose
+ * every item disappeared is still swept), plus any the run produced.
+ */
+function syncedBlueprints(config: PortAppConfig, summaries: ResourceSummary[], produced: string[]): string[] {
+  const ran = new Set(summaries.filter((s) => s.status !== 'skipped').map((s) => s.index));
+  const out = new Set(produced);
+  config.resources.forEach((r, i) => {
+    const literal = /^\s*"([^"\\]+)"\s*$/.exec(r.port.entity.mappings.blueprint);
+    if (literal && ran.has(i)) out.add(literal[1]!);
+  });
+  return [...out].sort();
+}

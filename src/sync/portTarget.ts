@@ -1,0 +1,52 @@
+import { Redis } from 'ioredis';
+import { PortClient, PortCatalog } from '../catalog/port/index.js';
+import { PortSink } from '../catalog/portSink.js';
+import type { PortAppConfig } from '../config/appConfig.js';
+import type { Settings } from '../config/settings.js';
+import { UserInputError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { VERSION } from '../util/version.js';
+import { MemoryEntityStateStore, RedisEntityStateStore, type EntityStateStore } from './state.js';
+
+export interface PortTarget {
+  client: PortClient;
+  sink: PortSink;
+  catalog: PortCatalog;
+  state: EntityStateStore;
+  close(): Promise<void>;
+}
+
+/** Port client, sink and catalog for one run, with entity hashes in Redis when REDIS_URL is set (else in memory). */
+export function buildPortTarget(settings: Settings, config: PortAppConfig, log: Logger, redis?: Redis): PortTarget {
+  if (!settings.portClientId || !settings.portClientSecret) {
+    throw new UserInputError('no Port credentials: set PORT_CLIENT_ID and PORT_CLIENT_SECRET (or OCEAN__PORT__CLIENT_ID / OCEAN__PORT__CLIENT_SECRET)');
+  }
+  const client = new PortClient(
+    { clientId: settings.portClientId, clientSecret: settings.portClientSecret, baseUrl: settings.portBaseUrl, integrationIdentifier: settings.integrationIdentifier, version: VERSION },
+    {},
+    log.child({ component: 'port' }),
+  );
+  let ownRedis: Redis | undefined;
+  if (!redis && settings.redisUrl) redis = ownRedis = new Redis(settings.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
+  const state: EntityStateStore = redis
+    ? new RedisEntityStateStore({ redis, prefix: `ado-sync:${settings.integrationIdentifier}` })
+    : new MemoryEntityStateStore();
+  const sink = new PortSink({
+    client,
+    createMissingRelatedEntities: config.createMissingRelatedEntities,
+    enableMergeEntity: config.enableMergeEntity,
+    deleteDependentEntities: config.deleteDependentEntities,
+    state,
+    log: log.child({ component: 'port-sink' }),
+  });
+  return {
+    client,
+    sink,
+    catalog: sink.catalog,
+    state,
+    close: async () => {
+      await sink.close();
+      await ownRedis?.quit();
+    },
+  };
+}
