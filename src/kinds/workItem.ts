@@ -85,10 +85,13 @@ async function* projectWorkItems(
   }
 }
 
-/** One batch; a body that is not a `value` list throws (a silently short batch would delete entities). */
+/**
+ * One batch; a body that is not a `value` list throws (a silently short batch would delete entities). With
+ * `errorPolicy=Omit` an item deleted since the WIQL comes back as null instead of failing the whole batch.
+ */
 async function workItemsByIds(ctx: FetchContext, project: ProjectRef, ids: number[], expand: string): Promise<RawItem[]> {
   const url = ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/workitems`);
-  const res = await ctx.client.get<{ value?: unknown }>(url, { ids: ids.join(','), $expand: expand, 'api-version': API.ga }, ctx.signal);
+  const res = await ctx.client.get<{ value?: unknown }>(url, { ids: ids.join(','), $expand: expand, errorPolicy: 'Omit', 'api-version': API.ga }, ctx.signal);
   const value = res.data?.value;
   if (!Array.isArray(value)) throw new AdoError(`project "${project.name}": work items batch answered without a value list`, res.status, false);
   const out: RawItem[] = [];

@@ -36,7 +36,17 @@ describe('work-item kind', () => {
     for (const r of wiql) expect(r.query).toMatchObject({ $top: '19999', 'api-version': '7.1' });
     const batches = reqs.filter((r) => r.method === 'GET' && r.path.endsWith('/_apis/wit/workitems'));
     expect(batches).toHaveLength(3);
-    for (const b of batches) expect(b.query.$expand).toBe('All');
+    for (const b of batches) expect(b.query).toMatchObject({ $expand: 'All', errorPolicy: 'Omit' });
+  });
+
+  it('work items gone since the WIQL come back as null with errorPolicy=omit (the kind skips nulls), and 404 without it', async () => {
+    const h = harness(sim);
+    const [project] = await listProjects(h.ctx);
+    const url = `${sim.orgUrl()}/${project!.id}/_apis/wit/workitems`;
+    const res = await h.ctx.client.get<{ value: unknown[] }>(url, { ids: '1,999999', errorPolicy: 'Omit', 'api-version': '7.1' });
+    expect(res.data.value).toHaveLength(2);
+    expect(res.data.value[1]).toBeNull();
+    await expect(h.ctx.client.get(url, { ids: '1,999999', 'api-version': '7.1' })).rejects.toThrow(/404/);
   });
 
   it('ANDs the selector wiql to the project filter and honours expand', async () => {

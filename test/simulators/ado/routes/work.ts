@@ -122,7 +122,7 @@ export function registerWorkRoutes(app: FastifyInstance, rc: RouteContext): void
     });
   });
 
-  // GET {org}[/{project}]/_apis/wit/workitems?ids=1,2&$expand= — at most 200 ids; unknown ids are a 404.
+  // GET {org}[/{project}]/_apis/wit/workitems?ids=1,2&$expand=&errorPolicy= — at most 200 ids; unknown ids are a 404 (null with errorPolicy=omit).
   const getWorkItems = async (req: FastifyRequest, reply: FastifyReply) => {
     const org = orgOf(req);
     const q = queryOf(req);
@@ -133,9 +133,11 @@ export function registerWorkRoutes(app: FastifyInstance, rc: RouteContext): void
     const expand = (q.get('$expand') ?? 'none').toLowerCase();
     if (!['none', 'fields', 'relations', 'links', 'all'].includes(expand)) throw errors.badRequest(`The value '${expand}' is not valid for $expand.`);
     const w = workOf(org);
+    const omit = (q.get('errorPolicy') ?? 'fail').toLowerCase() === 'omit';
     const missing = ids.find((id) => w.projectOfWorkItem(id) === undefined);
-    if (missing !== undefined) throw new AdoHttpError(404, `TF401232: Work item ${missing} does not exist, or you do not have permissions to read it.`, 'WorkItemUnauthorizedAccessException');
-    const value = ids.map((id) => w.workItem(id, expand));
+    if (missing !== undefined && !omit) throw new AdoHttpError(404, `TF401232: Work item ${missing} does not exist, or you do not have permissions to read it.`, 'WorkItemUnauthorizedAccessException');
+    // errorPolicy=omit: items that cannot be read come back as null, in place.
+    const value = ids.map((id) => (w.projectOfWorkItem(id) === undefined ? null : w.workItem(id, expand)));
     return sendJson(reply, 200, { count: value.length, value });
   };
   app.get('/:org/:project/_apis/wit/workitems', getWorkItems);
