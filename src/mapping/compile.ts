@@ -1,4 +1,5 @@
 import type { ResourceConfig, SearchQueryMapping } from '../config/appConfig.js';
+import { normalizeQuotes } from './quotes.js';
 
 /** One jq expression of a mapping, with where its value goes in the entity. */
 export interface FieldSpec {
@@ -31,7 +32,7 @@ export interface CompiledResource {
 export function compileResource(resource: ResourceConfig): CompiledResource {
   const m = resource.port.entity.mappings;
   const fields: FieldSpec[] = [];
-  const add = (path: Array<string | number>, expr: string) => fields.push({ path, label: labelOf(path), expr });
+  const add = (path: Array<string | number>, expr: string) => fields.push({ path, label: labelOf(path), expr: normalizeQuotes(expr) });
   const addJqOrSearch = (path: Array<string | number>, v: string | SearchQueryMapping) =>
     typeof v === 'string' ? add(path, v) : addSearch(path, v);
   const addSearch = (path: Array<string | number>, q: SearchQueryMapping) => {
@@ -54,14 +55,14 @@ export function compileResource(resource: ResourceConfig): CompiledResource {
   for (const [k, v] of Object.entries(m.properties ?? {})) add(['properties', k], v);
   for (const [k, v] of Object.entries(m.relations ?? {})) addJqOrSearch(['relations', k], v);
 
-  const query = resource.selector.query;
+  const query = normalizeQuotes(resource.selector.query);
   const defs = [
     'def __f(f): try ([first(f)]) catch {"e": (. | tostring)};',
     `def __map: [${fields.map((f) => `__f(${f.expr})`).join(', ')}];`,
     `def __one: __f(${query}) as $q | if ($q | type) == "object" then {"q": $q.e} elif $q[0] == true then __map else 0 end;`,
   ];
   let body: string;
-  const itemsToParse = resource.port.itemsToParse;
+  const itemsToParse = resource.port.itemsToParse === undefined ? undefined : normalizeQuotes(resource.port.itemsToParse);
   if (itemsToParse) {
     const name = resource.port.itemsToParseName ?? 'item';
     const base = resource.port.itemsToParseTopLevelTransform === false ? '.' : `(try del(${itemsToParse}) catch .)`;
@@ -89,9 +90,9 @@ function labelOf(path: Array<string | number>): string {
 export function expressionsOf(resource: ResourceConfig): Array<{ field: string; path: Array<string | number>; expr: string }> {
   const compiled = compileResource(resource);
   const out: Array<{ field: string; path: Array<string | number>; expr: string }> = [
-    { field: 'selector.query', path: ['selector', 'query'], expr: resource.selector.query },
+    { field: 'selector.query', path: ['selector', 'query'], expr: compiled.query },
   ];
-  if (resource.port.itemsToParse) out.push({ field: 'port.itemsToParse', path: ['port', 'itemsToParse'], expr: resource.port.itemsToParse });
+  if (compiled.itemsToParse) out.push({ field: 'port.itemsToParse', path: ['port', 'itemsToParse'], expr: compiled.itemsToParse });
   for (const f of compiled.fields) {
     out.push({ field: `port.entity.mappings.${f.label}`, path: ['port', 'entity', 'mappings', ...f.path], expr: f.expr });
   }

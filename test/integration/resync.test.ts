@@ -77,7 +77,7 @@ describe('ado-sync resync to the Port simulator', () => {
   it('creates blueprints, entities and relations on the first run', async () => {
     const sim = await ado(5);
     const r = await run(sim);
-    expect(r.stderr).toContain('blueprints: created 3');
+    expect(r.stderr).toMatch(/blueprints: created [1-9]\d*, kept 0/);
     expect(r.code).toBe(0);
     expect(port.entities('azureDevopsProject')).toHaveLength(5);
     const repos = port.entities('azureDevopsRepository');
@@ -94,7 +94,7 @@ describe('ado-sync resync to the Port simulator', () => {
     const before = upserts();
     const r = await run(sims[0]!);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('blueprints: created 0, kept 3');
+    expect(r.stderr).toMatch(/blueprints: created 0, kept [1-9]/);
     expect(upserts() - before).toBe(0);
     expect(r.stderr).toMatch(/repository\s+ok\s+10\s+10\s+0\s+0\s+0\s+10/);
   });

@@ -25,7 +25,7 @@ const GOOD = `resources:
 describe('ado-sync validate', () => {
   it('accepts the default config', async () => {
     const r = await runCli(['validate']);
-    expect(r.stderr).toContain('valid, 3 resources');
+    expect(r.stderr).toContain('valid, 9 resources');
     expect(r.code).toBe(0);
   });
 

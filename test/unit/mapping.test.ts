@@ -207,3 +207,15 @@ describe('mapping engine', () => {
     }
   });
 });
+
+describe('single-quoted strings (Ocean rewrites them to double quotes)', () => {
+  it.each([
+    [".x // ''", '.x // ""'],
+    [`.a == 'it"s'`, `.a == "it\\"s"`],
+    [`"keep 'this'" + 'and'`, `"keep 'this'" + "and"`],
+    [`"\\(.a + "'") x" + 'y'`, `"\\(.a + "'") x" + "y"`],
+  ])('%s', async (input, expected) => {
+    const { normalizeQuotes } = await import('../../src/mapping/quotes.js');
+    expect(normalizeQuotes(input)).toBe(expected);
+  });
+});

@@ -41,13 +41,14 @@ export async function mapCommand(argv: string[]): Promise<number> {
     }
   }
   const pretty = flags.pretty === true;
-  for (const { r } of resources) {
+  for (const { r, i } of resources) {
     const mapper = new ResourceMapper(r, { poolSize: 1 });
     try {
       for (const e of await mapper.mapItems(items)) process.stdout.write((pretty ? JSON.stringify(e, null, 2) : JSON.stringify(e)) + '\n');
       for (const [field, v] of mapper.report.fieldErrors) {
-        process.stderr.write(`resources[${resources[0]!.i}] ${kind}: field ${field} (${v.expr}) failed ${v.count}x, first error: ${v.firstError}\n`);
+        process.stderr.write(`resources[${i}] ${kind}: field ${field} (${v.expr}) failed ${v.count}x, first error: ${v.firstError}\n`);
       }
+      for (const [reason, n] of mapper.report.dropReasons) process.stderr.write(`resources[${i}] ${kind}: dropped ${n} entities: ${reason}\n`);
     } finally {
       await mapper.close();
     }
