@@ -41,8 +41,7 @@ export class ResourceMapper {
     for await (const page of pages) {
       this.report.rawItems += page.length;
       for (let i = 0; i < page.length; i += this.#batchSize) {
-        const lines = page.slice(i, i + this.#batchSize).map((item) => JSON.stringify(item));
-        const p = this.#pool.map(lines).then((out) => this.#decode(out as Candidate[][]));
+        const p = this.#pool.map(page.slice(i, i + this.#batchSize)).then((out) => this.#decode(out as Candidate[][]));
         p.catch(() => {}); // awaited below in order; avoids an unhandled rejection while earlier batches finish
         inFlight.push(p);
         while (inFlight.length >= this.#window) yield await inFlight.shift()!;

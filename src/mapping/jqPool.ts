@@ -115,12 +115,13 @@ export class JqPool {
   }
 
   /**
-   * Runs the batch program on items (each already JSON text): sends them as one JSON array line and resolves with the
+   * Runs the batch program on items: sends them as one JSON array line and resolves with the
    * per-item results, exactly one per item, in order.
    */
-  async map(items: string[]): Promise<unknown[]> {
+  async map(items: unknown[]): Promise<unknown[]> {
     if (items.length === 0) return [];
-    const line = `[${items.join(',')}]`;
+    // One stringify of the whole batch: no per-item strings for the GC to collect.
+    const line = JSON.stringify(items);
     let out: string;
     try {
       out = await this.#pick().run(line, items.length);
