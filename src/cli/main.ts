@@ -6,6 +6,8 @@ import { UserInputError, errorMessage } from '../util/errors.js';
 import { dryRunCommand, dryRunHelp, resyncCommand, resyncHelp } from './commands/sync.js';
 import { mapCommand, mapHelp } from './commands/map.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
+import { serveCommand, serveHelp, workerCommand, workerHelp } from './commands/serve.js';
+import { statusCommand, statusHelp } from './commands/status.js';
 import { SETTINGS } from '../config/settings.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
@@ -13,6 +15,9 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   resync: { run: resyncCommand, help: resyncHelp },
   map: { run: mapCommand, help: mapHelp },
   validate: { run: validateCommand, help: validateHelp },
+  serve: { run: serveCommand, help: serveHelp },
+  worker: { run: workerCommand, help: workerHelp },
+  status: { run: statusCommand, help: statusHelp },
 };
 
 function usage(): string {

@@ -32,6 +32,18 @@ export interface Settings {
   portBaseUrl: string;
   integrationIdentifier: string;
   redisUrl?: string;
+  /** Cluster mode (issue 5). */
+  resyncIntervalMinutes?: number;
+  resyncCron?: string;
+  resyncOnStart?: boolean;
+  serverPort: number;
+  serverHost: string;
+  webhookSecret?: string;
+  adminToken?: string;
+  shutdownGraceMs: number;
+  workerConcurrency: number;
+  jobAttempts: number;
+  jobLockMs: number;
 }
 
 export const SETTINGS: SettingSpec[] = [
@@ -51,6 +63,17 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'portBaseUrl', flag: 'port-base-url', env: ['PORT_BASE_URL', 'OCEAN__PORT__BASE_URL'], type: 'string', description: 'Port API: eu (default, https://api.port.io), us (https://api.us.port.io) or a URL' },
   { key: 'integrationIdentifier', flag: 'integration-identifier', env: ['INTEGRATION_IDENTIFIER', 'OCEAN__INTEGRATION__IDENTIFIER'], type: 'string', description: 'Identifies this installation; stamps entity ownership (default ado-catalog-sync)' },
   { key: 'redisUrl', flag: 'redis-url', env: ['REDIS_URL'], type: 'string', description: 'Redis for cluster mode and entity state (e.g. redis://127.0.0.1:6379)' },
+  { key: 'resyncIntervalMinutes', flag: 'resync-interval-minutes', env: ['RESYNC_INTERVAL_MINUTES', 'OCEAN__SCHEDULED_RESYNC_INTERVAL'], type: 'int', description: 'serve/worker: full resync every N minutes (job scheduler, created once per cluster)' },
+  { key: 'resyncCron', flag: 'resync-cron', env: ['RESYNC_CRON'], type: 'string', description: 'serve/worker: full resync on this cron pattern (instead of an interval)' },
+  { key: 'resyncOnStart', flag: 'resync-on-start', env: ['RESYNC_ON_START'], type: 'bool', description: 'serve/worker: trigger a full resync at start (coalesced with one already running)' },
+  { key: 'serverPort', flag: 'port', env: ['PORT', 'SERVER_PORT'], type: 'int', description: 'serve: HTTP port (default 8000)' },
+  { key: 'serverHost', flag: 'host', env: ['SERVER_HOST'], type: 'string', description: 'serve: HTTP listen address (default 0.0.0.0)' },
+  { key: 'webhookSecret', flag: 'webhook-secret', env: ['WEBHOOK_SECRET'], type: 'string', secret: true, description: 'serve: shared secret of the Azure DevOps service hooks (basic-auth password or X-Webhook-Secret header)' },
+  { key: 'adminToken', flag: 'admin-token', env: ['ADMIN_TOKEN'], type: 'string', secret: true, description: 'serve: bearer token for POST /admin/resync (the endpoint is off without it)' },
+  { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: ['SHUTDOWN_GRACE_MS'], type: 'int', description: 'serve/worker: time given to running jobs on SIGTERM before they are handed back (default 25000)' },
+  { key: 'workerConcurrency', flag: 'worker-concurrency', env: ['WORKER_CONCURRENCY'], type: 'int', description: 'serve/worker: jobs one replica runs at once (default 2)' },
+  { key: 'jobAttempts', flag: 'job-attempts', env: ['JOB_ATTEMPTS'], type: 'int', description: 'serve/worker: attempts of a failed job (exponential backoff) before it stays in the failed set (default 3)' },
+  { key: 'jobLockMs', flag: 'job-lock-ms', env: ['JOB_LOCK_MS'], type: 'int', description: 'serve/worker: job lock; a crashed replica\'s jobs are retried after it lapses (default 30000)' },
 ];
 
 const DEFAULTS: Settings = {
@@ -64,6 +87,12 @@ const DEFAULTS: Settings = {
   logLevel: 'info',
   portBaseUrl: 'eu',
   integrationIdentifier: 'ado-catalog-sync',
+  serverPort: 8000,
+  serverHost: '0.0.0.0',
+  shutdownGraceMs: 25_000,
+  workerConcurrency: 2,
+  jobAttempts: 3,
+  jobLockMs: 30_000,
 };
 
 /** Settings from flags (highest), then environment variables, then defaults. */

@@ -104,7 +104,7 @@ function incompleteReason(summaries: ResourceSummary[], flushFailures: number, o
  * Blueprints the run is responsible for: those with a literal blueprint in a resource that ran (so a blueprint whose
  * every item disappeared is still swept), plus any the run produced.
  */
-function syncedBlueprints(config: PortAppConfig, summaries: ResourceSummary[], produced: string[]): string[] {
+export function syncedBlueprints(config: PortAppConfig, summaries: ResourceSummary[], produced: string[]): string[] {
   const ran = new Set(summaries.filter((s) => s.status !== 'skipped').map((s) => s.index));
   const out = new Set(produced);
   config.resources.forEach((r, i) => {

@@ -1,0 +1,77 @@
+import { loadAppConfig } from '../../config/appConfig.js';
+import { loadSettings, type Settings } from '../../config/settings.js';
+import { resolvePortBaseUrl } from '../../catalog/port/index.js';
+import { checkJqExpressions } from '../../mapping/check.js';
+import { startCluster, type Cluster } from '../../queue/runtime.js';
+import { buildServer, httpReachable } from '../../server/app.js';
+import { createLogger, type Logger } from '../../util/log.js';
+import { parseCommandArgs } from '../args.js';
+
+export const serveHelp =
+  'ado-sync serve [--port N] [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]   HTTP server (webhooks, health, metrics, admin) plus workers; needs REDIS_URL';
+export const workerHelp = 'ado-sync worker [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]   workers only (resync jobs and webhook events); needs REDIS_URL';
+
+async function start(argv: string[], workersOnly: boolean): Promise<{ settings: Settings; log: Logger; cluster: Cluster }> {
+  const { flags } = parseCommandArgs(argv, { 'resync-on-start': { type: 'boolean' }, 'skip-blueprints': { type: 'boolean' } });
+  const settings = loadSettings(flags);
+  const log = createLogger(settings.logLevel).child({ mode: workersOnly ? 'worker' : 'serve' });
+  const loaded = loadAppConfig(settings.configFile);
+  await checkJqExpressions(loaded);
+  const cluster = await startCluster({ settings, config: loaded.config, log, workers: true, skipBlueprints: flags['skip-blueprints'] === true });
+  return { settings, log, cluster };
+}
+
+/** Resolves with the exit code once SIGTERM/SIGINT has been handled. */
+function untilSignal(log: Logger, settings: Settings, stop: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down: no new jobs; running ones finish or are handed back');
+      const hard = setTimeout(() => {
+        log.error('shutdown took too long; exiting');
+        process.exit(1);
+      }, settings.shutdownGraceMs + 5000);
+      hard.unref();
+      stop().then(
+        () => resolve(0),
+        (err) => {
+          log.error({ err: (err as Error).message }, 'error during shutdown');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+}
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { settings, log, cluster } = await start(argv, true);
+  log.info({ worker: cluster.workerId, concurrency: settings.workerConcurrency }, 'worker started');
+  return untilSignal(log, settings, () => cluster.close(settings.shutdownGraceMs));
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { settings, log, cluster } = await start(argv, false);
+  const app = buildServer({
+    log,
+    redis: cluster.producer,
+    webhookQueue: cluster.webhookQueue,
+    queues: [cluster.resyncQueue, cluster.webhookQueue],
+    metrics: cluster.metrics,
+    webhookSecret: settings.webhookSecret,
+    adminToken: settings.adminToken,
+    triggerResync: cluster.triggerResync,
+    catalogReachable: httpReachable(resolvePortBaseUrl({ baseUrl: settings.portBaseUrl })),
+  });
+  if (!settings.webhookSecret) log.warn('WEBHOOK_SECRET is not set: POST /webhooks/azure-devops accepts unauthenticated events');
+  await app.listen({ port: settings.serverPort, host: settings.serverHost });
+  const address = app.server.address();
+  log.info({ port: typeof address === 'object' && address ? address.port : settings.serverPort, worker: cluster.workerId }, 'server listening');
+  return untilSignal(log, settings, async () => {
+    await app.close();
+    await cluster.close(settings.shutdownGraceMs);
+  });
+}

@@ -1,0 +1,47 @@
+import { Queue } from 'bullmq';
+import { loadSettings } from '../../config/settings.js';
+import { RESYNC_QUEUE, SCHEDULER_ID, WEBHOOK_QUEUE, clusterKeys, producerConnection, readLastRun, requireRedisUrl } from '../../queue/cluster.js';
+import { parseCommandArgs } from '../args.js';
+
+export const statusHelp = 'ado-sync status [--json]   last resync (start, end, status, counts), schedule and job counts from Redis';
+
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { flags } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+  const settings = loadSettings(flags);
+  const keys = clusterKeys(settings);
+  const redis = producerConnection(requireRedisUrl(settings));
+  redis.on('error', () => undefined);
+  const queues = [RESYNC_QUEUE, WEBHOOK_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: keys.bull }));
+  try {
+    const lastRun = await readLastRun(redis, keys);
+    const scheduler = await queues[0]!.getJobScheduler(SCHEDULER_ID);
+    const jobs: Record<string, Record<string, number>> = {};
+    for (const q of queues) jobs[q.name] = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children');
+    const lock = await redis.get(keys.lock);
+    const out = {
+      lastRun: lastRun ?? null,
+      runningRun: lock ? lock.split('|')[0] : null,
+      schedule: scheduler ? { every: scheduler.every ?? null, pattern: scheduler.pattern ?? null, next: scheduler.next ? new Date(scheduler.next).toISOString() : null } : null,
+      jobs,
+    };
+    if (flags.json === true) {
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      return 0;
+    }
+    const lines: string[] = [];
+    if (lastRun) {
+      lines.push(`last resync: ${lastRun.runId} ${lastRun.status} (${lastRun.reason})`, `  started ${lastRun.startedAt}${lastRun.finishedAt ? `, finished ${lastRun.finishedAt}` : ''}`);
+      if (lastRun.counts) lines.push(`  ${Object.entries(lastRun.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      if (lastRun.deletion) lines.push(`  stale deletion: owned ${lastRun.deletion.owned}, stale ${lastRun.deletion.stale}, deleted ${lastRun.deletion.deleted}${lastRun.deletion.skippedReason ? ` (skipped: ${lastRun.deletion.skippedReason})` : ''}`);
+      if (lastRun.incompleteReason) lines.push(`  incomplete: ${lastRun.incompleteReason}`);
+    } else lines.push('last resync: none');
+    lines.push(`running: ${out.runningRun ?? 'none'}`);
+    lines.push(`schedule: ${out.schedule ? (out.schedule.pattern ?? `every ${Number(out.schedule.every) / 60000} min`) + `, next ${out.schedule.next}` : 'none'}`);
+    for (const [name, counts] of Object.entries(jobs)) lines.push(`${name}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    process.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  } finally {
+    await Promise.allSettled(queues.map((q) => q.close()));
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Cluster mode on BullMQ: the queues, their Redis keys, the single-resync lock, the periodic scheduler, the webhook
+ * event queue and the last-run record. No sync logic here: workers.ts runs the jobs with the sync module.
+ */
+import { randomBytes } from 'node:crypto';
+import { FlowProducer, Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { PortAppConfig } from '../config/appConfig.js';
+import type { Settings } from '../config/settings.js';
+import { UserInputError } from '../util/errors.js';
+import { planResyncFlow } from './plan.js';
+
+export const RESYNC_QUEUE = 'resync';
+export const WEBHOOK_QUEUE = 'webhook-events';
+export const SCHEDULER_ID = 'periodic-resync';
+/** A lock whose run never showed up as a job is taken over after this long. */
+const ORPHAN_LOCK_MS = 60_000;
+const LOCK_TTL_MS = 24 * 3600_000;
+
+export interface ClusterKeys {
+  /** BullMQ prefix of every queue key. */
+  bull: string;
+  /** Prefix of our own keys (entity hashes, run ledgers, lock, last run). */
+  base: string;
+  lock: string;
+  lastRun: string;
+  summaries(runId: string): string;
+}
+
+export function clusterKeys(settings: Pick<Settings, 'integrationIdentifier'>): ClusterKeys {
+  const base = `ado-sync:${settings.integrationIdentifier}`;
+  return {
+    bull: `${base}:bull`,
+    base,
+    lock: `${base}:resync-lock`,
+    lastRun: `${base}:last-run`,
+    summaries: (runId) => `${base}:run:${runId}:summaries`,
+  };
+}
+
+export function requireRedisUrl(settings: Settings): string {
+  if (!settings.redisUrl) throw new UserInputError('cluster mode needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379) or pass --redis-url');
+  return settings.redisUrl;
+}
+
+/** Connection for workers (blocking commands: no per-request retry limit, as BullMQ requires). */
+export function workerConnection(url: string, extra: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, ...extra });
+}
+
+/** Connection for producers and request handlers: fail fast while Redis is away instead of queueing commands. */
+export function producerConnection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+}
+
+export interface LastRun {
+  runId: string;
+  reason: string;
+  status: 'running' | 'succeeded' | 'incomplete' | 'failed';
+  startedAt: string;
+  finishedAt?: string;
+  /** Totals over all resources of all organizations. */
+  counts?: Record<string, number>;
+  deletion?: { owned: number; stale: number; deleted: number; skippedReason?: string };
+  incompleteReason?: string;
+  workers?: string[];
+}
+
+export async function readLastRun(redis: Redis, keys: ClusterKeys): Promise<LastRun | undefined> {
+  const raw = await redis.get(keys.lastRun);
+  return raw ? (JSON.parse(raw) as LastRun) : undefined;
+}
+
+export async function writeLastRun(redis: Redis, keys: ClusterKeys, run: LastRun): Promise<void> {
+  await redis.set(keys.lastRun, JSON.stringify(run));
+}
+
+/** Deletes the lock only if it still names this run (`<runId>|...`). */
+const RELEASE = `local v = redis.call('get', KEYS[1])
+if v and string.sub(v, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. '|' then return redis.call('del', KEYS[1]) end
+return 0`;
+
+export async function releaseResyncLock(redis: Redis, keys: ClusterKeys, runIdOrLockValue: string): Promise<void> {
+  await redis.eval(RELEASE, 1, keys.lock, runIdOrLockValue.split('|')[0]!);
+}
+
+export interface TriggerResult {
+  runId: string;
+  /** False when a run was already going: this trigger joined it instead of stacking another. */
+  started: boolean;
+}
+
+export interface ResyncTrigger {
+  redis: Redis;
+  keys: ClusterKeys;
+  queue: Queue;
+  flows: FlowProducer;
+  config: PortAppConfig;
+  organizations: string[];
+  attempts: number;
+  backoffMs?: number;
+}
+
+/**
+ * Starts a full resync unless one is running anywhere in the cluster. The lock (`SET NX`) holds `<runId>|<epoch ms>`;
+ * a lock whose run has finished (completed or failed) or never appeared is taken over, so a crashed trigger or a run
+ * that failed outright cannot block resyncs forever.
+ */
+export async function requestResync(t: ResyncTrigger, reason: string): Promise<TriggerResult> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const runId = `run-${Date.now()}-${randomBytes(3).toString('hex')}`;
+    const lockValue = `${runId}|${Date.now()}`;
+    const ok = await t.redis.set(t.keys.lock, lockValue, 'PX', LOCK_TTL_MS, 'NX');
+    if (ok === 'OK') {
+      try {
+        await writeLastRun(t.redis, t.keys, { runId, reason, status: 'running', startedAt: new Date().toISOString() });
+        await t.flows.add(
+          planResyncFlow({ queueName: t.queue.name, runId, config: t.config, organizations: t.organizations, reason, attempts: t.attempts, backoffMs: t.backoffMs ?? 1000 }),
+        );
+      } catch (err) {
+        await releaseResyncLock(t.redis, t.keys, lockValue).catch(() => undefined);
+        throw err;
+      }
+      return { runId, started: true };
+    }
+    const held = await t.redis.get(t.keys.lock);
+    if (!held) continue;
+    const [heldRun = '', at = '0'] = held.split('|');
+    const state = await t.queue.getJobState(heldRun);
+    const finished = state === 'completed' || state === 'failed' || (state === 'unknown' && Date.now() - Number(at) > ORPHAN_LOCK_MS);
+    if (!finished) return { runId: heldRun, started: false };
+    await releaseResyncLock(t.redis, t.keys, held);
+  }
+  throw new Error('could not take the resync lock');
+}
+
+/** The periodic resync, created once in Redis however many replicas call this (upsert by a fixed scheduler id). */
+export async function ensureScheduler(queue: Queue, settings: Settings): Promise<'interval' | 'cron' | undefined> {
+  const template = { name: 'trigger', data: { reason: 'schedule' }, opts: { removeOnComplete: 50, removeOnFail: 50 } };
+  if (settings.resyncCron) {
+    await queue.upsertJobScheduler(SCHEDULER_ID, { pattern: settings.resyncCron }, template);
+    return 'cron';
+  }
+  if (settings.resyncIntervalMinutes) {
+    if (settings.resyncIntervalMinutes < 1) throw new UserInputError('resyncIntervalMinutes must be at least 1');
+    await queue.upsertJobScheduler(SCHEDULER_ID, { every: settings.resyncIntervalMinutes * 60_000 }, template);
+    return 'interval';
+  }
+  return undefined;
+}
+
+export interface WebhookEnvelope {
+  id: string;
+  eventType: string;
+  publisherId: string;
+  resource: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+/** Queues an event under its own id: a redelivered event finds its job and is not queued again. */
+export async function enqueueWebhookEvent(queue: Queue, event: WebhookEnvelope): Promise<{ jobId: string }> {
+  const job = await queue.add(event.eventType, event, {
+    jobId: event.id,
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: { age: 24 * 3600 },
+    removeOnFail: false,
+  });
+  return { jobId: job.id ?? event.id };
+}

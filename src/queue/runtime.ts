@@ -1,0 +1,270 @@
+/**
+ * One replica's share of cluster mode: the resync workers (trigger, resource and run jobs), an optional webhook-event
+ * worker, the scheduler, and graceful shutdown. The jobs call the sync module; nothing here decides what is stale.
+ */
+import { hostname } from 'node:os';
+import { FlowProducer, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { bootstrapBlueprints } from '../catalog/port/index.js';
+import type { Entity } from '../catalog/entity.js';
+import type { PortAppConfig } from '../config/appConfig.js';
+import type { Settings } from '../config/settings.js';
+import { syncedBlueprints } from '../sync/fullResync.js';
+import { buildPortTarget } from '../sync/portTarget.js';
+import { isComplete, resyncOrganization, type ResourceSummary } from '../sync/resync.js';
+import { deleteStaleEntities } from '../sync/staleDeletion.js';
+import { RedisRunLedger, type RunLedger } from '../sync/state.js';
+import { buildTargets } from '../sync/targets.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import {
+  RESYNC_QUEUE,
+  WEBHOOK_QUEUE,
+  clusterKeys,
+  ensureScheduler,
+  producerConnection,
+  readLastRun,
+  releaseResyncLock,
+  requestResync,
+  requireRedisUrl,
+  workerConnection,
+  writeLastRun,
+  type ClusterKeys,
+  type TriggerResult,
+} from './cluster.js';
+import { Metrics } from './metrics.js';
+import type { ResourceJobData, RunJobData } from './plan.js';
+
+export type WebhookHandler = (job: Job) => Promise<unknown>;
+
+export interface ClusterOptions {
+  settings: Settings;
+  config: PortAppConfig;
+  log: Logger;
+  /** Run workers in this process (false: only queue producers, e.g. a server-only replica). */
+  workers: boolean;
+  /** Handles webhook events (issue 6). Without one, events wait in the queue, durable, for a replica that has it. */
+  webhookHandler?: WebhookHandler;
+  skipBlueprints?: boolean;
+}
+
+export interface ResourceJobResult {
+  summary: ResourceSummary;
+  worker: string;
+  pid: number;
+}
+
+export interface Cluster {
+  keys: ClusterKeys;
+  workerId: string;
+  metrics: Metrics;
+  /** Fail-fast connection for request handlers. */
+  producer: Redis;
+  resyncQueue: Queue;
+  webhookQueue: Queue;
+  triggerResync(reason: string): Promise<TriggerResult>;
+  /** Stops taking jobs; running jobs get `graceMs` to finish, then are left to the job lock (another replica retries them). */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function startCluster(o: ClusterOptions): Promise<Cluster> {
+  const { settings, config } = o;
+  const url = requireRedisUrl(settings);
+  const keys = clusterKeys(settings);
+  const workerId = `${hostname()}-${process.pid}`;
+  const log = o.log.child({ worker: workerId });
+  const metrics = new Metrics();
+  const producer = producerConnection(url);
+  const state = new Redis(url, { maxRetriesPerRequest: 3 });
+  const queueConn = workerConnection(url);
+  const resyncQueue = new Queue(RESYNC_QUEUE, { connection: queueConn, prefix: keys.bull });
+  const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: producer, prefix: keys.bull });
+  const flows = new FlowProducer({ connection: queueConn, prefix: keys.bull });
+  // Error events of BullMQ objects are logged, never thrown (an unhandled 'error' would end the process).
+  const onError = (err: unknown) => log.warn({ err: errorMessage(err) }, 'queue connection error');
+  resyncQueue.on('error', onError);
+  webhookQueue.on('error', onError);
+  flows.on('error', onError);
+  for (const r of [producer, state, queueConn]) r.on('error', () => undefined);
+
+  const organizations = buildTargets(settings, log).map((t) => t.client.org.name);
+  const trigger = { redis: state, keys, queue: resyncQueue, flows, config, organizations, attempts: settings.jobAttempts };
+  const triggerResync = (reason: string) => requestResync(trigger, reason);
+
+  let blueprints: Promise<void> | undefined;
+  const ensureBlueprints = () => {
+    if (o.skipBlueprints) return Promise.resolve();
+    blueprints ??= (async () => {
+      const port = buildPortTarget(settings, config, log, state);
+      try {
+        await bootstrapBlueprints(port.client, settings.blueprintsDir, log);
+      } finally {
+        await port.close();
+      }
+    })().catch((err) => {
+      blueprints = undefined;
+      throw err;
+    });
+    return blueprints;
+  };
+
+  async function resourceJob(job: Job<ResourceJobData>): Promise<ResourceJobResult> {
+    const d = job.data;
+    const jobLog = log.child({ runId: d.runId, org: d.organization, resource: d.index, kind: d.kind, attempt: job.attemptsMade + 1 });
+    await ensureBlueprints();
+    const target = buildTargets(settings, jobLog).find((t) => t.client.org.name === d.organization);
+    if (!target) throw new UnrecoverableError(`organization ${d.organization} is no longer configured`);
+    const port = buildPortTarget(settings, config, jobLog, state);
+    const ledger = new RedisRunLedger({ redis: state, prefix: keys.base, runId: d.runId });
+    try {
+      const [summary] = await resyncOrganization({
+        config,
+        target,
+        sink: port.sink,
+        log: jobLog,
+        poolSize: settings.jqPoolSize,
+        pageSize: settings.pageSize,
+        resourceIndexes: [d.index],
+        onWritten: (entities) => markSeen(ledger, entities),
+      });
+      if (!summary) throw new UnrecoverableError(`resources[${d.index}] is not in the config`);
+      const flushed = await port.sink.flush();
+      if (flushed.failed.length > 0) {
+        summary.failedWrites += flushed.failed.length;
+        summary.incomplete.push(`${flushed.failed.length} entities could not be written`);
+      }
+      metrics.recordResource(summary);
+      metrics.recordAdo(d.organization, target.client.stats);
+      const summaryKey = keys.summaries(d.runId);
+      await state.multi().hset(summaryKey, `${d.organization}|${d.index}`, JSON.stringify({ ...summary, worker: workerId })).expire(summaryKey, 7 * 24 * 3600).exec();
+      if (summary.status === 'failed') throw new Error(`resources[${d.index}] ${d.kind} (${d.organization}): ${summary.error ?? 'failed'}`);
+      return { summary, worker: workerId, pid: process.pid };
+    } finally {
+      await port.close();
+    }
+  }
+
+  async function runJob(job: Job<RunJobData>): Promise<unknown> {
+    const d = job.data;
+    const runLog = log.child({ runId: d.runId });
+    const raw = await state.hgetall(keys.summaries(d.runId));
+    const summaries = Object.values(raw).map((v) => JSON.parse(v) as ResourceSummary & { worker: string });
+    const have = new Set(Object.keys(raw));
+    const missing = d.organizations.flatMap((org) => d.resourceIndexes.map((i) => `${org}|${i}`)).filter((k) => !have.has(k));
+    const bad = summaries.filter((s) => s.status !== 'skipped' && !isComplete(s));
+    const reasons = [
+      ...missing.map((k) => `${k.replace('|', ' resources[')}] did not finish`),
+      ...bad.map((s) => `resources[${s.index}] ${s.kind} (${s.organization}): ${s.error ?? s.incomplete[0] ?? `${s.failedWrites} entities refused`}`),
+    ];
+    const complete = reasons.length === 0;
+    const counts: Record<string, number> = { resources: summaries.length, rawItems: 0, entities: 0, written: 0, unchanged: 0, failedWrites: 0 };
+    for (const s of summaries) for (const k of ['rawItems', 'entities', 'written', 'unchanged', 'failedWrites'] as const) counts[k]! += s[k];
+    const ledger = new RedisRunLedger({ redis: state, prefix: keys.base, runId: d.runId });
+    let deletion: Awaited<ReturnType<typeof deleteStaleEntities>> | undefined;
+    if (complete) {
+      const port = buildPortTarget(settings, config, runLog, state);
+      try {
+        deletion = await deleteStaleEntities({
+          blueprints: syncedBlueprints(config, summaries, await ledger.blueprints()),
+          ledger,
+          catalog: port.catalog,
+          threshold: config.entityDeletionThreshold,
+          complete,
+          runStartedAt: new Date(d.startedAt),
+          deleteDependentEntities: config.deleteDependentEntities,
+          state: port.state,
+          log: runLog,
+        });
+        await state.incr(`${keys.base}:stale-deletion-runs`);
+      } finally {
+        await port.close();
+      }
+    } else {
+      runLog.warn({ reason: reasons.join('; ') }, 'resync incomplete: stale entity deletion skipped');
+    }
+    const previous = await readLastRun(state, keys);
+    await writeLastRun(state, keys, {
+      runId: d.runId,
+      reason: d.reason,
+      status: complete ? 'succeeded' : 'incomplete',
+      startedAt: previous?.runId === d.runId ? previous.startedAt : d.startedAt,
+      finishedAt: new Date().toISOString(),
+      counts,
+      deletion: deletion && { owned: deletion.owned, stale: deletion.stale, deleted: deletion.deleted, skippedReason: deletion.skippedReason },
+      incompleteReason: complete ? undefined : reasons.join('; '),
+      workers: [...new Set(summaries.map((s) => s.worker))].sort(),
+    });
+    await releaseResyncLock(state, keys, d.runId);
+    if (complete) await ledger.clear();
+    if (!complete) throw new UnrecoverableError(`resync incomplete, stale deletion skipped: ${reasons.join('; ')}`);
+    return { complete, counts, deletion, worker: workerId, pid: process.pid };
+  }
+
+  const workers: Worker[] = [];
+  if (o.workers) {
+    const resyncWorker = new Worker(
+      RESYNC_QUEUE,
+      async (job: Job) => {
+        switch (job.name) {
+          case 'trigger':
+            return triggerResync(String((job.data as { reason?: string }).reason ?? 'schedule'));
+          case 'resource':
+            return resourceJob(job as Job<ResourceJobData>);
+          case 'run':
+            return runJob(job as Job<RunJobData>);
+          default:
+            throw new UnrecoverableError(`unknown job ${job.name}`);
+        }
+      },
+      {
+        connection: workerConnection(url),
+        prefix: keys.bull,
+        concurrency: settings.workerConcurrency,
+        lockDuration: settings.jobLockMs,
+        stalledInterval: settings.jobLockMs,
+        name: workerId,
+      },
+    );
+    resyncWorker.on('failed', (job, err) => log.warn({ job: job?.id, name: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
+    resyncWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
+    workers.push(resyncWorker);
+    if (o.webhookHandler) {
+      const webhookWorker = new Worker(WEBHOOK_QUEUE, o.webhookHandler, { connection: workerConnection(url), prefix: keys.bull, concurrency: settings.workerConcurrency, lockDuration: settings.jobLockMs, name: workerId });
+      webhookWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
+      workers.push(webhookWorker);
+    }
+    const scheduled = await ensureScheduler(resyncQueue, settings);
+    if (scheduled) log.info({ interval: settings.resyncIntervalMinutes, cron: settings.resyncCron }, 'periodic resync scheduled');
+  }
+  if (settings.resyncOnStart) {
+    const r = await triggerResync('start');
+    log.info({ runId: r.runId, started: r.started }, r.started ? 'resync started' : 'a resync is already running; joined it');
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = (graceMs: number) =>
+    (closing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = Promise.all(workers.map((w) => w.close())).then(() => true);
+      const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)));
+      const finished = await Promise.race([graceful, timeout]);
+      clearTimeout(timer);
+      if (!finished) {
+        log.warn({ graceMs }, 'jobs still running at the end of the grace period; leaving them to another replica once their lock lapses');
+        await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+      }
+      await Promise.allSettled([resyncQueue.close(), webhookQueue.close(), flows.close()]);
+      for (const r of [producer, state, queueConn]) r.disconnect();
+    })());
+
+  return { keys, workerId, metrics, producer, resyncQueue, webhookQueue, triggerResync, close };
+}
+
+async function markSeen(ledger: RunLedger, entities: Entity[]): Promise<void> {
+  const byBlueprint = new Map<string, string[]>();
+  for (const e of entities) {
+    if (typeof e.identifier !== 'string') continue;
+    (byBlueprint.get(e.blueprint) ?? byBlueprint.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
+  }
+  for (const [bp, ids] of byBlueprint) await ledger.markSeen(bp, ids);
+}

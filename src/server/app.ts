@@ -1,0 +1,156 @@
+/**
+ * The HTTP face of a replica: Azure DevOps service hooks in, health and metrics out, an admin trigger for a resync.
+ * Requests only queue work; a webhook is answered 202 once Redis holds its job, 503 when Redis cannot take it.
+ */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../util/log.js';
+import { enqueueWebhookEvent, type TriggerResult, type WebhookEnvelope } from '../queue/cluster.js';
+import type { Metrics } from '../queue/metrics.js';
+
+export interface ServerDeps {
+  log: Logger;
+  /** Fail-fast Redis connection (no offline queue). */
+  redis: Redis;
+  webhookQueue: Queue;
+  queues: Queue[];
+  metrics?: Metrics;
+  webhookSecret?: string;
+  adminToken?: string;
+  /** Reachability of the catalog API; readiness fails while it is false. */
+  catalogReachable?: () => Promise<boolean>;
+  triggerResync?: (reason: string) => Promise<TriggerResult>;
+  bodyLimit?: number;
+  /** Time allowed for a Redis call in a request before answering 503. */
+  redisTimeoutMs?: number;
+}
+
+const EVENT_ID = /^[A-Za-z0-9._-]{1,200}$/;
+
+/** Constant-time equality of two secrets (hashed first, so the length is not revealed either). */
+export function secretEquals(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function webhookCredential(req: FastifyRequest): string | undefined {
+  const header = req.headers['x-webhook-secret'];
+  if (typeof header === 'string' && header) return header;
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Basic ')) {
+    const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    return colon >= 0 ? decoded.slice(colon + 1) : decoded;
+  }
+  return undefined;
+}
+
+function bearer(req: FastifyRequest): string | undefined {
+  const auth = req.headers.authorization;
+  return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('redis timeout')), ms))),
+  ]);
+}
+
+export function validateEnvelope(body: unknown): WebhookEnvelope | string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON object';
+  const b = body as Record<string, unknown>;
+  if (typeof b.id !== 'string' || !EVENT_ID.test(b.id)) return 'id must be a string of letters, digits, ".", "_" or "-"';
+  if (typeof b.eventType !== 'string' || !b.eventType) return 'eventType must be a non-empty string';
+  if (typeof b.publisherId !== 'string' || !b.publisherId) return 'publisherId must be a non-empty string';
+  if (!b.resource || typeof b.resource !== 'object' || Array.isArray(b.resource)) return 'resource must be an object';
+  return b as WebhookEnvelope;
+}
+
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const timeout = deps.redisTimeoutMs ?? 3000;
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: deps.bodyLimit ?? 1024 * 1024, disableRequestLogging: true });
+
+  // Never a stack trace or an internal message in a response.
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err: err.message }, 'request failed');
+    void reply.code(status).send({ error: status === 413 ? 'body too large' : status < 500 ? 'bad request' : 'internal error' });
+  });
+
+  const unavailable = (reply: FastifyReply) => reply.code(503).header('retry-after', '5').send({ error: 'queue unavailable, retry later' });
+
+  app.post('/webhooks/azure-devops', async (req, reply) => {
+    if (deps.webhookSecret) {
+      const given = webhookCredential(req);
+      if (given === undefined) return reply.code(401).header('www-authenticate', 'Basic realm="webhooks"').send({ error: 'credentials required' });
+      if (!secretEquals(given, deps.webhookSecret)) return reply.code(401).send({ error: 'invalid credentials' });
+    }
+    const event = validateEnvelope(req.body);
+    if (typeof event === 'string') return reply.code(400).send({ error: event });
+    try {
+      const { jobId } = await withTimeout(enqueueWebhookEvent(deps.webhookQueue, event), timeout);
+      deps.metrics?.inc('ado_sync_webhooks_received_total', 'Webhook events accepted', { eventType: event.eventType });
+      return reply.code(202).send({ accepted: true, id: jobId });
+    } catch (err) {
+      req.log.warn({ err: (err as Error).message, eventId: event.id }, 'could not queue a webhook event');
+      return unavailable(reply);
+    }
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const [redisOk, catalogOk] = await Promise.all([
+      withTimeout(deps.redis.ping(), timeout).then(() => true, () => false),
+      deps.catalogReachable ? deps.catalogReachable().catch(() => false) : Promise.resolve(true),
+    ]);
+    const body = { redis: redisOk ? 'ok' : 'unreachable', catalog: catalogOk ? 'ok' : 'unreachable' };
+    return reply.code(redisOk && catalogOk ? 200 : 503).send(body);
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const gauges: Array<{ name: string; help: string; labels: Record<string, string>; value: number }> = [];
+    for (const q of deps.queues) {
+      try {
+        const counts = await withTimeout(q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children', 'prioritized'), timeout);
+        for (const [state, value] of Object.entries(counts)) gauges.push({ name: 'ado_sync_jobs', help: 'Jobs by queue and state', labels: { queue: q.name, state }, value });
+      } catch {
+        gauges.push({ name: 'ado_sync_queue_up', help: 'Whether the queue could be read', labels: { queue: q.name }, value: 0 });
+      }
+    }
+    return reply.type('text/plain; version=0.0.4').send((deps.metrics?.render(gauges) ?? '') || '\n');
+  });
+
+  app.post('/admin/resync', async (req, reply) => {
+    if (!deps.adminToken || !deps.triggerResync) return reply.code(404).send({ error: 'not found' });
+    const token = bearer(req);
+    if (token === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'credentials required' });
+    if (!secretEquals(token, deps.adminToken)) return reply.code(401).send({ error: 'invalid credentials' });
+    try {
+      const r = await withTimeout(deps.triggerResync('admin'), timeout * 3);
+      return reply.code(202).send({ runId: r.runId, started: r.started });
+    } catch (err) {
+      req.log.warn({ err: (err as Error).message }, 'could not trigger a resync');
+      return unavailable(reply);
+    }
+  });
+
+  return app;
+}
+
+/** Any HTTP answer from the catalog API's base URL counts as reachable (no credentials are sent). */
+export function httpReachable(url: string, timeoutMs = 3000): () => Promise<boolean> {
+  return async () => {
+    try {
+      await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(timeoutMs) });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
