@@ -32,6 +32,20 @@ export interface Settings {
   portBaseUrl: string;
   integrationIdentifier: string;
   redisUrl?: string;
+  /** Multi-organization mode and Entra ID auth (issue 7); normalized and validated by sync/targets.ts. */
+  accountMode?: string;
+  organizationUrls?: string[];
+  authMethod?: string;
+  clientId?: string;
+  clientSecret?: string;
+  tenantId?: string;
+  clientCertificatePath?: string;
+  clientCertificatePassword?: string;
+  managedIdentityClientId?: string;
+  federatedTokenFile?: string;
+  authorityHost?: string;
+  allowedServerHosts?: string[];
+  maxConcurrentOrganizations: number;
   /** Cluster mode (issue 5). */
   resyncIntervalMinutes?: number;
   resyncCron?: string;
@@ -62,6 +76,19 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'portClientSecret', flag: 'port-client-secret', env: ['PORT_CLIENT_SECRET', 'OCEAN__PORT__CLIENT_SECRET'], type: 'string', secret: true, description: 'Port client secret' },
   { key: 'portBaseUrl', flag: 'port-base-url', env: ['PORT_BASE_URL', 'OCEAN__PORT__BASE_URL'], type: 'string', description: 'Port API: eu (default, https://api.port.io), us (https://api.us.port.io) or a URL' },
   { key: 'integrationIdentifier', flag: 'integration-identifier', env: ['INTEGRATION_IDENTIFIER', 'OCEAN__INTEGRATION__IDENTIFIER'], type: 'string', description: 'Identifies this installation; stamps entity ownership (default ado-catalog-sync)' },
+  { key: 'accountMode', flag: 'account-mode', env: ['ADO_ACCOUNT_MODE', 'OCEAN__INTEGRATION__CONFIG__ACCOUNT_MODE'], type: 'string', description: 'single (one organization URL + PAT, default) or multiple (a list of organization URLs + Entra ID); Ocean\'s "Single Account" / "Multiple Accounts" accepted' },
+  { key: 'organizationUrls', flag: 'org-urls', env: ['ADO_ORGANIZATION_URLS', 'OCEAN__INTEGRATION__CONFIG__ORGANIZATION_URLS'], type: 'list', description: 'multiple mode: organization URLs, comma-separated' },
+  { key: 'authMethod', flag: 'auth-method', env: ['ADO_AUTH_METHOD'], type: 'string', description: 'pat | client-secret | client-certificate | managed-identity | workload-identity (default: pat in single mode, client-secret in multiple mode)' },
+  { key: 'clientId', flag: 'client-id', env: ['ADO_CLIENT_ID', 'OCEAN__INTEGRATION__CONFIG__CLIENT_ID', 'AZURE_CLIENT_ID'], type: 'string', description: 'Entra ID application (client) id of the service principal, or the workload identity\'s client id' },
+  { key: 'clientSecret', flag: 'client-secret', env: ['ADO_CLIENT_SECRET', 'OCEAN__INTEGRATION__CONFIG__CLIENT_SECRET', 'AZURE_CLIENT_SECRET'], type: 'string', secret: true, description: 'client-secret auth: the service principal\'s client secret' },
+  { key: 'tenantId', flag: 'tenant-id', env: ['ADO_TENANT_ID', 'OCEAN__INTEGRATION__CONFIG__TENANT_ID', 'AZURE_TENANT_ID'], type: 'string', description: 'Entra ID tenant (directory) id' },
+  { key: 'clientCertificatePath', flag: 'client-certificate-path', env: ['ADO_CLIENT_CERTIFICATE_PATH', 'AZURE_CLIENT_CERTIFICATE_PATH'], type: 'string', description: 'client-certificate auth: PEM file holding the certificate and its private key' },
+  { key: 'clientCertificatePassword', flag: 'client-certificate-password', env: ['ADO_CLIENT_CERTIFICATE_PASSWORD', 'AZURE_CLIENT_CERTIFICATE_PASSWORD'], type: 'string', secret: true, description: 'client-certificate auth: password of an encrypted private key' },
+  { key: 'managedIdentityClientId', flag: 'managed-identity-client-id', env: ['ADO_MANAGED_IDENTITY_CLIENT_ID'], type: 'string', description: 'managed-identity auth: client id of a user-assigned identity (default: the system-assigned identity)' },
+  { key: 'federatedTokenFile', flag: 'federated-token-file', env: ['AZURE_FEDERATED_TOKEN_FILE'], type: 'string', description: 'workload-identity auth: the projected service account token (set by the AKS workload identity webhook)' },
+  { key: 'authorityHost', flag: 'authority-host', env: ['ADO_AUTHORITY_HOST', 'AZURE_AUTHORITY_HOST'], type: 'string', description: 'Entra ID authority (default https://login.microsoftonline.com); an http loopback authority is a test stand-in' },
+  { key: 'allowedServerHosts', flag: 'allowed-server-hosts', env: ['ADO_ALLOWED_SERVER_HOSTS'], type: 'list', description: 'multiple mode: Azure DevOps Server hosts allowed besides dev.azure.com and *.visualstudio.com, comma-separated' },
+  { key: 'maxConcurrentOrganizations', flag: 'max-concurrent-organizations', env: ['ADO_MAX_CONCURRENT_ORGANIZATIONS'], type: 'int', description: 'Organizations synced at once (default 2)' },
   { key: 'redisUrl', flag: 'redis-url', env: ['REDIS_URL'], type: 'string', description: 'Redis for cluster mode and entity state (e.g. redis://127.0.0.1:6379)' },
   { key: 'resyncIntervalMinutes', flag: 'resync-interval-minutes', env: ['RESYNC_INTERVAL_MINUTES', 'OCEAN__SCHEDULED_RESYNC_INTERVAL'], type: 'int', description: 'serve/worker: full resync every N minutes (job scheduler, created once per cluster)' },
   { key: 'resyncCron', flag: 'resync-cron', env: ['RESYNC_CRON'], type: 'string', description: 'serve/worker: full resync on this cron pattern (instead of an interval)' },
@@ -87,6 +114,7 @@ const DEFAULTS: Settings = {
   logLevel: 'info',
   portBaseUrl: 'eu',
   integrationIdentifier: 'ado-catalog-sync',
+  maxConcurrentOrganizations: 2,
   serverPort: 8000,
   serverHost: '0.0.0.0',
   shutdownGraceMs: 25_000,
@@ -115,7 +143,7 @@ export function loadSettings(flags: Record<string, string | boolean | undefined>
   if (s.adoFlavor !== undefined && s.adoFlavor !== 'services' && s.adoFlavor !== 'server') {
     throw new UserInputError(`ADO_FLAVOR / --ado-flavor must be "services" or "server", not "${s.adoFlavor}"`);
   }
-  for (const key of ['jqPoolSize', 'pageSize', 'orgConcurrency', 'requestTimeoutMs', 'maxAttempts'] as const) {
+  for (const key of ['jqPoolSize', 'pageSize', 'orgConcurrency', 'requestTimeoutMs', 'maxAttempts', 'maxConcurrentOrganizations'] as const) {
     if (!(s[key] >= 1)) throw new UserInputError(`${key} must be at least 1`);
   }
   return s;

@@ -1,5 +1,7 @@
+import PQueue from 'p-queue';
 import type { PortAppConfig } from '../config/appConfig.js';
 import type { CatalogSink } from '../catalog/sink.js';
+import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { deleteStaleEntities, type StaleDeletionCatalog, type StaleDeletionResult } from './staleDeletion.js';
 import { MemoryRunLedger, type RunLedger } from './state.js';
@@ -20,6 +22,8 @@ export interface FullResyncOptions {
   ledger?: RunLedger;
   state?: { forget(keys: string[]): Promise<void> };
   signal?: AbortSignal;
+  /** Organizations synced at once (default 1). */
+  maxConcurrentOrganizations?: number;
 }
 
 export interface FullResyncResult {
@@ -41,21 +45,35 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   const startedAt = new Date();
   const ledger = o.ledger ?? new MemoryRunLedger();
   const summaries: ResourceSummary[] = [];
-  for (const target of o.targets) {
-    summaries.push(
-      ...(await resyncOrganization({
-        config: o.config,
-        target,
-        sink: o.sink,
-        log: o.log,
-        poolSize: o.poolSize,
-        pageSize: o.pageSize,
-        resourceIndexes: o.resourceIndexes,
-        signal: o.signal,
-        onWritten: (entities) => markSeen(ledger, entities),
-      })),
-    );
-  }
+  // Organizations run side by side, at most `maxConcurrentOrganizations` at once, each through its own client (own
+  // request concurrency and rate-limit window). One that fails is reported and the others go on; its failure makes the
+  // run incomplete, so nothing is deleted.
+  const orgQueue = new PQueue({ concurrency: Math.max(1, o.maxConcurrentOrganizations ?? 1) });
+  const perOrg: ResourceSummary[][] = o.targets.map(() => []);
+  await Promise.all(
+    o.targets.map((target, i) =>
+      orgQueue.add(async () => {
+        const org = target.client.org;
+        try {
+          perOrg[i] = await resyncOrganization({
+            config: o.config,
+            target,
+            sink: o.sink,
+            log: o.log,
+            poolSize: o.poolSize,
+            pageSize: o.pageSize,
+            resourceIndexes: o.resourceIndexes,
+            signal: o.signal,
+            onWritten: (entities) => markSeen(ledger, entities),
+          });
+        } catch (err) {
+          o.log.error({ org: org.name, err: errorMessage(err) }, 'organization failed; the others go on, and nothing will be deleted');
+          perOrg[i] = [organizationFailure(org.name, err)];
+        }
+      }),
+    ),
+  );
+  for (const s of perOrg) summaries.push(...s);
   const flushed = await o.sink.flush();
   for (const f of flushed.failed.slice(0, 20)) o.log.error({ identifier: f.entity.identifier, blueprint: f.entity.blueprint, error: f.error }, 'entity could not be written');
 
@@ -77,6 +95,14 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   }
   result.finishedAt = new Date();
   return result;
+}
+
+/** A summary standing for an organization that failed outside any resource (it blocks stale deletion). */
+function organizationFailure(organization: string, err: unknown): ResourceSummary {
+  return {
+    organization, index: -1, kind: '(organization)', status: 'failed', rawItems: 0, entities: 0, filtered: 0, dropped: 0,
+    written: 0, unchanged: 0, failedWrites: 0, misconfigured: [], incomplete: [], error: errorMessage(err), durationMs: 0,
+  };
 }
 
 async function markSeen(ledger: RunLedger, entities: Array<{ blueprint: string; identifier: unknown }>): Promise<void> {

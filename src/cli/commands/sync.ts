@@ -45,6 +45,7 @@ async function runAndReport(p: Prepared, sink: CatalogSink, extra: Partial<FullR
     poolSize: p.settings.jqPoolSize,
     pageSize: p.settings.pageSize,
     resourceIndexes: p.indexes,
+    maxConcurrentOrganizations: p.settings.maxConcurrentOrganizations,
     ...extra,
   });
   process.stderr.write('\n' + formatSummary(result.summaries, sink.name));

@@ -15,6 +15,7 @@ import { registerWorkRoutes } from './routes/work.js';
 import { registerGitExtraRoutes } from './routes/gitExtras.js';
 import { registerWikiAlertRoutes } from './routes/wikisAlerts.js';
 import type { RouteContext } from './routes/context.js';
+import { startEntraStandIn, type EntraStandIn, type EntraStandInOptions } from './entra.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
 export { AdoDataset } from './data/dataset.js';
@@ -35,11 +36,14 @@ export interface AdoSimulator {
   requests: RequestLogEntry[];
   /** Replaces the current faults (merged over the defaults) and resets the Nth-request counter. */
   setFaults(f: Partial<AdoFaults>): void;
+  /** The Entra token endpoint stand-in, when started with `entra`; its tokens are accepted as Bearer credentials. */
+  entra?: EntraStandIn;
   close(): Promise<void>;
 }
 
-export async function startAdoSimulator(opts: AdoSimulatorOptions = {}): Promise<AdoSimulator> {
+export async function startAdoSimulator(opts: AdoSimulatorOptions & { entra?: boolean | EntraStandInOptions } = {}): Promise<AdoSimulator> {
   const options = resolveOptions(opts);
+  const entra = opts.entra ? await startEntraStandIn(opts.entra === true ? {} : opts.entra) : undefined;
   const dataset = new AdoDataset({
     seed: options.seed,
     organizations: options.organizations,
@@ -52,7 +56,7 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions = {}): Promise
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2000 },
   });
   let url = '';
-  installPipeline(app, { dataset, state, pat: options.pat, baseUrl: () => url });
+  installPipeline(app, { dataset, state, pat: options.pat, baseUrl: () => url, bearer: (t) => entra?.verify(t) === 'valid' });
   const rc: RouteContext = {
     pageLimit: (family) => options.pageLimits[family] ?? Number.MAX_SAFE_INTEGER,
   };
@@ -79,6 +83,7 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions = {}): Promise
     dataset,
     requests: state.requests,
     setFaults: (f) => state.setFaults(f),
-    close: () => (closed ??= app.close().then(() => undefined)),
+    entra,
+    close: () => (closed ??= Promise.all([app.close(), entra?.close()]).then(() => undefined)),
   };
 }

@@ -84,6 +84,8 @@ export interface PipelineContext {
   state: SimulatorState;
   pat: string;
   baseUrl(): string;
+  /** Accepts `Authorization: Bearer <token>` when it says the token is valid (the Entra stand-in's tokens). */
+  bearer?(token: string): boolean;
 }
 
 /**
@@ -106,7 +108,9 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
     if (!org) return sendError(reply, orgSegment ? errors.organization(orgSegment) : errors.route(path));
     rs.org = org;
 
-    if (patFromAuthorization(req.headers.authorization) !== ctx.pat) {
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+    const authorized = bearer !== undefined ? ctx.bearer?.(bearer) === true : patFromAuthorization(req.headers.authorization) === ctx.pat;
+    if (!authorized) {
       const suppress = String(req.headers['x-tfs-fedauthredirect'] ?? '').toLowerCase() === 'suppress';
       if (suppress) {
         return reply

@@ -1,0 +1,190 @@
+import { existsSync } from 'node:fs';
+import {
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  ManagedIdentityCredential,
+  WorkloadIdentityCredential,
+  type AccessToken,
+  type GetTokenOptions,
+  type TokenCredential,
+} from '@azure/identity';
+import { errorMessage, scrubSecrets } from '../util/errors.js';
+import type { AdoAuth } from './auth.js';
+
+/** The Azure DevOps resource (application id); its `.default` scope grants whatever the principal has in the org. */
+export const ADO_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
+
+export type EntraAuthMethod = 'client-secret' | 'client-certificate' | 'managed-identity' | 'workload-identity';
+
+export interface EntraOptions {
+  method: EntraAuthMethod;
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  certificatePath?: string;
+  certificatePassword?: string;
+  managedIdentityClientId?: string;
+  federatedTokenFile?: string;
+  /** Default https://login.microsoftonline.com. An http:// authority is served by {@link ClientCredentialsFetchCredential}. */
+  authorityHost?: string;
+}
+
+/** Refresh this long before a token's expiry, so no request leaves with a token about to lapse. */
+export const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
+const JUST_REFRESHED_MS = 2_000;
+
+/**
+ * Bearer auth from an Entra ID credential. One instance is shared by every organization: the token is tenant-scoped.
+ * The token is cached here and fetched again when it is within `marginMs` of expiring (or on a 401 through
+ * {@link refresh}); concurrent callers share one in-flight token request.
+ */
+export class EntraAuth implements AdoAuth {
+  readonly description: string;
+  #token?: AccessToken;
+  #pending?: Promise<AccessToken>;
+  #obtainedAt = 0;
+  readonly #extraSecrets: string[];
+
+  constructor(
+    private readonly credential: TokenCredential,
+    method: EntraAuthMethod,
+    secrets: Array<string | undefined> = [],
+    private readonly marginMs = DEFAULT_REFRESH_MARGIN_MS,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.description = `Entra ID ${method === 'client-secret' || method === 'client-certificate' ? 'service principal' : method.replace('-', ' ')}`;
+    this.#extraSecrets = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
+  }
+
+  async header(signal?: AbortSignal): Promise<string> {
+    const token = this.#token;
+    // Margin: 5 minutes, or half the token's lifetime for short-lived tokens.
+    const margin = token ? Math.min(this.marginMs, (token.expiresOnTimestamp - this.#obtainedAt) / 2) : 0;
+    if (token && token.expiresOnTimestamp - margin > this.now()) return `Bearer ${token.token}`;
+    return `Bearer ${(await this.#fetch(signal)).token}`;
+  }
+
+  /**
+   * The service said 401: fetch a new token. Several requests failing on the same expired token share one refresh:
+   * a token obtained in the last few seconds counts as already refreshed.
+   */
+  async refresh(): Promise<boolean> {
+    if (this.#token && this.now() - this.#obtainedAt < JUST_REFRESHED_MS) return true;
+    const stale = this.#token?.token;
+    try {
+      const fresh = await this.#fetch(undefined);
+      return fresh.token !== stale;
+    } catch {
+      return false;
+    }
+  }
+
+  secrets(): string[] {
+    return this.#token ? [...this.#extraSecrets, this.#token.token] : [...this.#extraSecrets];
+  }
+
+  #fetch(signal: AbortSignal | undefined): Promise<AccessToken> {
+    if (this.#pending) return this.#pending;
+    const options: GetTokenOptions = signal ? { abortSignal: signal } : {};
+    const p = this.credential
+      .getToken(ADO_SCOPE, options)
+      .then((t) => {
+        if (!t) throw new Error('the credential returned no token');
+        this.#token = t;
+        this.#obtainedAt = this.now();
+        return t;
+      })
+      .catch((err: unknown) => {
+        throw new Error(scrubSecrets(`${this.description}: could not get an Azure DevOps token: ${errorMessage(err)}`, this.secrets()));
+      })
+      .finally(() => {
+        if (this.#pending === p) this.#pending = undefined;
+      });
+    this.#pending = p;
+    return p;
+  }
+}
+
+/**
+ * OAuth 2.0 client-credentials grant against `{authority}/{tenant}/oauth2/v2.0/token` with a plain fetch. Used only
+ * for an http:// authority (the loopback Entra stand-in of the simulator), which MSAL (under @azure/identity)
+ * refuses because it requires https authorities. Real Azure always goes through @azure/identity.
+ */
+export class ClientCredentialsFetchCredential implements TokenCredential {
+  constructor(
+    private readonly authorityHost: string,
+    private readonly tenantId: string,
+    private readonly clientId: string,
+    private readonly clientSecret: string,
+  ) {}
+
+  async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
+    const url = `${this.authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(this.tenantId)}/oauth2/v2.0/token`;
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: this.clientId,
+      client_secret: this.clientSecret,
+      scope: Array.isArray(scopes) ? scopes.join(' ') : scopes,
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      body,
+      signal: (options?.abortSignal as AbortSignal | undefined) ?? null,
+    });
+    const text = await res.text();
+    let json: { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown } = {};
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      /* reported below */
+    }
+    if (!res.ok || typeof json.access_token !== 'string') {
+      const why = typeof json.error === 'string' ? `${json.error}${typeof json.error_description === 'string' ? `: ${json.error_description.slice(0, 200)}` : ''}` : text.slice(0, 200);
+      throw new Error(scrubSecrets(`token endpoint answered HTTP ${res.status}: ${why}`, [this.clientSecret]));
+    }
+    const expiresIn = Number(json.expires_in);
+    return { token: json.access_token, expiresOnTimestamp: Date.now() + (Number.isFinite(expiresIn) ? expiresIn : 3600) * 1000 };
+  }
+}
+
+/** Builds the credential for a method; errors name the missing setting. */
+export function createEntraCredential(o: EntraOptions): TokenCredential {
+  const authorityHost = o.authorityHost?.replace(/\/+$/, '');
+  const common = authorityHost ? { authorityHost } : {};
+  const need = (value: string | undefined, what: string): string => {
+    if (!value) throw new Error(`${o.method} auth needs ${what}`);
+    return value;
+  };
+  switch (o.method) {
+    case 'client-secret': {
+      const tenant = need(o.tenantId, 'tenantId (ADO_TENANT_ID / OCEAN__INTEGRATION__CONFIG__TENANT_ID)');
+      const client = need(o.clientId, 'clientId (ADO_CLIENT_ID / OCEAN__INTEGRATION__CONFIG__CLIENT_ID)');
+      const secret = need(o.clientSecret, 'clientSecret (ADO_CLIENT_SECRET / OCEAN__INTEGRATION__CONFIG__CLIENT_SECRET)');
+      if (authorityHost?.startsWith('http://')) return new ClientCredentialsFetchCredential(authorityHost, tenant, client, secret);
+      return new ClientSecretCredential(tenant, client, secret, common);
+    }
+    case 'client-certificate': {
+      const tenant = need(o.tenantId, 'tenantId (ADO_TENANT_ID)');
+      const client = need(o.clientId, 'clientId (ADO_CLIENT_ID)');
+      const path = need(o.certificatePath, 'clientCertificatePath (ADO_CLIENT_CERTIFICATE_PATH)');
+      if (!existsSync(path)) throw new Error(`clientCertificatePath (ADO_CLIENT_CERTIFICATE_PATH): ${path} does not exist`);
+      return new ClientCertificateCredential(
+        tenant,
+        client,
+        o.certificatePassword ? { certificatePath: path, certificatePassword: o.certificatePassword } : { certificatePath: path },
+        common,
+      );
+    }
+    case 'managed-identity':
+      return o.managedIdentityClientId ? new ManagedIdentityCredential({ clientId: o.managedIdentityClientId }) : new ManagedIdentityCredential();
+    case 'workload-identity':
+      // Defaults come from AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_FEDERATED_TOKEN_FILE (set by the AKS webhook).
+      return new WorkloadIdentityCredential({
+        ...common,
+        ...(o.tenantId ? { tenantId: o.tenantId } : {}),
+        ...(o.clientId ? { clientId: o.clientId } : {}),
+        ...(o.federatedTokenFile ? { tokenFilePath: o.federatedTokenFile } : {}),
+      });
+  }
+}
