@@ -7,6 +7,7 @@
 # apt-get step is not replayed: the host's jq stands in for Debian's. `npm ci` runs with --prefer-offline.
 #
 # Usage: scripts/docker-build-check.sh [--keep]     (--keep leaves the temporary directory for inspection)
+# Env:   DOCKER_BUILD_CHECK_NPM="npx -y npm@10.8.2"  replays the RUN steps with that npm instead of the host's.
 # Exit status: 0 when --help printed the usage from the runtime directory, non-zero otherwise.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -73,9 +74,17 @@ while IFS=$'\t' read -r stage ins args; do
     build:COPY) step "build: COPY $args"; copy "$build" "$args" ;;
     build:RUN)
       cmd="${args//npm ci /npm ci --prefer-offline }"
+      # DOCKER_BUILD_CHECK_NPM runs the image's npm instead of the host's, e.g. "npx -y npm@10.8.2" (node:20 ships 10.x).
+      [ -n "${DOCKER_BUILD_CHECK_NPM:-}" ] && cmd="$(printf '%s' "$cmd" | sed -E "s#(^|&& )npm #\1${DOCKER_BUILD_CHECK_NPM} #g")"
       step "build: RUN $cmd"
       start=$SECONDS
-      (cd "$build" && sh -c "$cmd") >&2
+      if ! (cd "$build" && sh -c "$cmd") > "$tmp/run.log" 2>&1; then
+        # npm prints its usage after the reason; show the reason (e.g. a lock file out of step with package.json).
+        grep -v '^npm warn' "$tmp/run.log" | grep -m 25 -vE '^npm error ( {2,}|$)|^npm error (aliases|Run "npm help|--)' >&2 || true
+        step "build: FAILED: $cmd"
+        exit 1
+      fi
+      tail -n 5 "$tmp/run.log" >&2
       step "build: done in $((SECONDS - start))s" ;;
     runtime:COPY) step "runtime: COPY $args"; copy "$runtime" "$args" ;;
     runtime:RUN) step "runtime: skipped (host provides jq): RUN $args" ;;
