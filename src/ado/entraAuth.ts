@@ -31,7 +31,6 @@ export interface EntraOptions {
 
 /** Refresh this long before a token's expiry, so no request leaves with a token about to lapse. */
 export const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
-const JUST_REFRESHED_MS = 2_000;
 
 /**
  * Bearer auth from an Entra ID credential. One instance is shared by every organization: the token is tenant-scoped.
@@ -65,15 +64,13 @@ export class EntraAuth implements AdoAuth {
   }
 
   /**
-   * The service said 401: fetch a new token. Several requests failing on the same expired token share one refresh:
-   * a token obtained in the last few seconds counts as already refreshed.
+   * The service said 401: fetch a token again (joining a fetch already in flight) and let the request try once more.
+   * @azure/identity answers from its cache while it believes the token valid; the stand-in credential always fetches.
    */
   async refresh(): Promise<boolean> {
-    if (this.#token && this.now() - this.#obtainedAt < JUST_REFRESHED_MS) return true;
-    const stale = this.#token?.token;
     try {
-      const fresh = await this.#fetch(undefined);
-      return fresh.token !== stale;
+      await this.#fetch(undefined);
+      return true;
     } catch {
       return false;
     }
