@@ -138,7 +138,7 @@ Pod template shared by the server and worker Deployments.
 Call with (dict "root" $ "component" "server|worker" "args" [...] "resources" {...} "http" true|false).
 */}}
 {{- define "ado-catalog-sync.podTemplate" -}}
-{{- $root := .root }}
+{{- $root := .root -}}
 metadata:
   labels:
     {{- include "ado-catalog-sync.selectorLabels" $root | nindent 4 }}
