@@ -15,10 +15,12 @@ export interface EntraStandInOptions {
   clientSecret?: string;
   /** Lifetime of issued tokens in seconds (default 3600). */
   tokenLifetimeSeconds?: number;
+  /** Organizations the service principal was added to (default: all); elsewhere its tokens get a 401. */
+  memberOf?: string[];
   host?: string;
 }
 
-export type TokenVerdict = 'valid' | 'expired' | 'unknown';
+export type TokenVerdict = 'valid' | 'expired' | 'unknown' | 'not-member';
 
 export interface EntraStandIn {
   /** The authority host: http://127.0.0.1:PORT */
@@ -29,7 +31,8 @@ export interface EntraStandIn {
   /** Token requests answered with a token. */
   issued: Array<{ at: number; expiresAt: number }>;
   tokenLifetimeSeconds: number;
-  verify(token: string): TokenVerdict;
+  /** Whether `token` may be used on `org` (omitted: any organization). */
+  verify(token: string, org?: string): TokenVerdict;
   /** Every token issued so far expires now (as if its lifetime had run out). */
   expireAll(): void;
   close(): Promise<void>;
@@ -43,10 +46,12 @@ export async function startEntraStandIn(opts: EntraStandInOptions = {}): Promise
     clientSecret: opts.clientSecret ?? 'sim-client-secret',
     issued: [],
     tokenLifetimeSeconds: opts.tokenLifetimeSeconds ?? 3600,
-    verify(token) {
+    verify(token, org) {
       const exp = tokens.get(token);
       if (exp === undefined) return 'unknown';
-      return exp > Date.now() ? 'valid' : 'expired';
+      if (exp <= Date.now()) return 'expired';
+      if (org !== undefined && opts.memberOf && !opts.memberOf.some((m) => m.toLowerCase() === org.toLowerCase())) return 'not-member';
+      return 'valid';
     },
     expireAll() {
       const now = Date.now();

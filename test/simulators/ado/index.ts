@@ -56,7 +56,7 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions & { entra?: bo
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2000 },
   });
   let url = '';
-  installPipeline(app, { dataset, state, pat: options.pat, baseUrl: () => url, bearer: (t) => entra?.verify(t) === 'valid' });
+  installPipeline(app, { dataset, state, pat: options.pat, baseUrl: () => url, bearer: (t, org) => entra?.verify(t, org) === 'valid' });
   const rc: RouteContext = {
     pageLimit: (family) => options.pageLimits[family] ?? Number.MAX_SAFE_INTEGER,
   };

@@ -85,7 +85,7 @@ export interface PipelineContext {
   pat: string;
   baseUrl(): string;
   /** Accepts `Authorization: Bearer <token>` when it says the token is valid (the Entra stand-in's tokens). */
-  bearer?(token: string): boolean;
+  bearer?(token: string, org: string): boolean;
 }
 
 /**
@@ -109,7 +109,7 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
     rs.org = org;
 
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    const authorized = bearer !== undefined ? ctx.bearer?.(bearer) === true : patFromAuthorization(req.headers.authorization) === ctx.pat;
+    const authorized = bearer !== undefined ? ctx.bearer?.(bearer, orgSegment) === true : patFromAuthorization(req.headers.authorization) === ctx.pat;
     if (!authorized) {
       const suppress = String(req.headers['x-tfs-fedauthredirect'] ?? '').toLowerCase() === 'suppress';
       if (suppress) {
