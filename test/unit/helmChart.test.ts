@@ -186,6 +186,7 @@ describe('helm chart values', () => {
     ['negative replicas', { server: { replicas: -1 } }],
     ['an organization that is not a URL', { azureDevOps: { organizations: ['acme'] } }],
     ['a non-string inline port-app-config', { portAppConfig: { inline: { resources: [] } } }],
+    ['multiple mode with a PAT', { azureDevOps: { accountMode: 'multiple', authMethod: 'pat', organizations: ['https://dev.azure.com/a'] } }],
   ])('the schema rejects %s', (_label, override) => {
     expect(validate(deepMerge(values, override))).toBe(false);
   });

@@ -317,11 +317,12 @@ describe('helm chart rendered (test interpreter)', () => {
     const c = pod.spec.containers[0]!;
     expect(c.args).toEqual(['serve']);
     expect(envOf(c)).toMatchObject({
-      ADO_ORGANIZATION_URL: 'https://dev.azure.com/acme', ADO_ACCOUNT_MODE: 'single', ADO_AUTH_METHOD: 'pat',
+      ADO_ORGANIZATION_URL: 'https://dev.azure.com/acme', ADO_ACCOUNT_MODE: 'single',
       SERVER_PORT: '8000', SHUTDOWN_GRACE_MS: '25000', RESYNC_INTERVAL_MINUTES: '1440', RESYNC_ON_START: 'true', LOG_LEVEL: 'info',
     });
     expect(envOf(c)).not.toHaveProperty('ADO_PERSONAL_ACCESS_TOKEN');
     expect(envOf(c)).not.toHaveProperty('PORT_APP_CONFIG');
+    expect(envOf(c)).not.toHaveProperty('ADO_AUTH_METHOD'); // the app's default for single mode: pat
     expect(c.envFrom[0]!.secretRef.name).toBe('rel-ado-catalog-sync');
     expect(c).toMatchObject({
       ports: [{ name: 'http', containerPort: 8000 }],
@@ -386,9 +387,10 @@ describe('helm chart rendered (test interpreter)', () => {
     expect(pod.spec.volumes.find((v) => v.name === 'port-app-config')?.configMap?.name).toBe('mapping');
   });
 
-  it('refuses an install without Redis and single mode with several organizations', () => {
+  it('refuses an install without Redis, single mode with several organizations, and multiple mode with a PAT', () => {
     expect(() => render({ azureDevOps: { organizations: ['https://dev.azure.com/acme'] } })).toThrow(/Redis is required/);
     expect(() => render({ ...PAT, azureDevOps: { organizations: ['https://dev.azure.com/a', 'https://dev.azure.com/b'] } })).toThrow(/accountMode single takes one organization/);
+    expect(() => render(merge(SERVICE_PRINCIPAL, { azureDevOps: { authMethod: 'pat' } }) as Record<string, unknown>)).toThrow(/multiple needs an Entra ID credential/);
   });
 
   it('changes the pod template when the secret changes, so a credential rotation rolls the pods', () => {

@@ -67,6 +67,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and (eq .Values.azureDevOps.accountMode "single") (gt (len .Values.azureDevOps.organizations) 1) }}
 {{- fail "azureDevOps.accountMode single takes one organization; use accountMode multiple for several" }}
 {{- end }}
+{{- if and (eq .Values.azureDevOps.accountMode "multiple") (eq .Values.azureDevOps.authMethod "pat") }}
+{{- fail "azureDevOps.accountMode multiple needs an Entra ID credential (authMethod client-secret, client-certificate, managed-identity or workload-identity), not pat" }}
+{{- end }}
 {{- end }}
 
 {{/* Environment of the app containers (server and worker). */}}
@@ -81,8 +84,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: {{ .Values.server.port | quote }}
 - name: ADO_ACCOUNT_MODE
   value: {{ .Values.azureDevOps.accountMode | quote }}
+{{- if .Values.azureDevOps.authMethod }}
 - name: ADO_AUTH_METHOD
   value: {{ .Values.azureDevOps.authMethod | quote }}
+{{- end }}
 {{- if eq .Values.azureDevOps.accountMode "single" }}
 {{- with .Values.azureDevOps.organizations }}
 - name: ADO_ORGANIZATION_URL
