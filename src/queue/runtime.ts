@@ -85,7 +85,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   resyncQueue.on('error', onError);
   webhookQueue.on('error', onError);
   flows.on('error', onError);
-  for (const r of [producer, state, queueConn]) r.on('error', () => undefined);
+  const connections: Redis[] = [];
+  const track = (r: Redis) => {
+    r.on('error', () => undefined);
+    connections.push(r);
+    return r;
+  };
+  for (const r of [producer, state, queueConn]) track(r);
 
   const organizations = buildTargets(settings, log).map((t) => t.client.org.name);
   const trigger = { redis: state, keys, queue: resyncQueue, flows, config, organizations, attempts: settings.jobAttempts };
@@ -217,7 +223,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         }
       },
       {
-        connection: workerConnection(url),
+        connection: track(workerConnection(url)),
         prefix: keys.bull,
         concurrency: settings.workerConcurrency,
         lockDuration: settings.jobLockMs,
@@ -229,7 +235,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     resyncWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
     workers.push(resyncWorker);
     if (o.webhookHandler) {
-      const webhookWorker = new Worker(WEBHOOK_QUEUE, o.webhookHandler, { connection: workerConnection(url), prefix: keys.bull, concurrency: settings.workerConcurrency, lockDuration: settings.jobLockMs, name: workerId });
+      const webhookWorker = new Worker(WEBHOOK_QUEUE, o.webhookHandler, { connection: track(workerConnection(url)), prefix: keys.bull, concurrency: settings.workerConcurrency, lockDuration: settings.jobLockMs, name: workerId });
       webhookWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
       workers.push(webhookWorker);
     }
@@ -254,7 +260,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
       }
       await Promise.allSettled([resyncQueue.close(), webhookQueue.close(), flows.close()]);
-      for (const r of [producer, state, queueConn]) r.disconnect();
+      for (const r of connections) r.disconnect();
     })());
 
   return { keys, workerId, metrics, producer, resyncQueue, webhookQueue, triggerResync, close };

@@ -73,7 +73,7 @@ export function validateEnvelope(body: unknown): WebhookEnvelope | string {
 
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const timeout = deps.redisTimeoutMs ?? 3000;
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: deps.bodyLimit ?? 1024 * 1024, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: deps.bodyLimit ?? 1024 * 1024 });
 
   // Never a stack trace or an internal message in a response.
   app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {

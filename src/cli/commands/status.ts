@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { loadSettings } from '../../config/settings.js';
-import { RESYNC_QUEUE, SCHEDULER_ID, WEBHOOK_QUEUE, clusterKeys, producerConnection, readLastRun, requireRedisUrl } from '../../queue/cluster.js';
+import { RESYNC_QUEUE, SCHEDULER_ID, WEBHOOK_QUEUE, clusterKeys, readLastRun, requireRedisUrl } from '../../queue/cluster.js';
 import { parseCommandArgs } from '../args.js';
 
 export const statusHelp = 'ado-sync status [--json]   last resync (start, end, status, counts), schedule and job counts from Redis';
@@ -9,7 +10,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const { flags } = parseCommandArgs(argv, { json: { type: 'boolean' } });
   const settings = loadSettings(flags);
   const keys = clusterKeys(settings);
-  const redis = producerConnection(requireRedisUrl(settings));
+  const redis = new Redis(requireRedisUrl(settings), { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (n) => (n > 3 ? null : 200) });
   redis.on('error', () => undefined);
   const queues = [RESYNC_QUEUE, WEBHOOK_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: keys.bull }));
   try {

@@ -1,0 +1,272 @@
+/**
+ * Cluster mode end to end: real Redis, the Azure DevOps and Port simulators over loopback, and spawned `ado-sync serve`
+ * / `ado-sync worker` processes (run `npm run build` first). Each test uses its own integration identifier, hence its
+ * own BullMQ prefix and keys, and removes them afterwards.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
+import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
+import { CLI, ROOT } from '../helpers/cli.js';
+
+const REDIS = 'redis://127.0.0.1:6379';
+const dir = mkdtempSync(join(tmpdir(), 'ado-sync-cluster-'));
+const CONFIG = join(dir, 'config.yml');
+// Two resources with distinct literal blueprints and no relations: independent, so the flow runs them side by side.
+writeFileSync(
+  CONFIG,
+  `resources:
+  - kind: project
+    selector: { query: 'true' }
+    port: { entity: { mappings: { identifier: .id, title: .name, blueprint: '"azureDevopsProject"', properties: { state: .state } } } }
+  - kind: repository
+    selector: { query: 'true' }
+    port: { entity: { mappings: { identifier: .id, title: .name, blueprint: '"azureDevopsRepository"', properties: { url: .remoteUrl } } } }
+`,
+);
+
+interface Proc {
+  child: ChildProcess;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+const procs: Proc[] = [];
+
+function startCli(args: string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, JQ_PATH: process.env.JQ_PATH ?? '/usr/bin/jq', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const p = { child, stderr: () => err, exited };
+  procs.push(p);
+  return p;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function listenPort(p: Proc): Promise<number> {
+  return until('server listening', () => {
+    const m = /"port":(\d+)[^\n]*server listening/.exec(p.stderr());
+    return m ? Number(m[1]) : undefined;
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+describe('cluster mode', () => {
+  let port: PortSimulator;
+  let redis: Redis;
+  const sims: AdoSimulator[] = [];
+  const identifiers: string[] = [];
+
+  beforeAll(async () => {
+    port = await startPortSimulator();
+    redis = new Redis(REDIS);
+  });
+  afterEach(async () => {
+    for (const p of procs.splice(0)) {
+      if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+      await p.exited;
+    }
+  });
+  afterAll(async () => {
+    for (const s of sims) await s.close();
+    await port.close();
+    for (const id of identifiers) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `ado-sync:${id}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
+    await redis.quit();
+  });
+
+  async function setup(name: string, latencyMs = 0) {
+    const identifier = `cluster-${name}-${process.pid}-${Date.now()}`;
+    identifiers.push(identifier);
+    const sim = await startAdoSimulator({ pat: 'cluster-pat-123456', scale: { projects: 3, reposPerProject: 2, pullRequestsPerRepo: 0 }, faults: { latencyMs } });
+    sims.push(sim);
+    const env: NodeJS.ProcessEnv = {
+      ADO_ORGANIZATION_URL: sim.orgUrl(),
+      ADO_PERSONAL_ACCESS_TOKEN: sim.pat,
+      ADO_FLAVOR: 'services',
+      PORT_CLIENT_ID: port.clientId,
+      PORT_CLIENT_SECRET: port.clientSecret,
+      PORT_BASE_URL: port.url,
+      INTEGRATION_IDENTIFIER: identifier,
+      REDIS_URL: REDIS,
+      PORT_APP_CONFIG: CONFIG,
+      LOG_LEVEL: 'info',
+      WORKER_CONCURRENCY: '1',
+      JQ_POOL_SIZE: '1',
+      SHUTDOWN_GRACE_MS: '3000',
+    };
+    const prefix = `ado-sync:${identifier}:bull`;
+    const resync = new Queue('resync', { connection: redis, prefix });
+    const webhooks = new Queue('webhook-events', { connection: redis, prefix });
+    const lastRun = async () => {
+      const raw = await redis.get(`ado-sync:${identifier}:last-run`);
+      return raw ? (JSON.parse(raw) as { runId: string; status: string; incompleteReason?: string; deletion?: { deleted: number }; workers?: string[] }) : undefined;
+    };
+    return { identifier, sim, env, resync, webhooks, lastRun };
+  }
+
+  const workersOnline = (q: Queue, n: number) => until(`${n} workers`, async () => (await q.getWorkers()).length >= n);
+
+  it('spreads one resync over two replicas, coalesces a second trigger, deletes stale entities once, keeps one scheduler', async () => {
+    const t = await setup('spread', 40);
+    const env = { ...t.env, RESYNC_CRON: '0 0 1 1 *', ADMIN_TOKEN: 'admin-token-abcdef' };
+    const a = startCli(['serve', '--port', '0', '--host', '127.0.0.1'], env);
+    const b = startCli(['worker'], env);
+    const http = `http://127.0.0.1:${await listenPort(a)}`;
+    await workersOnline(t.resync, 2);
+
+    const unauth = await fetch(`${http}/admin/resync`, { method: 'POST' });
+    expect(unauth.status).toBe(401);
+    const auth = { authorization: 'Bearer admin-token-abcdef' };
+    const first = (await (await fetch(`${http}/admin/resync`, { method: 'POST', headers: auth })).json()) as { runId: string; started: boolean };
+    const second = (await (await fetch(`${http}/admin/resync`, { method: 'POST', headers: auth })).json()) as { runId: string; started: boolean };
+    expect(first.started).toBe(true);
+    expect(second).toEqual({ runId: first.runId, started: false });
+
+    const run = await until('the run to finish', async () => {
+      const r = await t.lastRun();
+      return r && r.runId === first.runId && r.status !== 'running' ? r : undefined;
+    });
+    if (run.status !== 'succeeded') process.stderr.write(a.stderr() + b.stderr());
+    expect([run.status, run.incompleteReason]).toEqual(['succeeded', undefined]);
+    expect(port.entities('azureDevopsProject').length).toBeGreaterThanOrEqual(3);
+    const resourceJobs = (await t.resync.getJobs(['completed'])).filter((j) => j.name === 'resource');
+    expect(resourceJobs).toHaveLength(2);
+    const workers = new Set(resourceJobs.map((j) => (j.returnvalue as { worker: string }).worker));
+    expect(workers.size).toBe(2);
+    expect(await redis.get(`ado-sync:${t.identifier}:stale-deletion-runs`)).toBe('1');
+    expect(await t.resync.getJobSchedulersCount()).toBe(1);
+
+    const metrics = await (await fetch(`${http}/metrics`)).text();
+    expect(metrics).toMatch(/ado_sync_jobs\{queue="resync",state="completed"\} \d+/);
+    const status = startCli(['status'], env);
+    expect(await status.exited).toBe(0);
+  });
+
+  it('a replica killed mid-resync: its job is retried elsewhere, every entity is written, no deletion from the broken attempt', async () => {
+    const t = await setup('kill', 400);
+    const env = { ...t.env, JOB_LOCK_MS: '1500', WORKER_CONCURRENCY: '2' };
+    const a = startCli(['worker'], env);
+    const b = startCli(['worker'], env);
+    await workersOnline(t.resync, 2);
+    const trigger = startCli(['worker', '--resync-on-start'], { ...env, WORKER_CONCURRENCY: '1' });
+    // The third process only triggers: stop it as soon as the run exists so it takes no job.
+    await until('the run to start', async () => (await t.lastRun())?.status === 'running');
+    trigger.child.kill('SIGKILL');
+    const active = await until('an active resource job', async () => (await t.resync.getJobs(['active'])).find((j) => j.name === 'resource' && j.processedBy));
+    const victim = [a, b].find((p) => active.processedBy!.endsWith(`-${p.child.pid}`));
+    expect(victim).toBeDefined();
+    victim!.child.kill('SIGKILL');
+
+    const run = await until('the run to finish', async () => {
+      const r = await t.lastRun();
+      return r && r.status !== 'running' ? r : undefined;
+    }, 40_000);
+    expect([run.status, run.incompleteReason]).toEqual(['succeeded', undefined]);
+    const projects = [...t.sim.dataset.projects()].map((p) => p.id);
+    for (const id of projects) expect(port.entity('azureDevopsProject', id)).toBeDefined();
+    expect(run.deletion?.deleted).toBe(0);
+    expect(await redis.get(`ado-sync:${t.identifier}:stale-deletion-runs`)).toBe('1');
+    // The killed replica's job was handed to the survivor when its lock lapsed, and finished there.
+    const retried = await t.resync.getJob(active.id!);
+    expect(await retried!.getState()).toBe('completed');
+    expect((retried!.returnvalue as { pid: number }).pid).not.toBe(victim!.child.pid);
+  }, 60_000);
+
+  it('queues a webhook delivered twice once, and keeps a 202-accepted event across a restart', async () => {
+    const t = await setup('webhook');
+    const env = { ...t.env, WEBHOOK_SECRET: 'hook-secret-123456' };
+    const a = startCli(['serve', '--port', '0', '--host', '127.0.0.1'], env);
+    const http = `http://127.0.0.1:${await listenPort(a)}/webhooks/azure-devops`;
+    const event = { id: 'evt-4b1c2d3e-0001', eventType: 'git.push', publisherId: 'tfs', resource: { repository: { id: 'r1' } } };
+    const body = JSON.stringify(event);
+    const json = { 'content-type': 'application/json' };
+    expect((await fetch(http, { method: 'POST', headers: json, body })).status).toBe(401);
+    const wrong = { ...json, authorization: `Basic ${Buffer.from('x:nope').toString('base64')}` };
+    expect((await fetch(http, { method: 'POST', headers: wrong, body })).status).toBe(401);
+    const ok = { ...json, authorization: `Basic ${Buffer.from('ado:hook-secret-123456').toString('base64')}` };
+    expect((await fetch(http, { method: 'POST', headers: ok, body: JSON.stringify({ id: 'x' }) })).status).toBe(400);
+    const r1 = await fetch(http, { method: 'POST', headers: ok, body });
+    const r2 = await fetch(http, { method: 'POST', headers: { ...json, 'x-webhook-secret': 'hook-secret-123456' }, body });
+    expect([r1.status, r2.status]).toEqual([202, 202]);
+    const big = await fetch(http, { method: 'POST', headers: ok, body: JSON.stringify({ ...event, resource: { x: 'y'.repeat(2_000_000) } }) });
+    expect(big.status).toBe(413);
+    expect(await big.text()).not.toMatch(/at .*\.js/);
+    const counts = await t.webhooks.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
+    expect(Object.values(counts).reduce((s, n) => s + n, 0)).toBe(1);
+
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    const again = startCli(['serve', '--port', '0', '--host', '127.0.0.1'], env);
+    await listenPort(again);
+    const job = await t.webhooks.getJob(event.id);
+    expect(job?.data).toEqual(event);
+    expect(a.stderr() + again.stderr()).not.toContain('hook-secret-123456');
+  });
+
+  it('/readyz is 503 while Redis is unreachable and 200 once it is back', async () => {
+    const t = await setup('ready');
+    const redisPort = await freePort();
+    const startRedis = () => spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    let server = startRedis();
+    await until('redis-server', () => canConnect(redisPort));
+    const a = startCli(['serve', '--port', '0', '--host', '127.0.0.1'], { ...t.env, REDIS_URL: `redis://127.0.0.1:${redisPort}` });
+    const url = `http://127.0.0.1:${await listenPort(a)}/readyz`;
+    const status = () => fetch(url).then((r) => r.status, () => 0);
+    try {
+      await until('ready', async () => (await status()) === 200);
+      server.kill('SIGKILL');
+      await until('not ready', async () => (await status()) === 503);
+      expect((await fetch(url.replace('/readyz', '/healthz'))).status).toBe(200);
+      server = startRedis();
+      await until('ready again', async () => (await status()) === 200);
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
+});
