@@ -5,6 +5,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { deleteStaleEntities, type StaleDeletionCatalog, type StaleDeletionResult } from './staleDeletion.js';
 import { MemoryRunLedger, type RunLedger } from './state.js';
+import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
 
 export interface FullResyncOptions {
@@ -21,6 +22,11 @@ export interface FullResyncOptions {
   /** What the run produced; shared in Redis when several workers serve one run. */
   ledger?: RunLedger;
   state?: { forget(keys: string[]): Promise<void> };
+  /**
+   * Which organization produced each entity, across runs. With it, one failing organization holds back only its own
+   * (and unattributed) entities from deletion; without it, any failure stops all deletion.
+   */
+  origins?: EntityOrigins;
   signal?: AbortSignal;
   /** Organizations synced at once (default 1). */
   maxConcurrentOrganizations?: number;
@@ -64,7 +70,10 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             pageSize: o.pageSize,
             resourceIndexes: o.resourceIndexes,
             signal: o.signal,
-            onWritten: (entities) => markSeen(ledger, entities),
+            onWritten: async (entities) => {
+              await markSeen(ledger, entities);
+              if (o.origins) await recordOrigins(o.origins, org.name, entities);
+            },
           });
         } catch (err) {
           o.log.error({ org: org.name, err: errorMessage(err) }, 'organization failed; the others go on, and nothing will be deleted');
@@ -79,13 +88,25 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
 
   const reason = incompleteReason(summaries, flushed.failed.length, o);
   const result: FullResyncResult = { summaries, flushFailures: flushed.failed.length, complete: reason === undefined, incompleteReason: reason, startedAt, finishedAt: startedAt };
+  // Failed organizations alone (nothing aborted, nothing refused at flush, at least one organization fine) still let
+  // the others' stale entities go, when origins say which entity belongs to whom.
+  const failedOrgs = new Set(summaries.filter((s) => s.status !== 'skipped' && !isComplete(s)).map((s) => s.organization));
+  const scoped =
+    reason !== undefined && o.origins !== undefined && !o.signal?.aborted && flushed.failed.length === 0 && failedOrgs.size < o.targets.length;
   if (o.catalog && !o.resourceIndexes) {
+    if (scoped) o.log.warn({ failed: [...failedOrgs] }, 'some organizations failed: their entities (and any of unknown origin) are kept');
     result.deletion = await deleteStaleEntities({
       blueprints: syncedBlueprints(o.config, summaries, await ledger.blueprints()),
       ledger,
       catalog: o.catalog,
+      keep: scoped
+        ? async (blueprint, ids) => {
+            const orgs = await o.origins!.lookup(blueprint, ids);
+            return new Set(ids.filter((_, i) => orgs[i] === undefined || failedOrgs.has(orgs[i]!)));
+          }
+        : undefined,
       threshold: o.config.entityDeletionThreshold,
-      complete: result.complete,
+      complete: result.complete || scoped,
       incompleteReason: reason,
       runStartedAt: startedAt,
       deleteDependentEntities: o.config.deleteDependentEntities,
@@ -103,6 +124,12 @@ function organizationFailure(organization: string, err: unknown): ResourceSummar
     organization, index: -1, kind: '(organization)', status: 'failed', rawItems: 0, entities: 0, filtered: 0, dropped: 0,
     written: 0, unchanged: 0, failedWrites: 0, misconfigured: [], incomplete: [], error: errorMessage(err), durationMs: 0,
   };
+}
+
+async function recordOrigins(origins: EntityOrigins, organization: string, entities: Array<{ blueprint: string; identifier: unknown }>): Promise<void> {
+  const byBlueprint = new Map<string, string[]>();
+  for (const e of entities) if (typeof e.identifier === 'string') (byBlueprint.get(e.blueprint) ?? byBlueprint.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
+  for (const [bp, ids] of byBlueprint) await origins.record(organization, bp, ids);
 }
 
 async function markSeen(ledger: RunLedger, entities: Array<{ blueprint: string; identifier: unknown }>): Promise<void> {

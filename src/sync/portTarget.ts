@@ -7,12 +7,15 @@ import { UserInputError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { VERSION } from '../util/version.js';
 import { MemoryEntityStateStore, RedisEntityStateStore, type EntityStateStore } from './state.js';
+import { MemoryEntityOrigins, RedisEntityOrigins, type EntityOrigins } from './entityOrigins.js';
 
 export interface PortTarget {
   client: PortClient;
   sink: PortSink;
   catalog: PortCatalog;
   state: EntityStateStore;
+  /** Which organization produced each entity (Redis keeps it across runs; memory only for this run). */
+  origins: EntityOrigins;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,7 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
   const state: EntityStateStore = redis
     ? new RedisEntityStateStore({ redis, prefix: `ado-sync:${settings.integrationIdentifier}` })
     : new MemoryEntityStateStore();
+  const origins: EntityOrigins = redis ? new RedisEntityOrigins(redis, `ado-sync:${settings.integrationIdentifier}`) : new MemoryEntityOrigins();
   const sink = new PortSink({
     client,
     createMissingRelatedEntities: config.createMissingRelatedEntities,
@@ -44,6 +48,7 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
     sink,
     catalog: sink.catalog,
     state,
+    origins,
     close: async () => {
       await sink.close();
       await ownRedis?.quit();

@@ -44,6 +44,11 @@ export interface StaleDeletionOptions {
    * relate to, so stale entities are deleted in waves: referrers before the entities they relate to.
    */
   deleteDependentEntities?: boolean;
+  /**
+   * Identifiers (of one blueprint's stale candidates) that must be kept anyway, e.g. those last produced by an
+   * organization that failed in this run.
+   */
+  keep?: (blueprint: string, identifiers: string[]) => Promise<Set<string>>;
   /** Forget the hashes of deleted entities, so they are re-sent if they come back. */
   state?: { forget(keys: string[]): Promise<void> };
   log: Logger;
@@ -114,7 +119,14 @@ export async function deleteStaleEntities(options: StaleDeletionOptions): Promis
 
   // A relation target of a produced entity is still wanted: deleting it would either cascade to the produced entity
   // (deleteDependentEntities) or be refused by Port; and stubs created by createMissingRelatedEntities live on this way.
-  const stale = unseen.filter((e) => !targets.has(key(e.blueprint, e.identifier)) && !targets.has(key(ANY, e.identifier)));
+  let stale = unseen.filter((e) => !targets.has(key(e.blueprint, e.identifier)) && !targets.has(key(ANY, e.identifier)));
+  if (options.keep) {
+    const kept = new Set<string>();
+    const byBlueprint = new Map<string, string[]>();
+    for (const e of stale) (byBlueprint.get(e.blueprint) ?? byBlueprint.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
+    for (const [bp, ids] of byBlueprint) for (const id of await options.keep(bp, ids)) kept.add(key(bp, id));
+    stale = stale.filter((e) => !kept.has(key(e.blueprint, e.identifier)));
+  }
   result.protected = unseen.length - stale.length;
   result.stale = stale.length;
   if (result.protected > 0) {

@@ -80,7 +80,7 @@ export async function resyncCommand(argv: string[]): Promise<number> {
       const { created, kept } = await bootstrapBlueprints(port.client, p.settings.blueprintsDir, p.log);
       process.stderr.write(`blueprints: created ${created.length}, kept ${kept.length}\n`);
     }
-    return await runAndReport(p, port.sink, { catalog: port.catalog, state: port.state });
+    return await runAndReport(p, port.sink, { catalog: port.catalog, state: port.state, origins: port.origins });
   } finally {
     await port.close();
   }
