@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { FastifyInstance } from 'fastify';
+import { buildServer, secretEquals, validateEnvelope } from '../../src/server/app.js';
+import { producerConnection } from '../../src/queue/cluster.js';
+import { Metrics } from '../../src/queue/metrics.js';
+import { planResyncFlow } from '../../src/queue/plan.js';
+import type { PortAppConfig } from '../../src/config/appConfig.js';
+import { silentLogger } from '../../src/util/log.js';
+
+const prefix = `ado-sync:server-unit-${process.pid}-${Date.now()}:bull`;
+const event = { id: 'evt-0001', eventType: 'git.pullrequest.created', publisherId: 'tfs', resource: { pullRequestId: 1 } };
+interface Reply {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+  json(): unknown;
+}
+
+/** Requests over loopback (fastify's inject() cannot load its ESM-only cookie dependency under jest). */
+async function call(server: FastifyInstance, o: { method: string; url: string; payload?: unknown; headers?: Record<string, string> }): Promise<Reply> {
+  const address = server.server.address() as { port: number };
+  const headers: Record<string, string> = { ...o.headers };
+  let body: string | undefined;
+  if (o.payload !== undefined) {
+    body = typeof o.payload === 'string' ? o.payload : JSON.stringify(o.payload);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(`http://127.0.0.1:${address.port}${o.url}`, { method: o.method, headers, body });
+  const text = await res.text();
+  return { statusCode: res.status, headers: Object.fromEntries(res.headers), body: text, json: () => JSON.parse(text) as unknown };
+}
+
+const basic = (password: string) => `Basic ${Buffer.from(`any:${password}`).toString('base64')}`;
+
+describe('fastify server', () => {
+  let redis: Redis;
+  let queue: Queue;
+  let app: FastifyInstance;
+  let downRedis: Redis;
+  let downQueue: Queue;
+  let down: FastifyInstance;
+  const triggers: string[] = [];
+
+  beforeAll(async () => {
+    redis = producerConnection('redis://127.0.0.1:6379');
+    await new Promise((r) => redis.once('ready', r));
+    queue = new Queue('webhook-events', { connection: redis, prefix });
+    const metrics = new Metrics();
+    metrics.recordResource({ organization: 'o', index: 0, kind: 'repository', status: 'ok', rawItems: 5, entities: 4, filtered: 1, dropped: 0, written: 4, unchanged: 0, failedWrites: 0, misconfigured: [], incomplete: [], durationMs: 1 });
+    app = buildServer({
+      log: silentLogger,
+      redis,
+      webhookQueue: queue,
+      queues: [queue],
+      metrics,
+      webhookSecret: 'hook-secret',
+      adminToken: 'admin-secret',
+      bodyLimit: 10_000,
+      triggerResync: async (reason) => {
+        triggers.push(reason);
+        return { runId: 'run-1', started: triggers.length === 1 };
+      },
+    });
+    // Nothing listens on port 1: every Redis call fails at once.
+    downRedis = producerConnection('redis://127.0.0.1:1');
+    downRedis.on('error', () => undefined);
+    downQueue = new Queue('webhook-events', { connection: downRedis, prefix });
+    downQueue.on('error', () => undefined);
+    down = buildServer({ log: silentLogger, redis: downRedis, webhookQueue: downQueue, queues: [downQueue], redisTimeoutMs: 500 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    await down.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await app.close();
+    await down.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await downQueue.close().catch(() => undefined);
+    downRedis.disconnect();
+    redis.disconnect();
+  });
+
+  const post = (server: FastifyInstance, payload: unknown, headers: Record<string, string> = {}) =>
+    call(server, { method: 'POST', url: '/webhooks/azure-devops', payload, headers });
+
+  it('asks for credentials, refuses wrong ones, accepts the basic-auth password or the header', async () => {
+    const none = await post(app, event);
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toContain('Basic');
+    expect((await post(app, event, { authorization: basic('wrong') })).statusCode).toBe(401);
+    expect((await post(app, event, { 'x-webhook-secret': 'hook-secret-but-longer' })).statusCode).toBe(401);
+    expect((await post(app, { ...event, id: 'evt-h' }, { 'x-webhook-secret': 'hook-secret' })).statusCode).toBe(202);
+    expect(secretEquals('a', 'a')).toBe(true);
+    expect(secretEquals('a', 'ab')).toBe(false);
+  });
+
+  it('validates the envelope', async () => {
+    const auth = { authorization: basic('hook-secret') };
+    for (const bad of [{ ...event, id: 'a:b' }, { ...event, eventType: '' }, { ...event, resource: 'x' }, { ...event, publisherId: 3 }]) {
+      const r = await post(app, bad, auth);
+      expect(r.statusCode).toBe(400);
+    }
+    expect(validateEnvelope([])).toMatch(/object/);
+  });
+
+  it('queues a redelivered event once, under its own id', async () => {
+    const auth = { authorization: basic('hook-secret') };
+    const [a, b] = [await post(app, event, auth), await post(app, event, auth)];
+    expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
+    expect(a.json()).toEqual({ accepted: true, id: event.id });
+    const job = await queue.getJob(event.id);
+    expect(job?.data).toEqual(event);
+    expect((await queue.getJobs(['waiting'])).filter((j) => j.id === event.id)).toHaveLength(1);
+  });
+
+  it('answers 413 to an oversized body and 500s without internals', async () => {
+    const r = await post(app, { ...event, resource: { blob: 'x'.repeat(20_000) } }, { authorization: basic('hook-secret') });
+    expect(r.statusCode).toBe(413);
+    expect(r.body).not.toMatch(/\n\s+at /);
+    const broken = await call(app, { method: 'POST', url: '/webhooks/azure-devops', payload: '{not json', headers: { 'content-type': 'application/json', authorization: basic('hook-secret') } });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.body).not.toMatch(/\n\s+at |SyntaxError/);
+  });
+
+  it('answers 503 when Redis cannot take the event, and /readyz says so', async () => {
+    const r = await post(down, event);
+    expect(r.statusCode).toBe(503);
+    expect((await call(down, { method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+    expect((await call(down, { method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    expect((await call(app, { method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it('admin resync needs the token and reports coalescing', async () => {
+    expect((await call(app, { method: 'POST', url: '/admin/resync' })).statusCode).toBe(401);
+    expect((await call(app, { method: 'POST', url: '/admin/resync', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
+    const ok = await call(app, { method: 'POST', url: '/admin/resync', headers: { authorization: 'Bearer admin-secret' } });
+    expect(ok.statusCode).toBe(202);
+    expect(ok.json()).toEqual({ runId: 'run-1', started: true });
+    const again = await call(app, { method: 'POST', url: '/admin/resync', headers: { authorization: 'Bearer admin-secret' } });
+    expect(again.json()).toEqual({ runId: 'run-1', started: false });
+    expect((await call(down, { method: 'POST', url: '/admin/resync' })).statusCode).toBe(404);
+  });
+
+  it('serves Prometheus text', async () => {
+    const r = await call(app, { method: 'GET', url: '/metrics' });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toContain('text/plain');
+    expect(r.body).toContain('ado_sync_items_fetched_total{kind="repository"} 5');
+    expect(r.body).toMatch(/ado_sync_jobs\{queue="webhook-events",state="waiting"\} \d+/);
+  });
+});
+
+describe('resync flow plan', () => {
+  const res = (kind: string, blueprint: string, relations?: Record<string, string>) =>
+    ({ kind, selector: { query: 'true' }, port: { entity: { mappings: { identifier: '.id', blueprint, ...(relations ? { relations } : {}) } } } }) as unknown;
+  const plan = (resources: unknown[], organizations = ['a']) =>
+    planResyncFlow({ queueName: 'q', runId: 'run-x', config: { resources } as unknown as PortAppConfig, organizations, reason: 't', attempts: 3, backoffMs: 10 });
+
+  it('runs independent resources side by side and orders dependent ones after everything before them', () => {
+    const flow = plan([res('project', '"p"'), res('repository', '"r"'), res('pull-request', '"pr"', { repository: '.repo' }), res('repository', '"p"')]);
+    expect(flow.opts?.jobId).toBe('run-x');
+    const heads = flow.children!;
+    expect(heads).toHaveLength(1);
+    const idx = (j: { data?: { index: number } }) => j.data!.index;
+    expect(idx(heads[0]!)).toBe(3);
+    const level2 = heads[0]!.children!;
+    expect(level2.map(idx)).toEqual([2]);
+    expect(level2[0]!.children!.map(idx)).toEqual([0, 1]);
+  });
+
+  it('gives every organization its own chain', () => {
+    const flow = plan([res('project', '"p"'), res('repository', '"r"', { project: '.p' })], ['a', 'b']);
+    expect(flow.children!.map((c) => c.data.organization)).toEqual(['a', 'b']);
+    for (const c of flow.children!) expect(c.children!.map((x) => x.data.index)).toEqual([0]);
+  });
+});
