@@ -58,6 +58,7 @@ export interface Settings {
   workerConcurrency: number;
   jobAttempts: number;
   jobLockMs: number;
+  orgJobConcurrency: number;
 }
 
 export const SETTINGS: SettingSpec[] = [
@@ -101,6 +102,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'workerConcurrency', flag: 'worker-concurrency', env: ['WORKER_CONCURRENCY'], type: 'int', description: 'serve/worker: jobs one replica runs at once (default 2)' },
   { key: 'jobAttempts', flag: 'job-attempts', env: ['JOB_ATTEMPTS'], type: 'int', description: 'serve/worker: attempts of a failed job (exponential backoff) before it stays in the failed set (default 3)' },
   { key: 'jobLockMs', flag: 'job-lock-ms', env: ['JOB_LOCK_MS'], type: 'int', description: 'serve/worker: job lock; a crashed replica\'s jobs are retried after it lapses (default 30000)' },
+  { key: 'orgJobConcurrency', flag: 'org-job-concurrency', env: ['ORG_JOB_CONCURRENCY'], type: 'int', description: 'serve/worker: resource jobs of one organization running at once across the cluster (default 2)' },
 ];
 
 const DEFAULTS: Settings = {
@@ -121,6 +123,7 @@ const DEFAULTS: Settings = {
   workerConcurrency: 2,
   jobAttempts: 3,
   jobLockMs: 30_000,
+  orgJobConcurrency: 2,
 };
 
 /** Settings from flags (highest), then environment variables, then defaults. */

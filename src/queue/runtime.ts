@@ -3,7 +3,7 @@
  * worker, the scheduler, and graceful shutdown. The jobs call the sync module; nothing here decides what is stale.
  */
 import { hostname } from 'node:os';
-import { FlowProducer, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, FlowProducer, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bootstrapBlueprints } from '../catalog/port/index.js';
 import type { Entity } from '../catalog/entity.js';
@@ -33,6 +33,7 @@ import {
   type TriggerResult,
 } from './cluster.js';
 import { Metrics } from './metrics.js';
+import { OrgSlots } from './orgSlots.js';
 import type { ResourceJobData, RunJobData } from './plan.js';
 
 export type WebhookHandler = (job: Job) => Promise<unknown>;
@@ -114,7 +115,24 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     return blueprints;
   };
 
-  async function resourceJob(job: Job<ResourceJobData>): Promise<ResourceJobResult> {
+  const slots = new OrgSlots(state, keys.base, settings.orgJobConcurrency, settings.jobLockMs);
+
+  async function resourceJob(job: Job<ResourceJobData>, token: string | undefined): Promise<ResourceJobResult> {
+    const d = job.data;
+    if (!(await slots.acquire(d.organization, job.id!))) {
+      // The organization already runs its share of jobs: come back shortly, without spending an attempt.
+      await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token);
+      throw new DelayedError();
+    }
+    const release = slots.hold(d.organization, job.id!);
+    try {
+      return await runResource(job);
+    } finally {
+      await release();
+    }
+  }
+
+  async function runResource(job: Job<ResourceJobData>): Promise<ResourceJobResult> {
     const d = job.data;
     const jobLog = log.child({ runId: d.runId, org: d.organization, resource: d.index, kind: d.kind, attempt: job.attemptsMade + 1 });
     await ensureBlueprints();
@@ -210,12 +228,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   if (o.workers) {
     const resyncWorker = new Worker(
       RESYNC_QUEUE,
-      async (job: Job) => {
+      async (job: Job, token?: string) => {
         switch (job.name) {
           case 'trigger':
             return triggerResync(String((job.data as { reason?: string }).reason ?? 'schedule'));
           case 'resource':
-            return resourceJob(job as Job<ResourceJobData>);
+            return resourceJob(job as Job<ResourceJobData>, token);
           case 'run':
             return runJob(job as Job<RunJobData>);
           default:
