@@ -118,6 +118,7 @@ export async function requestResync(t: ResyncTrigger, reason: string): Promise<T
           planResyncFlow({ queueName: t.queue.name, runId, config: t.config, organizations: t.organizations, reason, attempts: t.attempts, backoffMs: t.backoffMs ?? 1000 }),
         );
       } catch (err) {
+        await writeLastRun(t.redis, t.keys, { runId, reason, status: 'failed', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), incompleteReason: 'the run could not be queued' }).catch(() => undefined);
         await releaseResyncLock(t.redis, t.keys, lockValue).catch(() => undefined);
         throw err;
       }

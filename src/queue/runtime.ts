@@ -224,20 +224,31 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     return { complete, counts, deletion, worker: workerId, pid: process.pid };
   }
 
+  function processResync(job: Job, token: string | undefined): Promise<unknown> {
+    switch (job.name) {
+      case 'trigger':
+        return triggerResync(String((job.data as { reason?: string }).reason ?? 'schedule'));
+      case 'resource':
+        return resourceJob(job as Job<ResourceJobData>, token);
+      case 'run':
+        return runJob(job as Job<RunJobData>);
+      default:
+        throw new UnrecoverableError(`unknown job ${job.name}`);
+    }
+  }
+
+  /** Jobs this replica is running, so a shutdown past its grace period can hand them back at once. */
+  const active = new Map<string, { job: Job; token: string | undefined }>();
   const workers: Worker[] = [];
   if (o.workers) {
     const resyncWorker = new Worker(
       RESYNC_QUEUE,
       async (job: Job, token?: string) => {
-        switch (job.name) {
-          case 'trigger':
-            return triggerResync(String((job.data as { reason?: string }).reason ?? 'schedule'));
-          case 'resource':
-            return resourceJob(job as Job<ResourceJobData>, token);
-          case 'run':
-            return runJob(job as Job<RunJobData>);
-          default:
-            throw new UnrecoverableError(`unknown job ${job.name}`);
+        active.set(job.id!, { job, token });
+        try {
+          return await processResync(job, token);
+        } finally {
+          active.delete(job.id!);
         }
       },
       {
@@ -274,7 +285,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       const finished = await Promise.race([graceful, timeout]);
       clearTimeout(timer);
       if (!finished) {
-        log.warn({ graceMs }, 'jobs still running at the end of the grace period; leaving them to another replica once their lock lapses');
+        log.warn({ graceMs, jobs: [...active.keys()] }, 'jobs still running at the end of the grace period; handing them back to the queue');
+        // Back to waiting, attempt not spent: another replica restarts them now instead of after the lock lapses.
+        for (const { job, token } of active.values()) {
+          await job.moveToWait(token).catch((err: unknown) => log.warn({ job: job.id, err: errorMessage(err) }, 'could not hand a job back; it is retried once its lock lapses'));
+        }
         await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
       }
       await Promise.allSettled([resyncQueue.close(), webhookQueue.close(), flows.close()]);
