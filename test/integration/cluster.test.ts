@@ -120,10 +120,10 @@ describe('cluster mode', () => {
     await redis.quit();
   });
 
-  async function setup(name: string, latencyMs = 0) {
+  async function setup(name: string, latencyMs = 0, failPaths: Array<{ pattern: string; status: number }> = []) {
     const identifier = `cluster-${name}-${process.pid}-${Date.now()}`;
     identifiers.push(identifier);
-    const sim = await startAdoSimulator({ pat: 'cluster-pat-123456', scale: { projects: 3, reposPerProject: 2, pullRequestsPerRepo: 0 }, faults: { latencyMs } });
+    const sim = await startAdoSimulator({ pat: 'cluster-pat-123456', scale: { projects: 3, reposPerProject: 2, pullRequestsPerRepo: 0 }, faults: { latencyMs, failPaths } });
     sims.push(sim);
     const env: NodeJS.ProcessEnv = {
       ADO_ORGANIZATION_URL: sim.orgUrl(),
@@ -215,6 +215,24 @@ describe('cluster mode', () => {
     expect(await retried!.getState()).toBe('completed');
     expect((retried!.returnvalue as { pid: number }).pid).not.toBe(victim!.child.pid);
   }, 60_000);
+
+  it('a resource that keeps failing is retried with backoff, stays in the failed set, and the run deletes nothing', async () => {
+    const t = await setup('fail', 0, [{ pattern: '/_apis/git/repositories$', status: 500 }]);
+    const a = startCli(['worker', '--resync-on-start'], { ...t.env, JOB_ATTEMPTS: '2', ADO_MAX_ATTEMPTS: '1' });
+    const run = await until('the run to finish', async () => {
+      const r = await t.lastRun();
+      return r && r.status !== 'running' ? r : undefined;
+    });
+    expect(run.status).toBe('incomplete');
+    expect(run.incompleteReason).toMatch(/resources\[1\] repository/);
+    expect(await redis.get(`ado-sync:${t.identifier}:stale-deletion-runs`)).toBeNull();
+    const failed = await t.resync.getJobs(['failed']);
+    const resource = failed.find((j) => j.name === 'resource');
+    expect(resource?.attemptsMade).toBe(2);
+    expect(resource?.failedReason).toMatch(/repository/);
+    expect(failed.find((j) => j.name === 'run')?.failedReason).toMatch(/stale deletion skipped/);
+    expect(a.stderr()).not.toContain(t.sim.pat);
+  });
 
   it('SIGTERM past the grace period hands the running job back; another replica finishes the run', async () => {
     const t = await setup('term', 400);
