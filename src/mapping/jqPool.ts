@@ -7,6 +7,9 @@ export class JqProcessError extends Error {
   override name = 'JqProcessError';
 }
 
+/** Process-wide jq figures for /metrics: how many jq processes run, and how long they had work. */
+export const jqPoolStats = { processes: 0, busyMs: 0, batches: 0, items: 0 };
+
 interface Batch {
   resolve: (line: string) => void;
   reject: (err: Error) => void;
@@ -20,10 +23,13 @@ class JqProcess {
   #stderr = '';
   #dead: Error | undefined;
   #drained: Promise<void> | undefined;
+  #busySince = 0;
   inFlight = 0;
 
   constructor(program: string) {
     this.child = spawn(jqPath(), ['-c', '--unbuffered', program], { env: jqEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] });
+    jqPoolStats.processes++;
+    this.child.once('exit', () => jqPoolStats.processes--);
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => this.#onData(chunk));
@@ -53,7 +59,10 @@ class JqProcess {
     const done = new Promise<string>((resolve, reject) => {
       this.#queue.push({ resolve, reject });
     });
+    if (this.inFlight === 0) this.#busySince = Date.now();
     this.inFlight += weight;
+    jqPoolStats.batches++;
+    jqPoolStats.items += weight;
     try {
       // One shared wait for 'drain' however many batches are queued behind a full pipe.
       if (this.#drained) await Promise.race([this.#drained, done]);
@@ -67,6 +76,7 @@ class JqProcess {
       return await done;
     } finally {
       this.inFlight -= weight;
+      if (this.inFlight === 0) jqPoolStats.busyMs += Date.now() - this.#busySince;
     }
   }
 

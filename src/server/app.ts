@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../util/log.js';
 import { enqueueWebhookEvent, type TriggerResult, type WebhookEnvelope } from '../queue/cluster.js';
 import type { Metrics } from '../queue/metrics.js';
+import { jqPoolStats } from '../mapping/jqPool.js';
 
 export interface ServerDeps {
   log: Logger;
@@ -123,6 +124,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
         gauges.push({ name: 'ado_sync_queue_up', help: 'Whether the queue could be read', labels: { queue: q.name }, value: 0 });
       }
     }
+    gauges.push(
+      { name: 'ado_sync_jq_processes', help: 'jq processes running in this replica', labels: {}, value: jqPoolStats.processes },
+      { name: 'ado_sync_jq_busy_seconds', help: 'Cumulative seconds jq processes of this replica had work queued', labels: {}, value: jqPoolStats.busyMs / 1000 },
+      { name: 'ado_sync_jq_items', help: 'Items mapped by jq in this replica', labels: {}, value: jqPoolStats.items },
+    );
     return reply.type('text/plain; version=0.0.4').send((deps.metrics?.render(gauges) ?? '') || '\n');
   });
 

@@ -150,6 +150,22 @@ describe('fastify server', () => {
     expect(r.body).toContain('ado_sync_items_fetched_total{kind="repository"} 5');
     expect(r.body).toMatch(/ado_sync_jobs\{queue="webhook-events",state="waiting"\} \d+/);
   });
+
+  it('reports jq pool use', async () => {
+    const { ResourceMapper } = await import('../../src/mapping/engine.js');
+    const { parseAppConfig } = await import('../../src/config/appConfig.js');
+    const res = parseAppConfig(`resources:\n  - kind: project\n    selector: { query: 'true' }\n    port: { entity: { mappings: { identifier: .id, blueprint: '"p"' } } }\n`, 'm.yml').config.resources[0]!;
+    const mapper = new ResourceMapper(res, { poolSize: 2 });
+    try {
+      await mapper.mapItems([{ id: 'a' }, { id: 'b' }]);
+      const r = await call(app, { method: 'GET', url: '/metrics' });
+      expect(r.body).toMatch(/^ado_sync_jq_processes [2-9]\d*$/m);
+      expect(r.body).toMatch(/^ado_sync_jq_items [1-9]\d*$/m);
+      expect(r.body).toMatch(/^ado_sync_jq_busy_seconds \d/m);
+    } finally {
+      await mapper.close();
+    }
+  });
 });
 
 describe('resync flow plan', () => {
