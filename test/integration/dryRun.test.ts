@@ -113,3 +113,22 @@ describe('dry-run against the Azure DevOps simulator', () => {
     expect(r.stdout).not.toContain(sim.pat);
   });
 });
+
+describe('Azure DevOps Server', () => {
+  it('skips the kinds its API lacks with one warning, and syncs the rest', async () => {
+    const sim = await startAdoSimulator({ pat: 'server-pat-123456' });
+    try {
+      const r = await runCli(['dry-run', '--config', 'mappings/port-app-config.yml', '--kinds', 'project,work-item,release'], {
+        env: { ADO_ORGANIZATION_URL: sim.orgUrl(), ADO_PERSONAL_ACCESS_TOKEN: sim.pat, ADO_FLAVOR: 'server', LOG_LEVEL: 'warn' },
+      });
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/project\s+ok\s+3\s+3/);
+      expect(r.stderr).toMatch(/work-item\s+skipped/);
+      expect(r.stderr).toMatch(/release\s+skipped/);
+      expect(r.stderr.match(/is not available on Azure DevOps Server; skipped/g)).toHaveLength(2);
+      expect(sim.requests.some((q) => /wiql|release/i.test(q.path))).toBe(false);
+    } finally {
+      await sim.close();
+    }
+  });
+});
