@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../util/log.js';
 import { silentLogger } from '../util/log.js';
 import { scrubSecrets, errorMessage } from '../util/errors.js';
+import { fetchJson, TransportError } from '../util/http.js';
 import type { AdoAuth } from './auth.js';
 import { AdoAuthError, AdoError, AdoNotFoundError } from './errors.js';
 import { RateGovernor } from './governor.js';
@@ -152,29 +153,20 @@ export class AdoClient {
   }
 
   async #once<T>(url: string, method: string, options: RequestOptions): Promise<AdoResponse<T>> {
-    const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const headers: Record<string, string> = {
       accept: 'application/json',
-      authorization: await this.auth.header(signal),
+      authorization: await this.auth.header(options.signal),
       // Without this, bad credentials get a 203 HTML sign-in page instead of a 401.
       'x-tfs-fedauthredirect': 'Suppress',
       ...options.headers,
     };
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(options.body);
-    }
     this.stats.requests++;
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, body, signal });
+      res = await fetchJson(url, { method, headers, body: options.body, signal: options.signal, timeoutMs: this.#opts.timeoutMs });
     } catch (err) {
-      if (timeout.aborted && !options.signal?.aborted) {
-        throw new AdoError(`timed out after ${this.#opts.timeoutMs} ms`, undefined, true);
-      }
-      throw new AdoError(`network error: ${errorMessage(err)}`, undefined, true);
+      if (err instanceof TransportError) throw new AdoError(err.message, undefined, true);
+      throw err;
     }
     this.stats.byStatus.set(res.status, (this.stats.byStatus.get(res.status) ?? 0) + 1);
     const retryAfterMs = this.governor.observe(res.headers);

@@ -1,3 +1,4 @@
+import { fetchJson, TransportError } from '../../util/http.js';
 import PQueue from 'p-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../util/log.js';
@@ -216,24 +217,15 @@ export class PortClient {
 
   async #once<T>(method: Method, path: string, options: RequestOptions, authorization: string | undefined): Promise<PortResponse<T>> {
     const url = this.#url(path, options.query);
-    const timeout = AbortSignal.timeout(this.#opts.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
     if (authorization) headers.authorization = authorization;
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(options.body);
-    }
     this.stats.requests++;
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, body, signal });
+      res = await fetchJson(url, { method, headers, body: options.body, signal: options.signal, timeoutMs: this.#opts.timeoutMs });
     } catch (err) {
-      if (timeout.aborted && !options.signal?.aborted) {
-        throw new PortApiError(`timed out after ${this.#opts.timeoutMs} ms`, undefined, undefined, true);
-      }
-      throw new PortApiError(`network error: ${errorMessage(err)}`, undefined, undefined, true);
+      if (err instanceof TransportError) throw new PortApiError(err.message, undefined, undefined, true);
+      throw err;
     }
     this.stats.byStatus.set(res.status, (this.stats.byStatus.get(res.status) ?? 0) + 1);
     let text: string;
