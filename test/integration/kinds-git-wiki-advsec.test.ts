@@ -1,13 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { PatAuth } from '../../src/ado/auth.js';
-import { AdoClient } from '../../src/ado/client.js';
-import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import { advancedSecurityAlertKind } from '../../src/kinds/advancedSecurityAlert.js';
-import { fetchKind, getKind } from '../../src/kinds/registry.js';
-import { RunCache } from '../../src/kinds/shared/runCache.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
+import { getKind } from '../../src/kinds/registry.js';
+import type { KindDefinition, RawItem } from '../../src/kinds/types.js';
 import { wikiKind } from '../../src/kinds/wiki.js';
-import { silentLogger } from '../../src/util/log.js';
+import { runKind } from '../helpers/kindRun.js';
 import { wikisAlerts } from '../simulators/ado/data/wikisAlerts.js';
 import { startAdoSimulator, type AdoSimulator, type GitRepository } from '../simulators/ado/index.js';
 
@@ -23,18 +19,7 @@ beforeEach(() => {
 });
 
 async function run(kind: KindDefinition<never>, selector: Record<string, unknown> = {}, pageSize = 100) {
-  const org = parseOrganizationUrl(sim.orgUrl(), 'services');
-  const incomplete: string[] = [];
-  const ctx: FetchContext = {
-    client: new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 }),
-    log: silentLogger,
-    cache: new RunCache(),
-    pageSize,
-    markIncomplete: (reason) => incomplete.push(reason),
-  };
-  const items: RawItem[] = [];
-  for await (const page of fetchKind(kind as unknown as KindDefinition, ctx, { query: 'true', ...selector } as Selector, org)) items.push(...page);
-  return { items, incomplete };
+  return runKind(sim, kind, selector, pageSize);
 }
 
 const org = () => sim.dataset.org('acme')!;

@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
-import { PatAuth } from '../../src/ado/auth.js';
-import { AdoClient } from '../../src/ado/client.js';
-import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import { branchKind } from '../../src/kinds/branch.js';
 import { fileKind } from '../../src/kinds/file.js';
 import { folderKind } from '../../src/kinds/folder.js';
-import { fetchKind, getKind } from '../../src/kinds/registry.js';
+import { getKind } from '../../src/kinds/registry.js';
 import { repositoryPolicyKind } from '../../src/kinds/repositoryPolicy.js';
-import { RunCache } from '../../src/kinds/shared/runCache.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
-import { silentLogger } from '../../src/util/log.js';
+import type { KindDefinition, RawItem } from '../../src/kinds/types.js';
+import { runKind } from '../helpers/kindRun.js';
 import { gitExtras } from '../simulators/ado/data/gitRefs.js';
 import { refMatches } from '../simulators/ado/routes/gitExtras.js';
 import { startAdoSimulator, type AdoSimulator, type GitRepository } from '../simulators/ado/index.js';
@@ -32,22 +28,7 @@ interface Run {
 }
 
 async function run(kind: KindDefinition<never>, selector: Record<string, unknown> = {}, pageSize = 100): Promise<Run> {
-  const org = parseOrganizationUrl(sim.orgUrl(), 'services');
-  const incomplete: string[] = [];
-  const ctx: FetchContext = {
-    client: new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 }),
-    log: silentLogger,
-    cache: new RunCache(),
-    pageSize,
-    markIncomplete: (reason) => incomplete.push(reason),
-  };
-  const items: RawItem[] = [];
-  let pages = 0;
-  for await (const page of fetchKind(kind as unknown as KindDefinition, ctx, { query: 'true', ...selector } as Selector, org)) {
-    pages++;
-    items.push(...page);
-  }
-  return { items, pages, incomplete };
+  return runKind(sim, kind, selector, pageSize);
 }
 
 const UNHEALTHY = (r: GitRepository) => r.isDisabled;

@@ -17,6 +17,7 @@ import { RunCache } from '../../src/kinds/shared/runCache.js';
 import { testRunKind } from '../../src/kinds/testRun.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
 import { silentLogger } from '../../src/util/log.js';
+import { runKind } from '../helpers/kindRun.js';
 import { PipelinesData, pipelinesOf } from '../simulators/ado/data/pipelines.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 
@@ -57,22 +58,7 @@ async function run(
   pageSize = 100,
   clientOptions: Partial<AdoClientOptions> = { maxAttempts: 1 },
 ): Promise<Run> {
-  const org = parseOrganizationUrl(sim.orgUrl(), 'services');
-  const incomplete: string[] = [];
-  const ctx: FetchContext = {
-    client: new AdoClient(org, new PatAuth(sim.pat), clientOptions),
-    log: silentLogger,
-    cache: new RunCache(),
-    pageSize,
-    markIncomplete: (reason) => incomplete.push(reason),
-  };
-  const items: RawItem[] = [];
-  let pages = 0;
-  for await (const page of fetchKind(kind as unknown as KindDefinition, ctx, { query: 'true', ...selector } as Selector, org)) {
-    pages++;
-    items.push(...page);
-  }
-  return { items, pages, incomplete };
+  return runKind(sim, kind, selector, pageSize, clientOptions);
 }
 
 const requests = (re: RegExp) => sim.requests.filter((r) => re.test(r.path));
