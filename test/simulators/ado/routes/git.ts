@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { OrgData } from '../data/dataset.js';
 import { gitExtras } from '../data/gitRefs.js';
 import type { PullRequestQuery, PullRequestStatusFilter } from '../data/pullRequests.js';
 import type { GitItem } from '../data/types.js';
@@ -7,11 +6,11 @@ import { errors } from '../http/errors.js';
 import { orgOf, queryOf, sendJson } from '../http/pipeline.js';
 import type { QueryParams } from '../http/query.js';
 import type { RouteContext } from './context.js';
+import { params, projectIndex, repoIndex, normalisePath } from './lookup.js';
 
 /** Page size of the pull request lists when $top is absent (the service's undocumented default is 101). */
 export const DEFAULT_PULL_REQUESTS_TOP = 101;
 
-type Params = Record<string, string | undefined>;
 
 /** Git area: repositories, pull requests, items. */
 export function registerGitRoutes(app: FastifyInstance, rc: RouteContext): void {
@@ -144,28 +143,9 @@ export function registerGitRoutes(app: FastifyInstance, rc: RouteContext): void 
   app.get('/:org/_apis/git/repositories/:repo/items/*', getItems);
 }
 
-function params(req: FastifyRequest): Params {
-  return req.params as Params;
-}
 
-function projectIndex(org: OrgData, idOrName: string): number {
-  const i = org.projects.find(idOrName);
-  if (i === undefined) throw errors.project(idOrName);
-  return i;
-}
 
-/** By id or name under a project; by id only at organization level (a name needs the project). */
-function repoIndex(org: OrgData, p: Params): number {
-  const repo = p.repo ?? '';
-  const i = p.project !== undefined ? org.repos.findInProject(projectIndex(org, p.project), repo) : org.repos.findById(repo);
-  if (i === undefined) throw errors.repository(repo);
-  return i;
-}
 
-function normalisePath(path: string): string {
-  const withSlash = path.startsWith('/') ? path : `/${path}`;
-  return withSlash.length > 1 ? withSlash.replace(/\/+$/, '') : withSlash;
-}
 
 const STATUSES: Record<string, PullRequestStatusFilter> = {
   active: 'active',

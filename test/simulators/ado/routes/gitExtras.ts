@@ -1,16 +1,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { OrgData } from '../data/dataset.js';
 import { gitExtras } from '../data/gitRefs.js';
 import type { GitItem } from '../data/types.js';
 import { errors } from '../http/errors.js';
 import { orgOf, queryOf, sendJson } from '../http/pipeline.js';
 import type { RouteContext } from './context.js';
+import { projectIndex, repoIndex, normalisePath, type Params } from './lookup.js';
 
 /** Default page of the refs list when only a continuation token is sent; $top is capped at 1000 (spec). */
 const REFS_DEFAULT_TOP = 100;
 const REFS_MAX_TOP = 1000;
 
-type Params = Record<string, string | undefined>;
 
 /** Git extras: refs (branches), branch policy configurations, itemsbatch. */
 export function registerGitExtraRoutes(app: FastifyInstance, rc: RouteContext): void {
@@ -105,20 +104,5 @@ function decodeToken(token: string | undefined): number {
   return Number(m[1]);
 }
 
-function projectIndex(org: OrgData, idOrName: string): number {
-  const i = org.projects.find(idOrName);
-  if (i === undefined) throw errors.project(idOrName);
-  return i;
-}
 
-function repoIndex(org: OrgData, p: Params): number {
-  const repo = p.repo ?? '';
-  const i = p.project !== undefined ? org.repos.findInProject(projectIndex(org, p.project), repo) : org.repos.findById(repo);
-  if (i === undefined) throw errors.repository(repo);
-  return i;
-}
 
-function normalisePath(path: string): string {
-  const withSlash = path.startsWith('/') ? path : `/${path}`;
-  return withSlash.length > 1 ? withSlash.replace(/\/+$/, '') : withSlash;
-}

@@ -5,8 +5,8 @@ import { AdoHttpError, errors } from '../http/errors.js';
 import { orgOf, queryOf, sendJson } from '../http/pipeline.js';
 import type { QueryParams } from '../http/query.js';
 import type { RouteContext } from './context.js';
+import { type Params } from './lookup.js';
 
-type Params = Record<string, string | undefined>;
 
 /** Default page sizes when `$top` is absent, and the caps applied to larger values (overridable via pageLimits). */
 const DEFAULT_TOP: Record<string, number> = {

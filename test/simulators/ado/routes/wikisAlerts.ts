@@ -4,11 +4,11 @@ import { wikisAlerts } from '../data/wikisAlerts.js';
 import { AdoHttpError, errors } from '../http/errors.js';
 import { orgOf, queryOf, sendJson } from '../http/pipeline.js';
 import type { RouteContext } from './context.js';
+import { projectIndex, type Params } from './lookup.js';
 
 /** pagesBatch accepts `top` up to 100. */
 const PAGES_MAX_TOP = 100;
 
-type Params = Record<string, string | undefined>;
 
 /** Wikis (list, pagesBatch with a header token, one page) and Advanced Security alerts (advsec host). */
 export function registerWikiAlertRoutes(app: FastifyInstance, rc: RouteContext): void {
@@ -78,11 +78,6 @@ function wikiNotFound(idOrName: string): AdoHttpError {
   return new AdoHttpError(404, `The wiki '${idOrName}' does not exist or you do not have permission to view it.`, 'WikiNotFoundException');
 }
 
-function projectIndex(org: OrgData, idOrName: string): number {
-  const i = org.projects.find(idOrName);
-  if (i === undefined) throw errors.project(idOrName);
-  return i;
-}
 
 function repoIndex(org: OrgData, p: Params): number {
   const repo = p.repo ?? '';

@@ -5,6 +5,7 @@ import { workOf } from '../data/work.js';
 import { AdoHttpError, errors } from '../http/errors.js';
 import { orgOf, queryOf, sendJson } from '../http/pipeline.js';
 import type { RouteContext } from './context.js';
+import { params, projectIndex, type Params } from './lookup.js';
 
 /** Page size of the team and team-member lists when $top is absent. */
 export const DEFAULT_TEAMS_TOP = 100;
@@ -12,7 +13,6 @@ export const DEFAULT_TEAMS_TOP = 100;
 export const WIQL_LIMIT = 20_000;
 export const MAX_WORK_ITEM_IDS = 200;
 
-type Params = Record<string, string | undefined>;
 
 /** Teams, members, work items (WIQL + by ids), boards, team iterations, area paths. */
 export function registerWorkRoutes(app: FastifyInstance, rc: RouteContext): void {
@@ -148,15 +148,7 @@ function noIterations(): AdoHttpError {
   return new AdoHttpError(500, 'VS403104: The team has no iterations selected; boards are unavailable.', 'NoTeamIterationsException');
 }
 
-function params(req: FastifyRequest): Params {
-  return req.params as Params;
-}
 
-function projectIndex(org: OrgData, idOrName: string): number {
-  const i = org.projects.find(idOrName);
-  if (i === undefined) throw errors.project(idOrName);
-  return i;
-}
 
 function teamIndex(org: OrgData, p: Params): [number, number] {
   const pi = projectIndex(org, p.project ?? '');
