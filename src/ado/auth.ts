@@ -2,6 +2,8 @@
 export interface AdoAuth {
   /** Human description for error messages, e.g. "personal access token". Never contains the secret. */
   readonly description: string;
+  /** PATs lack scopes; Entra identities lack membership of the organization: errors give the matching advice. */
+  readonly kind: 'pat' | 'entra';
   header(signal?: AbortSignal): Promise<string>;
   /** Called on 401; returns true when a fresh credential was obtained and the request is worth one more try. */
   refresh?(): Promise<boolean>;
@@ -12,6 +14,7 @@ export interface AdoAuth {
 /** PAT basic auth: empty user name, the token as password (works for Services and Server). */
 export class PatAuth implements AdoAuth {
   readonly description = 'personal access token';
+  readonly kind = 'pat' as const;
   readonly #value: string;
   readonly #pat: string;
   constructor(pat: string) {

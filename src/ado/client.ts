@@ -205,7 +205,11 @@ export class AdoClient {
     if (err instanceof AdoAuthError) {
       const scope = scopeHint(url);
       const what = err.status === 403 ? 'is not allowed to' : 'was rejected by';
-      const hint = scope ? ` Check that the ${this.auth.description} is valid for this organization and has the "${scope}" scope.` : ` Check that the ${this.auth.description} is valid for this organization.`;
+      const hint = this.auth.kind === 'entra'
+        ? ` Check that the identity was added to this organization (Organization settings → Users)${scope ? ` with access to "${scope}"` : ''}.`
+        : scope
+          ? ` Check that the ${this.auth.description} is valid for this organization and has the "${scope}" scope.`
+          : ` Check that the ${this.auth.description} is valid for this organization.`;
       return new AdoAuthError(
         scrubSecrets(`Azure DevOps organization "${this.org.name}" (${this.org.url}): the ${this.auth.description} ${what} ${where}: ${err.message}.${hint}`, secrets),
         err.status,

@@ -39,6 +39,7 @@ export const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
  */
 export class EntraAuth implements AdoAuth {
   readonly description: string;
+  readonly kind = 'entra' as const;
   #token?: AccessToken;
   #pending?: Promise<AccessToken>;
   #obtainedAt = 0;

@@ -142,7 +142,7 @@ describe('multiple organizations with an Entra ID service principal', () => {
     const sink = new MemorySink();
     const result = await resync(sim, sink);
     expect(result.complete).toBe(false);
-    expect(result.incompleteReason).toMatch(/\(orgc\): Azure DevOps organization "orgc".*Entra ID service principal was rejected.*HTTP 401/);
+    expect(result.incompleteReason).toMatch(/\(orgc\): Azure DevOps organization "orgc".*Entra ID service principal was rejected.*HTTP 401.*added to this organization/);
     expect(ids(sink, 'azureDevopsProject').filter((id) => id.startsWith('orga/') || id.startsWith('orgb/'))).toHaveLength(4);
     expect(sink.entities.filter((e) => (e.identifier as string).startsWith('orgc/'))).toHaveLength(0);
   });
