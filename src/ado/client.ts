@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../util/log.js';
 import { silentLogger } from '../util/log.js';
 import { scrubSecrets, errorMessage } from '../util/errors.js';
-import { fetchJson, TransportError } from '../util/http.js';
+import { fetchJson, TransportError, type RetryPolicy } from '../util/http.js';
 import type { AdoAuth } from './auth.js';
 import { AdoAuthError, AdoError, AdoNotFoundError } from './errors.js';
 import { RateGovernor } from './governor.js';
@@ -12,17 +12,8 @@ import { serviceUrl, type AdoService, type Organization } from './orgUrl.js';
 export type QueryValue = string | number | boolean | undefined | null;
 export type Query = Record<string, QueryValue>;
 
-export interface AdoClientOptions {
-  /** In-flight requests to this organization. */
-  concurrency: number;
-  timeoutMs: number;
-  maxAttempts: number;
-  /** First backoff step; doubles each attempt, with full jitter. */
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  /** Upper bound for a single Retry-After / reset wait. */
-  maxPauseMs: number;
-}
+/** `concurrency` counts requests in flight to this one organization. */
+export type AdoClientOptions = RetryPolicy;
 
 export const DEFAULT_CLIENT_OPTIONS: AdoClientOptions = {
   concurrency: 8,

@@ -6,14 +6,12 @@ import { hostname } from 'node:os';
 import { DelayedError, FlowProducer, Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bootstrapBlueprints } from '../catalog/port/index.js';
-import type { Entity } from '../catalog/entity.js';
 import type { PortAppConfig } from '../config/appConfig.js';
 import type { Settings } from '../config/settings.js';
-import { syncedBlueprints } from '../sync/fullResync.js';
+import { finishRun, organizationFailure, recordProduced } from '../sync/fullResync.js';
 import { buildPortTarget } from '../sync/portTarget.js';
-import { isComplete, resyncOrganization, type ResourceSummary } from '../sync/resync.js';
-import { deleteStaleEntities } from '../sync/staleDeletion.js';
-import { RedisRunLedger, type RunLedger } from '../sync/state.js';
+import { resyncOrganization, type ResourceSummary } from '../sync/resync.js';
+import { RedisRunLedger } from '../sync/state.js';
 import { buildTargets } from '../sync/targets.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -149,7 +147,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         poolSize: settings.jqPoolSize,
         pageSize: settings.pageSize,
         resourceIndexes: [d.index],
-        onWritten: (entities) => markSeen(ledger, entities),
+        onWritten: (entities) => recordProduced(entities, d.organization, ledger, port.origins),
       });
       if (!summary) throw new UnrecoverableError(`resources[${d.index}] is not in the config`);
       const flushed = await port.sink.flush();
@@ -174,38 +172,39 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const raw = await state.hgetall(keys.summaries(d.runId));
     const summaries = Object.values(raw).map((v) => JSON.parse(v) as ResourceSummary & { worker: string });
     const have = new Set(Object.keys(raw));
-    const missing = d.organizations.flatMap((org) => d.resourceIndexes.map((i) => `${org}|${i}`)).filter((k) => !have.has(k));
-    const bad = summaries.filter((s) => s.status !== 'skipped' && !isComplete(s));
-    const reasons = [
-      ...missing.map((k) => `${k.replace('|', ' resources[')}] did not finish`),
-      ...bad.map((s) => `resources[${s.index}] ${s.kind} (${s.organization}): ${s.error ?? s.incomplete[0] ?? `${s.failedWrites} entities refused`}`),
-    ];
-    const complete = reasons.length === 0;
+    // A child that never reported counts as a failed resource of its organization.
+    for (const org of d.organizations) {
+      for (const i of d.resourceIndexes) {
+        if (!have.has(`${org}|${i}`)) summaries.push({ ...organizationFailure(org, 'did not finish'), index: i, kind: config.resources[i]?.kind ?? '?', worker: '' });
+      }
+    }
     const counts: Record<string, number> = { resources: summaries.length, rawItems: 0, entities: 0, written: 0, unchanged: 0, failedWrites: 0 };
     for (const s of summaries) for (const k of ['rawItems', 'entities', 'written', 'unchanged', 'failedWrites'] as const) counts[k]! += s[k];
     const ledger = new RedisRunLedger({ redis: state, prefix: keys.base, runId: d.runId });
-    let deletion: Awaited<ReturnType<typeof deleteStaleEntities>> | undefined;
-    if (complete) {
-      const port = buildPortTarget(settings, config, runLog, state);
-      try {
-        deletion = await deleteStaleEntities({
-          blueprints: syncedBlueprints(config, summaries, await ledger.blueprints()),
-          ledger,
-          catalog: port.catalog,
-          threshold: config.entityDeletionThreshold,
-          complete,
-          runStartedAt: new Date(d.startedAt),
-          deleteDependentEntities: config.deleteDependentEntities,
-          state: port.state,
-          log: runLog,
-        });
-        await state.incr(`${keys.base}:stale-deletion-runs`);
-      } finally {
-        await port.close();
-      }
-    } else {
-      runLog.warn({ reason: reasons.join('; ') }, 'resync incomplete: stale entity deletion skipped');
+    const port = buildPortTarget(settings, config, runLog, state);
+    let outcome: Awaited<ReturnType<typeof finishRun>>;
+    try {
+      // Resource jobs flushed their own sinks; refusals are already in their summaries.
+      outcome = await finishRun({
+        config,
+        summaries,
+        flushFailures: 0,
+        aborted: false,
+        organizations: d.organizations.length,
+        ledger,
+        startedAt: new Date(d.startedAt),
+        catalog: port.catalog,
+        state: port.state,
+        origins: port.origins,
+        log: runLog,
+      });
+      if (outcome.deletion && !outcome.deletion.skippedReason) await state.incr(`${keys.base}:stale-deletion-runs`);
+    } finally {
+      await port.close();
     }
+    const { complete, deletion } = outcome;
+    const reason = outcome.incompleteReason ?? '';
+    if (!complete) runLog.warn({ reason }, 'resync incomplete');
     const previous = await readLastRun(state, keys);
     await writeLastRun(state, keys, {
       runId: d.runId,
@@ -215,12 +214,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       finishedAt: new Date().toISOString(),
       counts,
       deletion: deletion && { owned: deletion.owned, stale: deletion.stale, deleted: deletion.deleted, skippedReason: deletion.skippedReason },
-      incompleteReason: complete ? undefined : reasons.join('; '),
-      workers: [...new Set(summaries.map((s) => s.worker))].sort(),
+      incompleteReason: outcome.incompleteReason,
+      workers: [...new Set(summaries.map((s) => s.worker).filter(Boolean))].sort(),
     });
     await releaseResyncLock(state, keys, d.runId);
     if (complete) await ledger.clear();
-    if (!complete) throw new UnrecoverableError(`resync incomplete, stale deletion skipped: ${reasons.join('; ')}`);
+    if (!complete) throw new UnrecoverableError(`resync incomplete, stale deletion skipped: ${reason}`);
     return { complete, counts, deletion, worker: workerId, pid: process.pid };
   }
 
@@ -299,11 +298,3 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   return { keys, workerId, metrics, producer, resyncQueue, webhookQueue, triggerResync, close };
 }
 
-async function markSeen(ledger: RunLedger, entities: Entity[]): Promise<void> {
-  const byBlueprint = new Map<string, string[]>();
-  for (const e of entities) {
-    if (typeof e.identifier !== 'string') continue;
-    (byBlueprint.get(e.blueprint) ?? byBlueprint.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
-  }
-  for (const [bp, ids] of byBlueprint) await ledger.markSeen(bp, ids);
-}

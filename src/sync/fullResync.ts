@@ -70,10 +70,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             pageSize: o.pageSize,
             resourceIndexes: o.resourceIndexes,
             signal: o.signal,
-            onWritten: async (entities) => {
-              await markSeen(ledger, entities);
-              if (o.origins) await recordOrigins(o.origins, org.name, entities);
-            },
+            onWritten: (entities) => recordProduced(entities, org.name, ledger, o.origins),
           });
         } catch (err) {
           o.log.error({ org: org.name, err: errorMessage(err) }, 'organization failed; the others go on, and nothing will be deleted');
@@ -86,65 +83,108 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   const flushed = await o.sink.flush();
   for (const f of flushed.failed.slice(0, 20)) o.log.error({ identifier: f.entity.identifier, blueprint: f.entity.blueprint, error: f.error }, 'entity could not be written');
 
-  const reason = incompleteReason(summaries, flushed.failed.length, o);
-  const result: FullResyncResult = { summaries, flushFailures: flushed.failed.length, complete: reason === undefined, incompleteReason: reason, startedAt, finishedAt: startedAt };
-  // Failed organizations alone (nothing aborted, nothing refused at flush, at least one organization fine) still let
-  // the others' stale entities go, when origins say which entity belongs to whom.
-  const failedOrgs = new Set(summaries.filter((s) => s.status !== 'skipped' && !isComplete(s)).map((s) => s.organization));
-  const scoped =
-    reason !== undefined && o.origins !== undefined && !o.signal?.aborted && flushed.failed.length === 0 && failedOrgs.size < o.targets.length;
-  if (o.catalog && !o.resourceIndexes) {
-    if (scoped) o.log.warn({ failed: [...failedOrgs] }, 'some organizations failed: their entities (and any of unknown origin) are kept');
-    result.deletion = await deleteStaleEntities({
-      blueprints: syncedBlueprints(o.config, summaries, await ledger.blueprints()),
-      ledger,
-      catalog: o.catalog,
-      keep: scoped
-        ? async (blueprint, ids) => {
-            const orgs = await o.origins!.lookup(blueprint, ids);
-            return new Set(ids.filter((_, i) => orgs[i] === undefined || failedOrgs.has(orgs[i]!)));
-          }
-        : undefined,
-      threshold: o.config.entityDeletionThreshold,
-      complete: result.complete || scoped,
-      incompleteReason: reason,
-      runStartedAt: startedAt,
-      deleteDependentEntities: o.config.deleteDependentEntities,
-      state: o.state,
-      log: o.log,
-    });
-  }
+  const outcome = await finishRun({
+    config: o.config,
+    summaries,
+    flushFailures: flushed.failed.length,
+    aborted: o.signal?.aborted === true,
+    organizations: o.targets.length,
+    ledger,
+    startedAt,
+    // A `--kinds` run covers part of the config: it never deletes.
+    catalog: o.resourceIndexes ? undefined : o.catalog,
+    state: o.state,
+    origins: o.origins,
+    log: o.log,
+  });
+  const result: FullResyncResult = { summaries, flushFailures: flushed.failed.length, ...outcome, startedAt, finishedAt: startedAt };
   result.finishedAt = new Date();
   return result;
 }
 
 /** A summary standing for an organization that failed outside any resource (it blocks stale deletion). */
-function organizationFailure(organization: string, err: unknown): ResourceSummary {
+export function organizationFailure(organization: string, err: unknown): ResourceSummary {
   return {
     organization, index: -1, kind: '(organization)', status: 'failed', rawItems: 0, entities: 0, filtered: 0, dropped: 0,
     written: 0, unchanged: 0, failedWrites: 0, misconfigured: [], incomplete: [], error: errorMessage(err), durationMs: 0,
   };
 }
 
-async function recordOrigins(origins: EntityOrigins, organization: string, entities: Array<{ blueprint: string; identifier: unknown }>): Promise<void> {
-  const byBlueprint = new Map<string, string[]>();
-  for (const e of entities) if (typeof e.identifier === 'string') (byBlueprint.get(e.blueprint) ?? byBlueprint.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
-  for (const [bp, ids] of byBlueprint) await origins.record(organization, bp, ids);
-}
-
-async function markSeen(ledger: RunLedger, entities: Array<{ blueprint: string; identifier: unknown }>): Promise<void> {
-  const byBlueprint = new Map<string, string[]>();
+/** Groups identifiers by blueprint; search-query identifiers resolve in Port and are never swept, so they are left out. */
+function byBlueprint(entities: Array<{ blueprint: string; identifier: unknown }>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
   for (const e of entities) {
-    if (typeof e.identifier !== 'string') continue; // search-query identifiers resolve in Port; never swept
-    const ids = byBlueprint.get(e.blueprint) ?? [];
-    ids.push(e.identifier);
-    byBlueprint.set(e.blueprint, ids);
+    if (typeof e.identifier !== 'string') continue;
+    (out.get(e.blueprint) ?? out.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
   }
-  for (const [bp, ids] of byBlueprint) await ledger.markSeen(bp, ids);
+  return out;
 }
 
-function incompleteReason(summaries: ResourceSummary[], flushFailures: number, o: FullResyncOptions): string | undefined {
-  if (o.signal?.aborted) return 'the run was aborted';
+/** Notes what a run produced (for stale deletion) and, when kept, which organization produced it. */
+export async function recordProduced(
+  entities: Array<{ blueprint: string; identifier: unknown }>,
+  organization: string,
+  ledger: RunLedger,
+  origins?: EntityOrigins,
+): Promise<void> {
+  for (const [bp, ids] of byBlueprint(entities)) {
+    await ledger.markSeen(bp, ids);
+    if (origins) await origins.record(organization, bp, ids);
+  }
+}
+
+export interface FinishRunOptions {
+  config: PortAppConfig;
+  summaries: ResourceSummary[];
+  flushFailures: number;
+  aborted: boolean;
+  /** How many organizations the run covered. */
+  organizations: number;
+  ledger: RunLedger;
+  startedAt: Date;
+  /** Without a catalog (dry-run, partial runs) nothing is deleted. */
+  catalog?: StaleDeletionCatalog;
+  state?: { forget(keys: string[]): Promise<void> };
+  origins?: EntityOrigins;
+  log: Logger;
+}
+
+/**
+ * Decides whether a finished resync is complete and runs stale deletion accordingly. When only some organizations
+ * failed (nothing aborted, nothing refused at flush) and origins are known, the healthy organizations' stale entities
+ * still go, while whatever the failed ones (or an unknown one) produced is kept.
+ */
+export async function finishRun(o: FinishRunOptions): Promise<{ complete: boolean; incompleteReason?: string; deletion?: StaleDeletionResult }> {
+  const reason = incompleteReason(o.summaries, o.flushFailures, o.aborted);
+  if (!o.catalog) return { complete: reason === undefined, incompleteReason: reason };
+  const failedOrgs = new Set(o.summaries.filter((s) => s.status !== 'skipped' && !isComplete(s)).map((s) => s.organization));
+  const scoped = reason !== undefined && o.origins !== undefined && !o.aborted && o.flushFailures === 0 && failedOrgs.size < o.organizations;
+  if (scoped) o.log.warn({ failed: [...failedOrgs] }, 'some organizations failed: their entities (and any of unknown origin) are kept');
+  const origins = o.origins;
+  const deletion = await deleteStaleEntities({
+    blueprints: syncedBlueprints(o.config, o.summaries, await o.ledger.blueprints()),
+    ledger: o.ledger,
+    catalog: o.catalog,
+    keep:
+      scoped && origins
+        ? async (blueprint, ids) => {
+            const orgs = await origins.lookup(blueprint, ids);
+            return new Set(ids.filter((_, i) => orgs[i] === undefined || failedOrgs.has(orgs[i]!)));
+          }
+        : undefined,
+    threshold: o.config.entityDeletionThreshold,
+    complete: reason === undefined || scoped,
+    incompleteReason: reason,
+    runStartedAt: o.startedAt,
+    deleteDependentEntities: o.config.deleteDependentEntities,
+    state: o.state,
+    log: o.log,
+  });
+  return { complete: reason === undefined, incompleteReason: reason, deletion };
+}
+
+function incompleteReason(summaries: ResourceSummary[], flushFailures: number, aborted: boolean): string | undefined {
+  if (aborted) return 'the run was aborted';
   const bad = summaries.filter((s) => s.status !== 'skipped' && !isComplete(s));
   if (bad.length > 0) {
     return bad.map((s) => `resources[${s.index}] ${s.kind} (${s.organization}): ${s.error ?? (s.incomplete[0] ?? `${s.failedWrites} entities refused`)}`).join('; ');

@@ -11,6 +11,20 @@ export class TransportError extends Error {
   }
 }
 
+/** Timeout and retry knobs shared by the Azure DevOps and Port clients. */
+export interface RetryPolicy {
+  /** Requests in flight at once. */
+  concurrency: number;
+  timeoutMs: number;
+  /** Attempts per request, the first included. */
+  maxAttempts: number;
+  /** First backoff step; doubles each attempt, with full jitter. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Upper bound for one Retry-After / rate-limit reset wait. */
+  maxPauseMs: number;
+}
+
 export interface JsonRequest {
   method: string;
   headers: Record<string, string>;

@@ -14,6 +14,7 @@ import { Redis } from 'ioredis';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { CLI, ROOT } from '../helpers/cli.js';
+import { syncEnv } from '../helpers/env.js';
 
 const REDIS = 'redis://127.0.0.1:6379';
 const dir = mkdtempSync(join(tmpdir(), 'ado-sync-cluster-'));
@@ -125,13 +126,7 @@ describe('cluster mode', () => {
     identifiers.push(identifier);
     const sim = await startAdoSimulator({ pat: 'cluster-pat-123456', scale: { projects: 3, reposPerProject: 2, pullRequestsPerRepo: 0 }, faults: { latencyMs, failPaths } });
     sims.push(sim);
-    const env: NodeJS.ProcessEnv = {
-      ADO_ORGANIZATION_URL: sim.orgUrl(),
-      ADO_PERSONAL_ACCESS_TOKEN: sim.pat,
-      ADO_FLAVOR: 'services',
-      PORT_CLIENT_ID: port.clientId,
-      PORT_CLIENT_SECRET: port.clientSecret,
-      PORT_BASE_URL: port.url,
+    const env = syncEnv(sim, port, {
       INTEGRATION_IDENTIFIER: identifier,
       REDIS_URL: REDIS,
       PORT_APP_CONFIG: CONFIG,
@@ -139,7 +134,7 @@ describe('cluster mode', () => {
       WORKER_CONCURRENCY: '1',
       JQ_POOL_SIZE: '1',
       SHUTDOWN_GRACE_MS: '3000',
-    };
+    });
     const prefix = `ado-sync:${identifier}:bull`;
     const resync = new Queue('resync', { connection: redis, prefix });
     const webhooks = new Queue('webhook-events', { connection: redis, prefix });

@@ -4,8 +4,8 @@ import { fileKind } from '../../src/kinds/file.js';
 import { folderKind } from '../../src/kinds/folder.js';
 import { getKind } from '../../src/kinds/registry.js';
 import { repositoryPolicyKind } from '../../src/kinds/repositoryPolicy.js';
-import type { KindDefinition, RawItem } from '../../src/kinds/types.js';
-import { runKind } from '../helpers/kindRun.js';
+import type { KindDefinition } from '../../src/kinds/types.js';
+import { runKind, type KindRun } from '../helpers/kindRun.js';
 import { gitExtras } from '../simulators/ado/data/gitRefs.js';
 import { refMatches } from '../simulators/ado/routes/gitExtras.js';
 import { startAdoSimulator, type AdoSimulator, type GitRepository } from '../simulators/ado/index.js';
@@ -21,11 +21,7 @@ beforeEach(() => {
   sim.requests.length = 0;
 });
 
-interface Run {
-  items: RawItem[];
-  pages: number;
-  incomplete: string[];
-}
+type Run = KindRun;
 
 async function run(kind: KindDefinition<never>, selector: Record<string, unknown> = {}, pageSize = 100): Promise<Run> {
   return runKind(sim, kind, selector, pageSize);

@@ -17,7 +17,7 @@ import { RunCache } from '../../src/kinds/shared/runCache.js';
 import { testRunKind } from '../../src/kinds/testRun.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
 import { silentLogger } from '../../src/util/log.js';
-import { runKind } from '../helpers/kindRun.js';
+import { runKind, type KindRun } from '../helpers/kindRun.js';
 import { PipelinesData, pipelinesOf } from '../simulators/ado/data/pipelines.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 
@@ -46,11 +46,7 @@ beforeEach(() => {
   sim.requests.length = 0;
 });
 
-interface Run {
-  items: RawItem[];
-  pages: number;
-  incomplete: string[];
-}
+type Run = KindRun;
 
 async function run(
   kind: KindDefinition<never>,

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { runCli } from '../helpers/cli.js';
+import { syncEnv } from '../helpers/env.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ado-sync-resync-'));
 const SCALE = { reposPerProject: 2, pullRequestsPerRepo: 3 };
@@ -60,17 +61,7 @@ describe('ado-sync resync to the Port simulator', () => {
 
   const run = (sim: AdoSimulator, args: string[] = [], cfg = config()) =>
     runCli(['resync', '--config', cfg, ...args], {
-      env: {
-        ADO_ORGANIZATION_URL: sim.orgUrl(),
-        ADO_PERSONAL_ACCESS_TOKEN: sim.pat,
-        ADO_FLAVOR: 'services',
-        PORT_CLIENT_ID: port.clientId,
-        PORT_CLIENT_SECRET: port.clientSecret,
-        PORT_BASE_URL: port.url,
-        INTEGRATION_IDENTIFIER: identifier,
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        LOG_LEVEL: 'info',
-      },
+      env: syncEnv(sim, port, { INTEGRATION_IDENTIFIER: identifier, REDIS_URL: 'redis://127.0.0.1:6379', LOG_LEVEL: 'info' }),
     });
   const upserts = () => port.requestsTo('POST', /\/entities\/bulk$/).length + port.requestsTo('POST', /\/entities$/).length;
 

@@ -1,4 +1,4 @@
-import { fetchJson, TransportError } from '../../util/http.js';
+import { fetchJson, TransportError, type RetryPolicy } from '../../util/http.js';
 import PQueue from 'p-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../util/log.js';
@@ -10,17 +10,8 @@ import { resolvePortBaseUrl, type PortSettings } from './settings.js';
 import { TokenCache, type PortToken } from './token.js';
 import { userAgent } from './ownership.js';
 
-export interface PortClientOptions {
-  /** Requests in flight at once (token fetches do not take a slot). */
-  concurrency: number;
-  timeoutMs: number;
-  /** Attempts per request, the first included. */
-  maxAttempts: number;
-  /** First backoff step; doubles each attempt, with jitter. */
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  /** Upper bound for one Retry-After / x-ratelimit-reset wait. */
-  maxPauseMs: number;
+/** `concurrency` excludes token fetches, which do not take a slot. */
+export interface PortClientOptions extends RetryPolicy {
   /** Refresh a token this long before it expires. */
   tokenRefreshMarginMs: number;
   /** Bulk upsert limits: Port allows 20 entities and 1 MiB per request; we stay well under the byte cap. */
