@@ -44,4 +44,40 @@ export interface KindDefinition<S extends Selector = Selector> {
   serverSupported: boolean;
   /** Streams pages of raw items, already enriched (`__project`, `__repository`, …). Never collects a whole org. */
   fetch(ctx: FetchContext, selector: S): AsyncIterable<RawItem[]>;
+  /** The service-hook events that touch this kind, and how one event becomes the kind's current items. */
+  events?: KindEvents<S>;
+}
+
+/** Service-hook publishers: `tfs` and `pipelines` live on the organization host, `rm` on vsrm, `advsec` on advsec. */
+export type EventPublisher = 'tfs' | 'pipelines' | 'rm' | 'advsec';
+
+export interface EventSubscription {
+  publisherId: EventPublisher;
+  eventType: string;
+}
+
+/** A service-hook delivery (the documented envelope; `resource` is a hint, never the truth). */
+export interface ServiceHookEvent {
+  id: string;
+  eventType: string;
+  publisherId: string;
+  subscriptionId?: string;
+  resource: Record<string, unknown>;
+  resourceContainers?: Record<string, { id?: string; baseUrl?: string } | undefined>;
+  createdDate?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * What one event means for a kind, after refetching from Azure DevOps: items as they are now (mapped and upserted;
+ * those failing selector.query are removed from the catalog) and items that no longer exist (their entities deleted).
+ */
+export interface EventOutcome {
+  upsert: RawItem[];
+  deleted: RawItem[];
+}
+
+export interface KindEvents<S extends Selector = Selector> {
+  subscriptions: EventSubscription[];
+  handle(ctx: FetchContext, event: ServiceHookEvent, selector: S): Promise<EventOutcome>;
 }
