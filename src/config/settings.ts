@@ -53,6 +53,12 @@ export interface Settings {
   serverPort: number;
   serverHost: string;
   webhookSecret?: string;
+  /** Basic-auth user name of the service hooks (Ocean's default `port`). */
+  webhookAuthUsername: string;
+  /** Public base URL of `serve`; service-hook subscriptions point at `${appHost}/webhooks/azure-devops`. */
+  appHost?: string;
+  /** Subscriptions per project (true, Ocean's default) or once per organization. */
+  isProjectsLimited: boolean;
   adminToken?: string;
   shutdownGraceMs: number;
   workerConcurrency: number;
@@ -96,7 +102,10 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'resyncOnStart', flag: 'resync-on-start', env: ['RESYNC_ON_START'], type: 'bool', description: 'serve/worker: trigger a full resync at start (coalesced with one already running)' },
   { key: 'serverPort', flag: 'port', env: ['PORT', 'SERVER_PORT'], type: 'int', description: 'serve: HTTP port (default 8000)' },
   { key: 'serverHost', flag: 'host', env: ['SERVER_HOST'], type: 'string', description: 'serve: HTTP listen address (default 0.0.0.0)' },
-  { key: 'webhookSecret', flag: 'webhook-secret', env: ['WEBHOOK_SECRET'], type: 'string', secret: true, description: 'serve: shared secret of the Azure DevOps service hooks (basic-auth password or X-Webhook-Secret header)' },
+  { key: 'webhookSecret', flag: 'webhook-secret', env: ['WEBHOOK_SECRET', 'OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET'], type: 'string', secret: true, description: 'serve: shared secret of the Azure DevOps service hooks (basic-auth password or X-Webhook-Secret header)' },
+  { key: 'webhookAuthUsername', flag: 'webhook-auth-username', env: ['WEBHOOK_AUTH_USERNAME', 'OCEAN__INTEGRATION__CONFIG__WEBHOOK_AUTH_USERNAME'], type: 'string', description: 'serve: basic-auth user name of the service hooks (default port)' },
+  { key: 'appHost', flag: 'app-host', env: ['APP_HOST', 'OCEAN__BASE_URL', 'OCEAN__INTEGRATION__CONFIG__APP_HOST'], type: 'string', description: 'serve/webhooks: public base URL of this service; with it, service-hook subscriptions are created and repaired' },
+  { key: 'isProjectsLimited', flag: 'projects-limited', env: ['IS_PROJECTS_LIMITED', 'OCEAN__INTEGRATION__CONFIG__IS_PROJECTS_LIMITED'], type: 'bool', description: 'webhooks: one subscription per project and event (true, default) or per organization (false)' },
   { key: 'adminToken', flag: 'admin-token', env: ['ADMIN_TOKEN'], type: 'string', secret: true, description: 'serve: bearer token for POST /admin/resync (the endpoint is off without it)' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: ['SHUTDOWN_GRACE_MS'], type: 'int', description: 'serve/worker: time given to running jobs on SIGTERM before they are handed back (default 25000)' },
   { key: 'workerConcurrency', flag: 'worker-concurrency', env: ['WORKER_CONCURRENCY'], type: 'int', description: 'serve/worker: jobs one replica runs at once (default 2)' },
@@ -120,6 +129,8 @@ const DEFAULTS: Settings = {
   serverPort: 8000,
   serverHost: '0.0.0.0',
   shutdownGraceMs: 25_000,
+  webhookAuthUsername: 'port',
+  isProjectsLimited: true,
   workerConcurrency: 2,
   jobAttempts: 3,
   jobLockMs: 30_000,
