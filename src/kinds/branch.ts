@@ -2,7 +2,8 @@ import { pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { isHealthyRepository, listRepositories, type RepositoryRef } from './shared/listings.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import { deletedItems, field, getIfExists, missing, nothing, url } from './shared/events.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
 
 /** `$top` of the refs list is capped at 1000 by the service. */
 const REFS_MAX_PAGE = 1000;
@@ -57,4 +58,48 @@ export const branchKind: KindDefinition = {
   },
   selectorSchema: { type: 'object', properties: {} },
   fetch: fetchBranches,
+  events: {
+    subscriptions: [{ publisherId: 'tfs', eventType: 'git.push' }],
+    handle: branchesOfPush,
+  },
 };
+
+const ZERO_OBJECT_ID = /^0+$/;
+
+/**
+ * Every branch a push created, moved or deleted: deletions (new object id all zeros) are removed; the others are read
+ * back from the refs API (a later push may have moved or deleted them since), with the repository as it is now.
+ */
+async function branchesOfPush(ctx: FetchContext, event: ServiceHookEvent): Promise<EventOutcome> {
+  const repoId = field<string>(event.resource, 'repository', 'id');
+  if (!repoId) throw missing(event, 'resource.repository.id');
+  const updates = (field<GitRefUpdate[]>(event.resource, 'refUpdates') ?? []).filter((u) => typeof u?.name === 'string' && u.name.startsWith('refs/heads/'));
+  if (updates.length === 0) return nothing();
+  const repo = await getIfExists<RepositoryRef>(ctx, url(ctx, `_apis/git/repositories/${encodeURIComponent(repoId)}`));
+  const asItem = (refName: string, objectId: unknown, repository: RawItem): RawItem => ({ name: refName.replace(/^refs\/heads\//, ''), refName, objectId: objectId ?? null, __repository: repository });
+  if (!repo) return deletedItems(...updates.map((u) => asItem(u.name!, u.oldObjectId, field<RawItem>(event.resource, 'repository')!)));
+  const outcome = nothing();
+  for (const u of updates) {
+    const refName = u.name!;
+    if (ZERO_OBJECT_ID.test(u.newObjectId ?? '')) {
+      outcome.deleted.push(asItem(refName, u.oldObjectId, repo));
+      continue;
+    }
+    const res = await ctx.client.get<{ value?: GitRef[] }>(
+      url(ctx, `${encodeURIComponent(repo.project.id)}/_apis/git/repositories/${encodeURIComponent(repo.id)}/refs`),
+      { filter: refName.slice('refs/'.length), 'api-version': API.ga },
+      ctx.signal,
+    );
+    // The filter is a prefix match: pick the exact ref.
+    const ref = (res.data?.value ?? []).find((r) => r?.name === refName);
+    if (ref) outcome.upsert.push(asItem(refName, ref.objectId, repo));
+    else outcome.deleted.push(asItem(refName, u.oldObjectId, repo));
+  }
+  return outcome;
+}
+
+interface GitRefUpdate {
+  name?: string;
+  oldObjectId?: string;
+  newObjectId?: string;
+}

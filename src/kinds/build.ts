@@ -5,6 +5,7 @@ import { errorMessage } from '../util/errors.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE, PROJECT_CONCURRENCY, buildPages, projectPath, top } from './shared/pipelines.js';
+import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted, url } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface BuildSelector extends Selector {
@@ -110,4 +111,22 @@ export const buildKind: KindDefinition<BuildSelector> = {
     },
   },
   fetch: fetchBuilds,
+  events: {
+    subscriptions: [{ publisherId: 'tfs', eventType: 'build.complete' }],
+    async handle(ctx, event, selector) {
+      const id = numericId(event.resource.id);
+      const projectId = eventProjectId(event) ?? field<string>(event.resource, 'definition', 'project', 'id');
+      if (id === undefined) throw missing(event, 'resource.id (the build id)');
+      if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
+      const project = await projectById(ctx, projectId);
+      if (!project) return nothing();
+      const build = await getIfExists<Build>(ctx, url(ctx, projectPath(project, `build/builds/${id}`)));
+      if (!build) return deletedItems({ id, __projectId: project.id, __project: project });
+      const stamped: Build = { ...build, __projectId: project.id, __project: project };
+      if (!selector.enrichWithFirstCommit) return upserted(stamped);
+      const out: RawItem[] = [];
+      for await (const b of withFirstCommit(ctx, project, stamped)) out.push(b);
+      return upserted(...out);
+    },
+  },
 };

@@ -2,6 +2,7 @@ import { chunk, items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { buildPages, OCEAN_DEFAULT_TEAM, PROJECT_CONCURRENCY, projectPath } from './shared/pipelines.js';
+import { eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, url } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface Timeline {
@@ -44,4 +45,21 @@ export const pipelineStageKind: KindDefinition<Selector> = {
   },
   selectorSchema: { type: 'object', properties: { defaultTeam: OCEAN_DEFAULT_TEAM } },
   fetch: fetchPipelineStages,
+  events: {
+    subscriptions: ['ms.vss-pipelines.stage-state-changed-event', 'ms.vss-pipelines.job-state-changed-event'].map((eventType) => ({ publisherId: 'pipelines' as const, eventType })),
+    async handle(ctx, event) {
+      // A YAML run is a build: the run id is the build id whose timeline holds the stages.
+      const runId = numericId(field(event.resource, 'run', 'id'));
+      const projectId = eventProjectId(event);
+      if (runId === undefined) throw missing(event, 'resource.run.id');
+      if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
+      const project = await projectById(ctx, projectId);
+      if (!project) return nothing();
+      const build = await getIfExists<RawItem>(ctx, url(ctx, projectPath(project, `build/builds/${runId}`)));
+      if (!build) return nothing();
+      const outcome = nothing();
+      for await (const stages of buildStages(ctx, project, build)) outcome.upsert.push(...stages);
+      return outcome;
+    },
+  },
 };

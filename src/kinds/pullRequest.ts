@@ -2,6 +2,7 @@ import { pagesByTopSkip } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API, MAX_PAGE } from './shared/api.js';
 import { isHealthyRepository, listProjects, listRepositories, type ProjectRef } from './shared/listings.js';
+import { deletedItems, getIfExists, missing, numericId, upserted, url } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface PullRequestSelector extends Selector {
@@ -76,4 +77,14 @@ export const pullRequestKind: KindDefinition<PullRequestSelector> = {
     },
   },
   fetch: fetchPullRequests,
+  events: {
+    subscriptions: ['git.pullrequest.created', 'git.pullrequest.updated', 'git.pullrequest.merged'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),
+    async handle(ctx, event) {
+      const id = numericId(event.resource.pullRequestId);
+      if (id === undefined) throw missing(event, 'resource.pullRequestId');
+      const pr = await getIfExists<PullRequest>(ctx, url(ctx, `_apis/git/pullrequests/${id}`));
+      // The payload still names the repository and id, which is all a mapping needs to find the entity.
+      return pr ? upserted(pr) : deletedItems({ ...event.resource });
+    },
+  },
 };

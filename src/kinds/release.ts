@@ -1,5 +1,7 @@
 import { PIPELINE_PAGE } from './shared/pipelines.js';
 import { releaseListPages, tagList } from './shared/release.js';
+import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted, url } from './shared/events.js';
+import { projectPath } from './shared/pipelines.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface ReleaseSelector extends Selector {
@@ -50,4 +52,20 @@ export const releaseKind: KindDefinition<ReleaseSelector> = {
     },
   },
   fetch: fetchReleases,
+  events: {
+    subscriptions: ['ms.vss-release.release-created-event', 'ms.vss-release.release-abandoned-event', 'ms.vss-release.deployment-completed-event'].map(
+      (eventType) => ({ publisherId: 'rm' as const, eventType }),
+    ),
+    async handle(ctx, event, s) {
+      const r = event.resource;
+      const id = numericId(field(r, 'release', 'id')) ?? numericId(field(r, 'environment', 'releaseId')) ?? numericId(field(r, 'environment', 'release', 'id'));
+      const projectId = eventProjectId(event) ?? field<string>(r, 'release', 'projectReference', 'id');
+      if (id === undefined) throw missing(event, 'the release id (resource.release.id)');
+      if (!projectId) throw missing(event, 'project (resource.project.id)');
+      const project = await projectById(ctx, projectId);
+      if (!project) return nothing();
+      const release = await getIfExists<RawItem>(ctx, url(ctx, projectPath(project, `release/releases/${id}`), 'vsrm'), { $expand: s.expand });
+      return release ? upserted(release) : deletedItems({ ...(field<RawItem>(r, 'release') ?? { id }) });
+    },
+  },
 };

@@ -2,6 +2,7 @@ import { AdoNotFoundError } from '../ado/errors.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
+import { deletedItems, field, getIfExists, missing, upserted, url } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface RepositorySelector extends Selector {
@@ -68,4 +69,19 @@ export const repositoryKind: KindDefinition<RepositorySelector> = {
     },
   },
   fetch: fetchRepositories,
+  events: {
+    subscriptions: ['git.repo.created', 'git.repo.renamed', 'git.repo.deleted'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),
+    async handle(ctx, event, selector) {
+      const named = (field<RawItem>(event.resource, 'repository') ?? event.resource) as RawItem;
+      const id = typeof named.id === 'string' ? named.id : undefined;
+      if (!id) throw missing(event, 'resource.repository.id');
+      const repo = event.eventType === 'git.repo.deleted' ? undefined : await getIfExists<RepositoryRef>(ctx, url(ctx, `_apis/git/repositories/${encodeURIComponent(id)}`));
+      if (!repo) return deletedItems({ ...named });
+      const files = selector.includedFiles ?? [];
+      if (files.length === 0) return upserted(repo);
+      const out: RawItem[] = [];
+      for await (const r of withIncludedFiles(ctx, repo, files)) out.push(r);
+      return upserted(...out);
+    },
+  },
 };

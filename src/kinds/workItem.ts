@@ -2,7 +2,8 @@ import { AdoError } from '../ado/errors.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import { deletedItems, eventProjectId, field, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
 
 interface WorkItemSelector extends Selector {
   wiql?: string;
@@ -119,4 +120,59 @@ export const workItemKind: KindDefinition<WorkItemSelector> = {
     },
   },
   fetch: fetchWorkItems,
+  events: {
+    subscriptions: ['workitem.created', 'workitem.updated', 'workitem.commented', 'workitem.deleted', 'workitem.restored'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),
+    handle: workItemEvent,
+  },
 };
+
+/**
+ * Refetches the work item (in its project, with the selector's `$expand`) and checks it still matches the selector's
+ * WIQL. A deleted, missing or no longer matching item is removed; the removed item carries its project (`__projectId`,
+ * `__project`) so mappings that use them still name the entity (Ocean drops the project on delete).
+ */
+async function workItemEvent(ctx: FetchContext, event: ServiceHookEvent, selector: WorkItemSelector): Promise<EventOutcome> {
+  const r = event.resource;
+  // workitem.updated carries an update: `id` is the update's, the work item is `workItemId` (and `revision`).
+  const id = numericId(r.workItemId) ?? numericId(field(r, 'revision', 'id')) ?? numericId(r.id);
+  if (id === undefined) throw missing(event, 'work item id (resource.workItemId or resource.id)');
+  const projectId = eventProjectId(event) ?? field<string>(r, 'revision', 'fields', 'System.TeamProject');
+  if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
+  const found = await projectById(ctx, projectId);
+  if (!found) {
+    ctx.log.debug({ projectId }, 'work item event of a project that does not exist (any more): ignored');
+    return nothing();
+  }
+  const project: ProjectRef = found;
+  const gone = (): EventOutcome => {
+    const fields = (field<RawItem>(r, 'revision', 'fields') ?? field<RawItem>(r, 'fields') ?? {}) as RawItem;
+    return deletedItems({ id, rev: r.rev, fields: flatFields(fields), url: r.url, __projectId: project.id, __project: project });
+  };
+  if (event.eventType === 'workitem.deleted') return gone();
+  const [item] = await workItemsByIds(ctx, project, [id], selector.expand);
+  if (!item) return gone();
+  if (selector.wiql?.trim() && !(await matchesWiql(ctx, project, id, selector.wiql))) return gone();
+  return upserted(item);
+}
+
+/** `workitem.updated` fields are `{oldValue, newValue}` pairs; a removed item's mapping expects plain values. */
+function flatFields(fields: RawItem): RawItem {
+  const out: RawItem = {};
+  for (const [k, v] of Object.entries(fields)) {
+    out[k] = v && typeof v === 'object' && 'newValue' in (v as RawItem) ? (v as RawItem).newValue : v;
+  }
+  return out;
+}
+
+async function matchesWiql(ctx: FetchContext, project: ProjectRef, id: number, wiql: string): Promise<boolean> {
+  const { where } = splitOrderBy(wiql);
+  const query = `SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = ${wiqlString(project.name)} AND [System.Id] = ${id} AND (${where})`;
+  const res = await ctx.client.request<WiqlResult>(ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/wiql`), {
+    method: 'POST',
+    query: { 'api-version': API.ga },
+    body: { query },
+    idempotent: true,
+    signal: ctx.signal,
+  });
+  return (res.data?.workItems ?? []).some((w) => w?.id === id);
+}

@@ -30,11 +30,12 @@ import {
   type ClusterKeys,
   type TriggerResult,
 } from './cluster.js';
+import { createEventJobs } from './eventJobs.js';
 import { Metrics } from './metrics.js';
 import { OrgSlots } from './orgSlots.js';
 import type { ResourceJobData, RunJobData } from './plan.js';
 
-export type WebhookHandler = (job: Job) => Promise<unknown>;
+export type WebhookHandler = (job: Job, token?: string) => Promise<unknown>;
 
 export interface ClusterOptions {
   settings: Settings;
@@ -42,8 +43,10 @@ export interface ClusterOptions {
   log: Logger;
   /** Run workers in this process (false: only queue producers, e.g. a server-only replica). */
   workers: boolean;
-  /** Handles webhook events (issue 6). Without one, events wait in the queue, durable, for a replica that has it. */
+  /** Handles webhook events; default: the partial sync of sync/liveEvent.ts. */
   webhookHandler?: WebhookHandler;
+  /** false: this replica leaves webhook events to others (they wait in the queue, durable). */
+  liveEvents?: boolean;
   skipBlueprints?: boolean;
 }
 
@@ -239,6 +242,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   /** Jobs this replica is running, so a shutdown past its grace period can hand them back at once. */
   const active = new Map<string, { job: Job; token: string | undefined }>();
   const workers: Worker[] = [];
+  const closers: Array<() => Promise<void>> = [];
   if (o.workers) {
     const resyncWorker = new Worker(
       RESYNC_QUEUE,
@@ -262,9 +266,18 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     resyncWorker.on('failed', (job, err) => log.warn({ job: job?.id, name: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
     resyncWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
     workers.push(resyncWorker);
-    if (o.webhookHandler) {
-      const webhookWorker = new Worker(WEBHOOK_QUEUE, o.webhookHandler, { connection: track(workerConnection(url)), prefix: keys.bull, concurrency: settings.workerConcurrency, lockDuration: settings.jobLockMs, name: workerId });
+    let handler = o.webhookHandler;
+    if (!handler && o.liveEvents !== false) {
+      const events = createEventJobs({ settings, config, log, redis: state, keys, metrics, ready: ensureBlueprints });
+      closers.push(() => events.close());
+      handler = (job, token) => events.process(job, token);
+    }
+    if (handler) {
+      const webhookWorker = new Worker(WEBHOOK_QUEUE, handler, { connection: track(workerConnection(url)), prefix: keys.bull, concurrency: settings.workerConcurrency, lockDuration: settings.jobLockMs, name: workerId });
       webhookWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
+      webhookWorker.on('failed', (job, err) => {
+        if (err.name !== 'DelayedError') log.warn({ eventId: job?.id, eventType: job?.name, attempt: job?.attemptsMade, err: err.message }, 'webhook event failed; it is retried, then kept in the failed set');
+      });
       workers.push(webhookWorker);
     }
     const scheduled = await ensureScheduler(resyncQueue, settings);
@@ -291,7 +304,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         }
         await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
       }
-      await Promise.allSettled([resyncQueue.close(), webhookQueue.close(), flows.close()]);
+      await Promise.allSettled([resyncQueue.close(), webhookQueue.close(), flows.close(), ...closers.map((c) => c())]);
       for (const r of connections) r.disconnect();
     })());
 

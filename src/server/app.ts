@@ -18,7 +18,10 @@ export interface ServerDeps {
   webhookQueue: Queue;
   queues: Queue[];
   metrics?: Metrics;
+  /** Without it every webhook is refused: events are never taken from an unauthenticated sender. */
   webhookSecret?: string;
+  /** The basic-auth user name the service hooks send (default `port`). */
+  webhookAuthUsername?: string;
   adminToken?: string;
   /** Reachability of the catalog API; readiness fails while it is false. */
   catalogReachable?: () => Promise<boolean>;
@@ -37,16 +40,23 @@ export function secretEquals(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-function webhookCredential(req: FastifyRequest): string | undefined {
+/**
+ * A service hook authenticates with basic auth (the configured user name and the secret as password) or with the
+ * secret in an `X-Webhook-Secret` header. Both are compared in constant time; anything else, including no
+ * Authorization header at all, is refused.
+ */
+function webhookAuthenticated(req: FastifyRequest, secret: string, username: string): boolean {
   const header = req.headers['x-webhook-secret'];
-  if (typeof header === 'string' && header) return header;
+  if (typeof header === 'string' && header) return secretEquals(header, secret);
   const auth = req.headers.authorization;
-  if (auth?.startsWith('Basic ')) {
-    const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return colon >= 0 ? decoded.slice(colon + 1) : decoded;
-  }
-  return undefined;
+  if (!auth || !/^basic /i.test(auth)) return false;
+  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return false;
+  // Both halves are always compared, so the time taken does not tell which one was wrong.
+  const userOk = secretEquals(decoded.slice(0, colon), username);
+  const passwordOk = secretEquals(decoded.slice(colon + 1), secret);
+  return userOk && passwordOk;
 }
 
 function bearer(req: FastifyRequest): string | undefined {
@@ -86,10 +96,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const unavailable = (reply: FastifyReply) => reply.code(503).header('retry-after', '5').send({ error: 'queue unavailable, retry later' });
 
   app.post('/webhooks/azure-devops', async (req, reply) => {
-    if (deps.webhookSecret) {
-      const given = webhookCredential(req);
-      if (given === undefined) return reply.code(401).header('www-authenticate', 'Basic realm="webhooks"').send({ error: 'credentials required' });
-      if (!secretEquals(given, deps.webhookSecret)) return reply.code(401).send({ error: 'invalid credentials' });
+    if (!deps.webhookSecret || !webhookAuthenticated(req, deps.webhookSecret, deps.webhookAuthUsername ?? 'port')) {
+      return reply.code(401).header('www-authenticate', 'Basic realm="webhooks"').send({ error: deps.webhookSecret ? 'invalid or missing credentials' : 'webhooks are disabled: no WEBHOOK_SECRET is configured' });
     }
     const event = validateEnvelope(req.body);
     if (typeof event === 'string') return reply.code(400).send({ error: event });

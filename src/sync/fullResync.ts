@@ -111,7 +111,7 @@ export function organizationFailure(organization: string, err: unknown): Resourc
 }
 
 /** Groups identifiers by blueprint; search-query identifiers resolve in Port and are never swept, so they are left out. */
-function byBlueprint(entities: Array<{ blueprint: string; identifier: unknown }>): Map<string, string[]> {
+export function byBlueprint(entities: Array<{ blueprint: string; identifier: unknown }>): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const e of entities) {
     if (typeof e.identifier !== 'string') continue;

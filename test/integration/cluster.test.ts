@@ -260,7 +260,7 @@ describe('cluster mode', () => {
     expect((await fetch(http, { method: 'POST', headers: json, body })).status).toBe(401);
     const wrong = { ...json, authorization: `Basic ${Buffer.from('x:nope').toString('base64')}` };
     expect((await fetch(http, { method: 'POST', headers: wrong, body })).status).toBe(401);
-    const ok = { ...json, authorization: `Basic ${Buffer.from('ado:hook-secret-123456').toString('base64')}` };
+    const ok = { ...json, authorization: `Basic ${Buffer.from('port:hook-secret-123456').toString('base64')}` };
     expect((await fetch(http, { method: 'POST', headers: ok, body: JSON.stringify({ id: 'x' }) })).status).toBe(400);
     const r1 = await fetch(http, { method: 'POST', headers: ok, body });
     const r2 = await fetch(http, { method: 'POST', headers: { ...json, 'x-webhook-secret': 'hook-secret-123456' }, body });

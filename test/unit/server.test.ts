@@ -32,7 +32,7 @@ async function call(server: FastifyInstance, o: { method: string; url: string; p
   return { statusCode: res.status, headers: Object.fromEntries(res.headers), body: text, json: () => JSON.parse(text) as unknown };
 }
 
-const basic = (password: string) => `Basic ${Buffer.from(`any:${password}`).toString('base64')}`;
+const basic = (password: string, user = 'port') => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('fastify server', () => {
   let redis: Redis;
@@ -68,7 +68,7 @@ describe('fastify server', () => {
     downRedis.on('error', () => undefined);
     downQueue = new Queue('webhook-events', { connection: downRedis, prefix });
     downQueue.on('error', () => undefined);
-    down = buildServer({ log: silentLogger, redis: downRedis, webhookQueue: downQueue, queues: [downQueue], redisTimeoutMs: 500 });
+    down = buildServer({ log: silentLogger, redis: downRedis, webhookQueue: downQueue, queues: [downQueue], redisTimeoutMs: 500, webhookSecret: 'hook-secret' });
     await app.listen({ port: 0, host: '127.0.0.1' });
     await down.listen({ port: 0, host: '127.0.0.1' });
   });
@@ -90,10 +90,26 @@ describe('fastify server', () => {
     expect(none.statusCode).toBe(401);
     expect(none.headers['www-authenticate']).toContain('Basic');
     expect((await post(app, event, { authorization: basic('wrong') })).statusCode).toBe(401);
+    expect((await post(app, event, { authorization: basic('hook-secret', 'someone-else') })).statusCode).toBe(401);
+    expect((await post(app, event, { authorization: `Bearer hook-secret` })).statusCode).toBe(401);
+    expect((await post(app, event, { authorization: `Basic ${Buffer.from('hook-secret').toString('base64')}` })).statusCode).toBe(401);
     expect((await post(app, event, { 'x-webhook-secret': 'hook-secret-but-longer' })).statusCode).toBe(401);
     expect((await post(app, { ...event, id: 'evt-h' }, { 'x-webhook-secret': 'hook-secret' })).statusCode).toBe(202);
     expect(secretEquals('a', 'a')).toBe(true);
     expect(secretEquals('a', 'ab')).toBe(false);
+  });
+
+  it('refuses every webhook when no secret is configured', async () => {
+    const open = buildServer({ log: silentLogger, redis, webhookQueue: queue, queues: [queue] });
+    await open.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const r = await post(open, { ...event, id: 'evt-no-secret' });
+      expect(r.statusCode).toBe(401);
+      expect(r.body).toMatch(/WEBHOOK_SECRET/);
+      expect(await queue.getJob('evt-no-secret')).toBeUndefined();
+    } finally {
+      await open.close();
+    }
   });
 
   it('validates the envelope', async () => {
@@ -125,7 +141,7 @@ describe('fastify server', () => {
   });
 
   it('answers 503 when Redis cannot take the event, and /readyz says so', async () => {
-    const r = await post(down, event);
+    const r = await post(down, event, { authorization: basic('hook-secret') });
     expect(r.statusCode).toBe(503);
     expect((await call(down, { method: 'GET', url: '/readyz' })).statusCode).toBe(503);
     expect((await call(down, { method: 'GET', url: '/healthz' })).statusCode).toBe(200);

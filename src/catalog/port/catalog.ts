@@ -56,6 +56,18 @@ export class PortCatalog {
     }
   }
 
+  /** Which of these identifiers exist in `blueprint` and are owned by this instance (live deletions touch only those). */
+  async ownedAmong(blueprint: string, identifiers: string[]): Promise<string[]> {
+    const found: string[] = [];
+    for (let i = 0; i < identifiers.length; i += 100) {
+      const rules: SearchRule[] = [...ownershipRules(this.client.integrationIdentifier), { property: '$identifier', operator: 'in', value: identifiers.slice(i, i + 100) }];
+      for await (const page of this.client.search(blueprint, { combinator: 'and', rules }, ['$identifier'], this.#pageSize)) {
+        for (const e of page) found.push(e.identifier);
+      }
+    }
+    return found;
+  }
+
   /** Relation id → target blueprint, from the blueprint definition (cached per instance). */
   relationTargets(blueprint: string): Promise<Record<string, string>> {
     let p = this.#relationTargets.get(blueprint);

@@ -62,11 +62,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     queues: [cluster.resyncQueue, cluster.webhookQueue],
     metrics: cluster.metrics,
     webhookSecret: settings.webhookSecret,
+    webhookAuthUsername: settings.webhookAuthUsername,
     adminToken: settings.adminToken,
     triggerResync: cluster.triggerResync,
     catalogReachable: httpReachable(resolvePortBaseUrl({ baseUrl: settings.portBaseUrl })),
   });
-  if (!settings.webhookSecret) log.warn('WEBHOOK_SECRET is not set: POST /webhooks/azure-devops accepts unauthenticated events');
+  if (!settings.webhookSecret) log.warn('WEBHOOK_SECRET is not set: POST /webhooks/azure-devops refuses every event (401); live events are off');
   await app.listen({ port: settings.serverPort, host: settings.serverHost });
   const address = app.server.address();
   log.info({ port: typeof address === 'object' && address ? address.port : settings.serverPort, worker: cluster.workerId }, 'server listening');

@@ -84,6 +84,13 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     const runs = data.builds.filter((b) => b.pipelineId === pl.id).sort((a, b) => b.id - a.id).slice(0, 10000);
     return sendJson(reply, 200, { count: runs.length, value: runs.map((b) => data.runJson(b)) });
   });
+  app.get('/:org/:project/_apis/pipelines/:id/runs/:runId', async (req, reply) => {
+    const { data, p, projectIndex } = ctx(req);
+    const pl = data.pipeline(projectIndex, Number(p.id));
+    const run = pl && data.builds.find((b) => b.pipelineId === pl.id && b.id === Number(p.runId));
+    if (!run) throw notFound(`Pipeline run ${p.runId} not found.`);
+    return sendJson(reply, 200, data.runJson(run));
+  });
 
   // ---- builds ----
   app.get('/:org/:project/_apis/build/definitions/:id', async (req, reply) => {
@@ -186,9 +193,22 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     const page = idPage(reply, all, q, 'releases');
     return sendJson(reply, 200, { count: page.length, value: page.map((r) => data.releaseJson(r, expand)) });
   });
+  app.get('/:org/:project/_apis/release/releases/:id', async (req, reply) => {
+    const { data, p, projectIndex } = ctx(req);
+    const release = data.releases.find((r) => r.id === Number(p.id) && r.definition.projectIndex === projectIndex);
+    if (!release) throw notFound(`VS402853: Release with id ${p.id} does not exist.`);
+    return sendJson(reply, 200, data.releaseJson(release, new Set(['environments', 'artifacts'])));
+  });
   app.get('/:org/:project/_apis/release/deployments', async (req, reply) => {
     const { data, q, projectIndex } = ctx(req);
-    const all = data.releaseDeployments.filter((x) => x.release.definition.projectIndex === projectIndex);
+    const releaseId = q.get('releaseId');
+    const envId = q.get('definitionEnvironmentId');
+    const all = data.releaseDeployments.filter(
+      (x) =>
+        x.release.definition.projectIndex === projectIndex &&
+        (releaseId === undefined || x.release.id === Number(releaseId)) &&
+        (envId === undefined || x.environment.id === Number(envId)),
+    );
     const page = idPage(reply, all, q, 'releaseDeployments');
     return sendJson(reply, 200, { count: page.length, value: page.map((x) => data.releaseDeploymentJson(x)) });
   });
