@@ -36,6 +36,12 @@ export interface AdoSimulator {
   requests: RequestLogEntry[];
   /** Replaces the current faults (merged over the defaults) and resets the Nth-request counter. */
   setFaults(f: Partial<AdoFaults>): void;
+  /**
+   * Edits the JSON body of successful responses whose path matches (case-insensitive regex), e.g. to change a pull
+   * request's title between two events. Returns a function that removes the edit.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test edits whatever shape the route serves
+  patchResponses(pathPattern: string, edit: (body: any) => unknown): () => void;
   /** The Entra token endpoint stand-in, when started with `entra`; its tokens are accepted as Bearer credentials. */
   entra?: EntraStandIn;
   close(): Promise<void>;
@@ -83,6 +89,11 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions & { entra?: bo
     dataset,
     requests: state.requests,
     setFaults: (f) => state.setFaults(f),
+    patchResponses: (pathPattern, edit) => {
+      const patch = { re: new RegExp(pathPattern, 'i'), edit };
+      state.patches.push(patch);
+      return () => void state.patches.splice(state.patches.indexOf(patch), 1);
+    },
     entra,
     close: () => (closed ??= Promise.all([app.close(), entra?.close()]).then(() => undefined)),
   };

@@ -29,6 +29,8 @@ export class SimulatorState {
   /** Data requests seen since the faults were last set (the N in "every Nth"). */
   dataRequests = 0;
   readonly requests: RequestLogEntry[] = [];
+  /** Edits of JSON response bodies by path (tests change or remove data this way: the dataset itself is generated). */
+  readonly patches: Array<{ re: RegExp; edit: (body: unknown) => unknown }> = [];
 
   constructor(faults: AdoFaults) {
     this.faults = faults;
@@ -185,6 +187,12 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
       reply.header('x-ratelimit-limit', String(RATE_LIMIT_TSTU));
       reply.header('x-ratelimit-remaining', String(remaining));
       reply.header('x-ratelimit-reset', String(Math.ceil((Date.now() + f.retryAfterSeconds * 1000) / 1000)));
+    }
+    const patches = reply.statusCode === 200 ? state.patches.filter((p) => p.re.test(rs.entry.path)) : [];
+    if (patches.length > 0 && typeof payload === 'string') {
+      let body: unknown = JSON.parse(payload);
+      for (const p of patches) body = p.edit(body);
+      payload = JSON.stringify(body);
     }
     if (rs.truncate && (typeof payload === 'string' || Buffer.isBuffer(payload))) {
       const text = payload.toString();
