@@ -19,6 +19,22 @@ export interface StartupReconcile {
 
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
+/** The producer connection may still be connecting when the server starts listening. */
+async function redisReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      reject(new Error(`Redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    redis.once('ready', onReady);
+  });
+}
+
 export function hooksLockKey(settings: Pick<Settings, 'integrationIdentifier'>): string {
   return `${clusterKeys(settings).base}:hooks-lock`;
 }
@@ -45,6 +61,7 @@ export async function reconcileAtStart(o: {
   const key = hooksLockKey(settings);
   const owner = randomUUID();
   try {
+    await redisReady(o.redis, 15_000);
     const got = await o.redis.set(key, owner, 'PX', o.lockMs ?? 600_000, 'NX');
     if (got !== 'OK') {
       log.info('service-hook subscriptions: another replica is reconciling them; skipped');

@@ -258,7 +258,10 @@ class HookContext {
         false,
       );
     }
-    return new Error(this.scrub(`Azure DevOps organization "${this.org.name}": ${what} failed: ${errorMessage(err)}`));
+    const message = errorMessage(err);
+    // The client's errors already name the organization.
+    const prefix = message.startsWith('Azure DevOps organization') ? '' : `Azure DevOps organization "${this.org.name}": `;
+    return new Error(this.scrub(`${prefix}${what} failed: ${message}`));
   }
 
   async list(publisher: EventPublisher, eventType?: string): Promise<HookSubscription[]> {

@@ -3,7 +3,11 @@
  * project, idempotent restarts, repair, removal, hosts per publisher (vsrm/advsec stores), failure modes, the CLI and
  * the once-per-cluster start of `serve`.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { PatAuth } from '../../src/ado/auth.js';
@@ -21,7 +25,9 @@ import {
 } from '../../src/hooks/subscriptions.js';
 import type { EventSubscription } from '../../src/kinds/types.js';
 import { silentLogger } from '../../src/util/log.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI, ROOT, runCli } from '../helpers/cli.js';
+import { syncEnv } from '../helpers/env.js';
+import { startPortSimulator } from '../simulators/port/index.js';
 import { startAdoSimulator, type AdoSimulator, type StoredSubscription } from '../simulators/ado/index.js';
 
 const PROJECTS = 3;
@@ -35,7 +41,7 @@ const EVENTS: EventSubscription[] = [
   { publisherId: 'rm', eventType: 'ms.vss-release.deployment-completed-event' },
   { publisherId: 'advsec', eventType: 'ms.vss-alerts.alert-created-event' },
 ];
-const ORGS = ['acme', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
+const ORGS = ['acme', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota'];
 
 let sim: AdoSimulator;
 beforeAll(async () => {
@@ -286,6 +292,58 @@ describe('serve start: once per cluster', () => {
       expect(failed.errors[0]!.message).not.toContain(SECRET);
     } finally {
       sim.setFaults({});
+    }
+  });
+});
+
+describe('ado-sync serve with APP_HOST', () => {
+  it('reconciles in the background after listening and logs the summary, without the secret', async () => {
+    const port = await startPortSimulator();
+    const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+    const identifier = `hooks-serve-${randomUUID()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'ado-sync-hooks-'));
+    const config = join(dir, 'config.yml');
+    writeFileSync(config, `resources:\n  - kind: project\n    selector: { query: 'true' }\n    port: { entity: { mappings: { identifier: .id, title: .name, blueprint: '"azureDevopsProject"' } } }\n`);
+    const env = syncEnv(sim, port, {
+      ADO_ORGANIZATION_URL: sim.orgUrl('iota'),
+      INTEGRATION_IDENTIFIER: identifier,
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      PORT_APP_CONFIG: config,
+      APP_HOST,
+      WEBHOOK_SECRET: SECRET,
+      LOG_LEVEL: 'info',
+      JQ_POOL_SIZE: '1',
+      SHUTDOWN_GRACE_MS: '2000',
+    });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--host', '127.0.0.1'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, JQ_PATH: process.env.JQ_PATH ?? '/usr/bin/jq', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    let stderr = '';
+    try {
+      // Resolves on the log line itself (event-driven), or rejects if the process ends first.
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stderr!.on('data', (d) => {
+          stderr += d;
+          const hit = stderr.split('\n').find((l) => l.includes('service-hook subscriptions'));
+          if (hit) resolve(hit);
+        });
+        void exited.then((code) => reject(new Error(`serve exited (${code}) before reconciling:\n${stderr}`)));
+      });
+      expect(line).toContain('service-hook subscriptions reconciled');
+      expect(line).toContain('"org":"iota"');
+      expect(line).toContain('"failed":0');
+      expect(stderr).toContain('server listening');
+      expect(stderr).not.toContain(SECRET);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      const keys = await redis.keys(`ado-sync:${identifier}:*`);
+      if (keys.length) await redis.del(...keys);
+      redis.disconnect();
+      await port.close();
     }
   });
 });
