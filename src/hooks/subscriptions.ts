@@ -461,16 +461,28 @@ export interface ListedSubscription {
   service: AdoService;
 }
 
-/** This installation's subscriptions (and adoptable twins) on every host of the given publishers (default: all four). */
-export async function listOwnSubscriptions(o: HookOptions & { publishers?: EventPublisher[] }): Promise<ListedSubscription[]> {
+/**
+ * This installation's subscriptions (and adoptable twins) on every host of the given publishers (default: all four).
+ * A host whose listing fails is reported in `errors` and the others are still listed; a permission error throws.
+ */
+export async function listOwnSubscriptions(o: HookOptions & { publishers?: EventPublisher[] }): Promise<{ subscriptions: ListedSubscription[]; errors: string[] }> {
   const ctx = new HookContext(o);
   const url = o.settings.appHost ? webhookUrl(o.settings.appHost) : undefined;
-  const out: ListedSubscription[] = [];
+  const subscriptions: ListedSubscription[] = [];
+  const errors: string[] = [];
   for (const p of o.publishers ?? ALL_PUBLISHERS) {
-    for (const s of await ctx.list(p)) {
+    let subs: HookSubscription[];
+    try {
+      subs = await ctx.list(p);
+    } catch (err) {
+      if (err instanceof HookPermissionError) throw err;
+      errors.push(errorMessage(err));
+      continue;
+    }
+    for (const s of subs) {
       const own = ownership(s, o.settings, url);
       if (own === 'foreign') continue;
-      out.push({
+      subscriptions.push({
         id: s.id,
         publisherId: s.publisherId,
         eventType: s.eventType,
@@ -482,7 +494,7 @@ export async function listOwnSubscriptions(o: HookOptions & { publishers?: Event
       });
     }
   }
-  return out;
+  return { subscriptions, errors };
 }
 
 /**

@@ -41,7 +41,7 @@ const EVENTS: EventSubscription[] = [
   { publisherId: 'rm', eventType: 'ms.vss-release.deployment-completed-event' },
   { publisherId: 'advsec', eventType: 'ms.vss-alerts.alert-created-event' },
 ];
-const ORGS = ['acme', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota'];
+const ORGS = ['acme', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa'];
 
 let sim: AdoSimulator;
 beforeAll(async () => {
@@ -166,6 +166,22 @@ describe('reconcile', () => {
     expect(left.filter((s) => s.eventType === 'git.push')).toHaveLength(PROJECTS);
     // git.pullrequest.created is not listed (its publisher is, tfs): obsolete ones of ours are found through the per-publisher list.
     expect(left.filter((s) => s.eventType === 'git.pullrequest.created')).toHaveLength(0);
+  });
+
+  it('adopts a header-less twin at our URL instead of duplicating it; one with its own filters stays foreign', async () => {
+    const projects = sim.dataset.org('kappa')!;
+    const p0 = projects.projects.reference(0).id;
+    const twin = sim.hooks.seed('kappa', 'core', { publisherId: 'tfs', eventType: 'git.push', consumerId: 'webHooks', consumerActionId: 'httpRequest', status: 'disabledBySystem', publisherInputs: { projectId: p0 }, consumerInputs: { url: HOOK_URL } });
+    const filtered = sim.hooks.seed('kappa', 'core', { publisherId: 'tfs', eventType: 'git.push', consumerId: 'webHooks', consumerActionId: 'httpRequest', publisherInputs: { projectId: p0, branch: 'main' }, consumerInputs: { url: HOOK_URL } });
+    const r = await reconcile('kappa', {}, EVENTS.slice(0, 1));
+    expect(r).toMatchObject({ desired: PROJECTS, created: PROJECTS - 1, repaired: 1, kept: 0, removed: 0 });
+    const adopted = sim.hooks.get(twin.id)!;
+    expect([adopted.status, headerOf(adopted)]).toEqual(['enabled', 'it-sync']);
+    expect(sim.hooks.get(filtered.id)).toEqual(filtered);
+    // remove deletes what carries our header (the adopted one included), never the filtered foreign one.
+    const removed = await removeSubscriptions({ client: client('kappa'), settings: settings(), publishers: ['tfs'] });
+    expect(removed).toMatchObject({ removed: PROJECTS, failed: 0 });
+    expect(sim.hooks.all({ org: 'kappa' }).map((x) => x.id)).toEqual([filtered.id]);
   });
 
   it('remove deletes only this installation\'s subscriptions on every host', async () => {

@@ -79,10 +79,12 @@ export async function webhooksCommand(argv: string[]): Promise<number> {
           for (const e of r.errors) print(`  error: ${e}`);
         }
       } else if (action === 'list') {
-        const subs = await listOwnSubscriptions({ client: t.client, settings, log, publishers });
-        json.push({ organization: org, subscriptions: subs });
+        const { subscriptions: subs, errors } = await listOwnSubscriptions({ client: t.client, settings, log, publishers });
+        if (errors.length > 0) failed = true;
+        json.push({ organization: org, subscriptions: subs, errors });
         if (flags.json !== true) {
           print(`${org}: ${subs.length} subscription(s)`);
+          for (const e of errors) print(`  error: ${e}`);
           for (const s of subs) {
             print(`  ${s.id} ${s.publisherId}/${s.eventType} ${s.projectId ? `project ${s.projectId}` : 'organization'} ${s.status} → ${s.url ?? ''}${s.ownership === 'adoptable' ? ' (no instance marker)' : ''}`);
           }
