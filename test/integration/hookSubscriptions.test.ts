@@ -77,6 +77,35 @@ function hookRequests(name: string, since = 0) {
   return sim.requests.slice(since).filter((r) => r.org === name && /\/_apis\/hooks\//i.test(r.path));
 }
 
+describe('simulator: hooks contract', () => {
+  const auth = (json = true): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`:${sim.pat}`).toString('base64')}`, ...(json ? { 'content-type': 'application/json' } : {}) });
+  const base = () => `${sim.serviceUrl('vsrm', 'kappa')}/_apis/hooks/subscriptions`;
+
+  it('validates, fills server fields, masks the password, filters, and keeps hosts apart', async () => {
+    const bad = await fetch(`${base()}?api-version=7.1-preview.1`, { method: 'POST', headers: auth(), body: JSON.stringify({ publisherId: 'rm', eventType: 'x', consumerId: 'webHooks', consumerActionId: 'nope', consumerInputs: { url: 'https://h/x' } }) });
+    expect(bad.status).toBe(400);
+    const noUrl = await fetch(`${base()}?api-version=7.1-preview.1`, { method: 'POST', headers: auth(), body: JSON.stringify({ publisherId: 'rm', eventType: 'x', consumerId: 'webHooks', consumerActionId: 'httpRequest', consumerInputs: { url: 'not a url' } }) });
+    expect(noUrl.status).toBe(400);
+    const wrongHost = await fetch(`${sim.orgUrl('kappa')}/_apis/hooks/subscriptions?api-version=7.1-preview.1`, { method: 'POST', headers: auth(), body: JSON.stringify({ publisherId: 'rm', eventType: 'x', consumerId: 'webHooks', consumerActionId: 'httpRequest', consumerInputs: { url: 'https://h/x' } }) });
+    expect(wrongHost.status).toBe(400);
+    const created = (await (
+      await fetch(`${base()}?api-version=7.1-preview.1`, { method: 'POST', headers: auth(), body: JSON.stringify({ publisherId: 'rm', eventType: 'ms.vss-release.release-created-event', consumerId: 'webHooks', consumerActionId: 'httpRequest', consumerInputs: { url: 'https://h/x', basicAuthPassword: 'pw-123456' } }) })
+    ).json()) as { id: string; status: string; createdDate: string; publisherInputs: Record<string, string>; consumerInputs: Record<string, string> };
+    expect(created.status).toBe('enabled');
+    expect(created.createdDate).toEqual(expect.any(String));
+    expect(Object.keys(created.publisherInputs).sort()).toEqual(['hostId', 'tfsSubscriptionId']);
+    expect(created.consumerInputs.basicAuthPassword).toBe('********');
+    const one = (await (await fetch(`${base()}/${created.id}?api-version=7.1-preview.1`, { headers: auth() })).json()) as { consumerInputs: Record<string, string> };
+    expect(one.consumerInputs.basicAuthPassword).toBe('********');
+    const filtered = (await (await fetch(`${base()}?eventType=other&api-version=7.1-preview.1`, { headers: auth() })).json()) as { count: number };
+    expect(filtered.count).toBe(0);
+    const onCore = (await (await fetch(`${sim.orgUrl('kappa')}/_apis/hooks/subscriptions?publisherId=rm&api-version=7.1-preview.1`, { headers: auth() })).json()) as { count: number };
+    expect(onCore.count).toBe(0);
+    expect((await fetch(`${base()}/${created.id}?api-version=7.1-preview.1`, { method: 'DELETE', headers: auth(false) })).status).toBe(204);
+    expect((await fetch(`${base()}/${created.id}?api-version=7.1-preview.1`, { headers: auth() })).status).toBe(404);
+  });
+});
+
 describe('reconcile', () => {
   it('creates events × projects, each publisher on its own host, with the secret sent and our marker', async () => {
     const r = await reconcile('acme');
