@@ -80,7 +80,7 @@ export interface HookSubscription {
   [k: string]: unknown;
 }
 
-/** What a subscription this module creates looks like (consumer inputs hold the password: never log this). */
+/** One subscription this installation wants: an event, per project or organization-wide. */
 export interface DesiredSubscription {
   publisherId: EventPublisher;
   eventType: string;
