@@ -60,7 +60,7 @@ const SCOPE_HINTS: Array<[RegExp, string]> = [
   [/\/_apis\/(user|group|serviceprincipal)entitlements/i, 'Member Entitlement Management (Read)'],
   [/\/_apis\/test\//i, 'Test Management (Read)'],
   [/\/_apis\/distributedtask\/environments/i, 'Environment (Read & manage)'],
-  [/\/_apis\/hooks\//i, 'Service Hooks (Read, query & manage)'],
+  [/\/_apis\/hooks\//i, 'Service Hooks (Read & write)'],
   [/\/_apis\/wiki\//i, 'Wiki (Read)'],
   [/\/_apis\/alert\//i, 'Advanced Security (Read)'],
   [/\/_apis\/(projects|teams)\b/i, 'Project and Team (Read)'],

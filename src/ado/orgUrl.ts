@@ -11,6 +11,11 @@ export interface Organization {
   flavor: AdoFlavor;
   /** Host style decides how sub-service URLs (vsrm, vssps, vsaex, advsec) are formed. */
   hostStyle: 'dev.azure.com' | 'visualstudio.com' | 'custom';
+  /**
+   * Explicit base URLs of sub-services, overriding the derived ones (a proxy that fronts each service on its own
+   * address; the simulator's per-service stores in tests).
+   */
+  serviceUrls?: Partial<Record<AdoService, string>>;
 }
 
 /** Sub-services that live on their own host on Azure DevOps Services. */
@@ -62,6 +67,8 @@ export function parseOrganizationUrl(raw: string, flavorOverride?: AdoFlavor): O
 
 /** Base URL of a sub-service for this organization (release → vsrm, graph → vssps, entitlements → vsaex). */
 export function serviceUrl(org: Organization, service: AdoService): string {
+  const explicit = org.serviceUrls?.[service];
+  if (explicit) return explicit.replace(/\/+$/, '');
   if (service === 'core' || org.hostStyle === 'custom') return org.url;
   if (org.hostStyle === 'dev.azure.com') return org.url.replace('://dev.azure.com', `://${service}.dev.azure.com`);
   return org.url.replace('.visualstudio.com', `.${service}.visualstudio.com`);

@@ -8,6 +8,7 @@ import { mapCommand, mapHelp } from './commands/map.js';
 import { validateCommand, validateHelp } from './commands/validate.js';
 import { serveCommand, serveHelp, workerCommand, workerHelp } from './commands/serve.js';
 import { statusCommand, statusHelp } from './commands/status.js';
+import { webhooksCommand, webhooksHelp } from './commands/webhooks.js';
 import { SETTINGS } from '../config/settings.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; help:
   serve: { run: serveCommand, help: serveHelp },
   worker: { run: workerCommand, help: workerHelp },
   status: { run: statusCommand, help: statusHelp },
+  webhooks: { run: webhooksCommand, help: webhooksHelp },
 };
 
 function usage(): string {

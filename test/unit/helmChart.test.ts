@@ -185,6 +185,7 @@ describe('helm chart values', () => {
     ['a misspelled top-level key', { replicas: 3 }],
     ['negative replicas', { server: { replicas: -1 } }],
     ['an organization that is not a URL', { azureDevOps: { organizations: ['acme'] } }],
+    ['an app host that is not a URL', { appHost: 'sync.example.com' }],
     ['a non-string inline port-app-config', { portAppConfig: { inline: { resources: [] } } }],
     ['multiple mode with a PAT', { azureDevOps: { accountMode: 'multiple', authMethod: 'pat', organizations: ['https://dev.azure.com/a'] } }],
   ])('the schema rejects %s', (_label, override) => {
@@ -197,6 +198,7 @@ describe('helm chart values', () => {
       azureDevOps: { accountMode: 'multiple', authMethod: 'client-secret', organizations: ['https://dev.azure.com/a', 'https://dev.azure.com/b'], tenantId: 't', clientId: 'c', clientSecret: 's' },
       redis: { bundled: { enabled: true } },
     }],
+    ['an app host for the service-hook subscriptions', { appHost: 'https://ado-sync.example.com' }],
     ['extra settings via extraEnv', { extraEnv: [{ name: 'WORKER_CONCURRENCY', value: '4' }] }],
   ])('the schema accepts %s', (_label, override) => {
     expect(validate(deepMerge(values, override)) ? [] : validate.errors).toEqual([]);

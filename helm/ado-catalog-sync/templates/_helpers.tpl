@@ -78,6 +78,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: {{ .Values.logLevel | quote }}
 - name: INTEGRATION_IDENTIFIER
   value: {{ .Values.integrationIdentifier | quote }}
+{{- with .Values.appHost }}
+- name: APP_HOST
+  value: {{ . | quote }}
+{{- end }}
 - name: PORT_BASE_URL
   value: {{ .Values.port.baseUrl | quote }}
 - name: SERVER_PORT

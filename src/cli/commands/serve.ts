@@ -2,6 +2,9 @@ import { loadAppConfig } from '../../config/appConfig.js';
 import { loadSettings, type Settings } from '../../config/settings.js';
 import { resolvePortBaseUrl } from '../../catalog/port/index.js';
 import { checkJqExpressions } from '../../mapping/check.js';
+import { requiredSubscriptions } from '../../hooks/required.js';
+import { reconcileAtStart } from '../../hooks/startup.js';
+import type { EventSubscription } from '../../kinds/types.js';
 import { startCluster, type Cluster } from '../../queue/runtime.js';
 import { buildServer, httpReachable } from '../../server/app.js';
 import { createLogger, type Logger } from '../../util/log.js';
@@ -11,14 +14,14 @@ export const serveHelp =
   'ado-sync serve [--port N] [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]   HTTP server (webhooks, health, metrics, admin) plus workers; needs REDIS_URL';
 export const workerHelp = 'ado-sync worker [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]   workers only (resync jobs and webhook events); needs REDIS_URL';
 
-async function start(argv: string[], workersOnly: boolean): Promise<{ settings: Settings; log: Logger; cluster: Cluster }> {
+async function start(argv: string[], workersOnly: boolean): Promise<{ settings: Settings; log: Logger; cluster: Cluster; events: EventSubscription[] }> {
   const { flags } = parseCommandArgs(argv, { 'resync-on-start': { type: 'boolean' }, 'skip-blueprints': { type: 'boolean' } });
   const settings = loadSettings(flags);
   const log = createLogger(settings.logLevel).child({ mode: workersOnly ? 'worker' : 'serve' });
   const loaded = loadAppConfig(settings.configFile);
   await checkJqExpressions(loaded);
   const cluster = await startCluster({ settings, config: loaded.config, log, workers: true, skipBlueprints: flags['skip-blueprints'] === true });
-  return { settings, log, cluster };
+  return { settings, log, cluster, events: requiredSubscriptions(loaded.config) };
 }
 
 /** Resolves with the exit code once SIGTERM/SIGINT has been handled. */
@@ -54,7 +57,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { settings, log, cluster } = await start(argv, false);
+  const { settings, log, cluster, events } = await start(argv, false);
   const app = buildServer({
     log,
     redis: cluster.producer,
@@ -71,6 +74,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await app.listen({ port: settings.serverPort, host: settings.serverHost });
   const address = app.server.address();
   log.info({ port: typeof address === 'object' && address ? address.port : settings.serverPort, worker: cluster.workerId }, 'server listening');
+  if (settings.appHost) {
+    // In the background, once per cluster (Redis lock); failures are logged and never stop the server.
+    void reconcileAtStart({ settings, events, redis: cluster.producer, log: log.child({ component: 'service-hooks' }) });
+  } else {
+    log.info('APP_HOST is not set: service-hook subscriptions are not created or repaired (set it, or run ado-sync webhooks sync)');
+  }
   return untilSignal(log, settings, async () => {
     await app.close();
     await cluster.close(settings.shutdownGraceMs);

@@ -15,9 +15,11 @@ import { registerWorkRoutes } from './routes/work.js';
 import { registerGitExtraRoutes } from './routes/gitExtras.js';
 import { registerWikiAlertRoutes } from './routes/wikisAlerts.js';
 import type { RouteContext } from './routes/context.js';
+import { HookStore, registerHookRoutes, type HookService } from './routes/hooks.js';
 import { startEntraStandIn, type EntraStandIn, type EntraStandInOptions } from './entra.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
+export type { HookService, HookStore, StoredSubscription } from './routes/hooks.js';
 export { AdoDataset } from './data/dataset.js';
 export type { AdoCounts } from './data/dataset.js';
 export type { GitItem, GitPullRequest, GitRepository, IdentityRef, TeamProject, TeamProjectReference } from './data/types.js';
@@ -30,6 +32,13 @@ export interface AdoSimulator {
   pat: string;
   /** `${url}/${org}` (default: the first organization). */
   orgUrl(org?: string): string;
+  /**
+   * Base URL of a sub-service host (`vsrm`, `advsec`): `${orgUrl(org)}/_host/{service}`. Service-hook subscriptions are
+   * stored per (organization, host), as on the real service; pass these as `Organization.serviceUrls` to use them.
+   */
+  serviceUrl(service: HookService, org?: string): string;
+  /** Service-hook subscriptions: read them, disable one, seed foreign ones. */
+  hooks: HookStore;
   /** Read access to the generated data, for assertions. */
   dataset: AdoDataset;
   /** Every request, in arrival order. */
@@ -47,7 +56,9 @@ export interface AdoSimulator {
   close(): Promise<void>;
 }
 
-export async function startAdoSimulator(opts: AdoSimulatorOptions & { entra?: boolean | EntraStandInOptions } = {}): Promise<AdoSimulator> {
+export async function startAdoSimulator(
+  opts: AdoSimulatorOptions & { entra?: boolean | EntraStandInOptions; strictHookHosts?: boolean } = {},
+): Promise<AdoSimulator> {
   const options = resolveOptions(opts);
   const entra = opts.entra ? await startEntraStandIn(opts.entra === true ? {} : opts.entra) : undefined;
   const dataset = new AdoDataset({
@@ -73,6 +84,8 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions & { entra?: bo
   registerWorkRoutes(app, rc);
   registerGitExtraRoutes(app, rc);
   registerWikiAlertRoutes(app, rc);
+  const hooks = new HookStore({ strictHosts: opts.strictHookHosts === true });
+  registerHookRoutes(app, hooks, () => url);
 
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
@@ -82,10 +95,13 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions & { entra?: bo
   dataset.baseUrl = url;
 
   let closed: Promise<void> | undefined;
+  const orgUrl = (org?: string) => `${url}/${dataset.org(org ?? (options.organizations[0] as string))?.ctx.name ?? org}`;
   return {
     url,
     pat: options.pat,
-    orgUrl: (org?: string) => `${url}/${dataset.org(org ?? (options.organizations[0] as string))?.ctx.name ?? org}`,
+    orgUrl,
+    serviceUrl: (service, org) => (service === 'core' ? orgUrl(org) : `${orgUrl(org)}/_host/${service}`),
+    hooks,
     dataset,
     requests: state.requests,
     setFaults: (f) => state.setFaults(f),
