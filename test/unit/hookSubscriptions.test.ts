@@ -96,3 +96,16 @@ describe('match rule', () => {
     expect(() => parseEvents('git.push')).toThrow(/publisher/);
   });
 });
+
+describe('required subscriptions', () => {
+  it('are the distinct events of the configured kinds, each on its publisher', async () => {
+    const { loadAppConfig } = await import('../../src/config/appConfig.js');
+    const { requiredSubscriptions } = await import('../../src/hooks/required.js');
+    const { config } = loadAppConfig(new URL('../../mappings/port-app-config.yml', import.meta.url).pathname);
+    const pairs = requiredSubscriptions(config).map((s) => `${s.publisherId}/${s.eventType}`);
+    // The default mapping: repositories, work items, releases and pull requests have live events; boards do not.
+    expect(pairs).toEqual(expect.arrayContaining(['tfs/git.repo.created', 'tfs/workitem.deleted', 'tfs/git.pullrequest.updated', 'rm/ms.vss-release.release-created-event']));
+    expect(new Set(pairs).size).toBe(pairs.length);
+    expect(pairs.some((p) => p.startsWith('pipelines/'))).toBe(false);
+  });
+});

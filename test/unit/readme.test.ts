@@ -16,6 +16,20 @@ describe('README stays true', () => {
     }
   });
 
+  it("lists in each kind's row the webhook events it handles, and every handled event in the events table", () => {
+    for (const k of KINDS) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| \`${k.kind}\` |`))!;
+      const last = row.split('|').at(-2)!.trim();
+      const events = k.events?.subscriptions.map((s) => s.eventType) ?? [];
+      if (events.length === 0) expect([k.kind, last]).toEqual([k.kind, '—']);
+      for (const e of events) {
+        expect([k.kind, e, last.includes(`\`${e}\``)]).toEqual([k.kind, e, true]);
+        const tableRow = readme.split('\n').find((l) => l.startsWith('| `') && l.includes(`\`${e}\``) && l.includes(`\`${k.kind}\``) && !l.startsWith(`| \`${k.kind}\` |`));
+        expect([k.kind, e, tableRow !== undefined]).toEqual([k.kind, e, true]);
+      }
+    }
+  });
+
   it('shows the two quick-start commands', () => {
     expect(readme).toContain('npm run demo');
     expect(readme).toContain('npm test');
