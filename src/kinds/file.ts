@@ -5,7 +5,8 @@ import { API } from './shared/api.js';
 import { globBase, globToRegExp, hasGlob, trimPath } from './shared/globs.js';
 import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import { field, getIfExists, missing, nothing, url } from './shared/events.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
 
 /** Files larger than this are skipped (as Ocean does): they would bloat the catalog and the jq pipe. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -51,6 +52,12 @@ async function* repositoryFiles(ctx: FetchContext, repo: RepositoryRef, patterns
   const paths = new Set(patterns.filter((p) => !hasGlob(p)));
   const globs = patterns.filter(hasGlob);
   if (globs.length > 0) for (const p of await listMatches(ctx, repo, branch, globs)) paths.add(p);
+  const items = await readFiles(ctx, repo, branch, paths, included);
+  if (items.length > 0) yield items;
+}
+
+/** The files that exist among `paths` on the branch, with content and (when asked) `__includedFiles`. */
+async function readFiles(ctx: FetchContext, repo: RepositoryRef, branch: string, paths: Iterable<string>, included: string[]): Promise<RawItem[]> {
   const items: RawItem[] = [];
   for await (const item of mergeMap(paths, (p) => readOne(ctx, repo, branch, p), 8)) items.push(item);
   if (included.length > 0) {
@@ -62,7 +69,7 @@ async function* repositoryFiles(ctx: FetchContext, repo: RepositoryRef, patterns
       }),
     );
   }
-  if (items.length > 0) yield items;
+  return items;
 }
 
 /** Blob paths (without the leading `/`) matching any glob: one itemsbatch with a descriptor per distinct base folder. */
@@ -194,4 +201,65 @@ export const fileKind: KindDefinition<FileSelector> = {
     },
   },
   fetch: fetchFiles,
+  events: {
+    subscriptions: [{ publisherId: 'tfs', eventType: 'git.push' }],
+    handle: filesOfPush,
+  },
 };
+
+interface CommitDiffs {
+  allChangesIncluded?: boolean;
+  changes?: Array<{ item?: GitItem; changeType?: string; sourceServerItem?: string }>;
+}
+
+/** Changes per request of the commit diff (the service's default is 100). */
+const DIFF_PAGE = 1000;
+
+/**
+ * Files a push to the default branch touched, over every commit of the push: the diff between the branch's old and new
+ * commit (Ocean reads only the head commit's changes, so files changed earlier in a multi-commit push are missed).
+ * Each matching path is then read at the branch head — the truth, should a later push have changed it again — and a
+ * path no longer there is removed. A push that creates the default branch lists the repository's files afresh.
+ */
+async function filesOfPush(ctx: FetchContext, event: ServiceHookEvent, selector: FileSelector): Promise<EventOutcome> {
+  const files = selector.files;
+  if (!files?.path) return nothing();
+  const repoId = field<string>(event.resource, 'repository', 'id');
+  if (!repoId) throw missing(event, 'resource.repository.id');
+  const repo = await getIfExists<RepositoryRef>(ctx, url(ctx, `_apis/git/repositories/${encodeURIComponent(repoId)}`));
+  if (!repo?.defaultBranch) return nothing();
+  if (files.repos?.length && !files.repos.some((n) => n.toLowerCase() === String(repo.name).toLowerCase())) return nothing();
+  const update = (field<Array<{ name?: string; oldObjectId?: string; newObjectId?: string }>>(event.resource, 'refUpdates') ?? []).find((u) => u?.name === repo.defaultBranch);
+  if (!update?.newObjectId || /^0+$/.test(update.newObjectId)) return nothing();
+  const patterns = (Array.isArray(files.path) ? files.path : [files.path]).map(trimPath).filter((p) => p !== '');
+  const included = selector.includedFiles ?? [];
+  if (!update.oldObjectId || /^0+$/.test(update.oldObjectId)) {
+    const outcome = nothing();
+    for await (const page of repositoryFiles(ctx, repo, patterns, included)) outcome.upsert.push(...page);
+    return outcome;
+  }
+  const matchers = patterns.map(globToRegExp); // a literal path compiles to an exact match
+  const touched = new Set<string>();
+  for await (const change of pushChanges(ctx, repo, update.oldObjectId, update.newObjectId)) {
+    const paths = [change.item?.path, change.changeType?.includes('rename') ? change.sourceServerItem : undefined];
+    if (change.item?.isFolder || change.item?.gitObjectType === 'tree') continue;
+    for (const p of paths) if (typeof p === 'string' && matchers.some((re) => re.test(trimPath(p)))) touched.add(trimPath(p));
+  }
+  const branch = repo.defaultBranch.replace(/^refs\/heads\//, '');
+  const current = await readFiles(ctx, repo, branch, touched, included);
+  const present = new Set(current.map((f) => (f.file as { path: string }).path));
+  return { upsert: current, deleted: [...touched].filter((p) => !present.has(p)).map((path) => ({ file: { path, isFolder: false }, repo })) };
+}
+
+async function* pushChanges(ctx: FetchContext, repo: RepositoryRef, base: string, target: string): AsyncGenerator<NonNullable<CommitDiffs['changes']>[number]> {
+  for (let skip = 0; ; skip += DIFF_PAGE) {
+    const res = await ctx.client.get<CommitDiffs>(
+      repoUrl(ctx, repo, 'diffs/commits'),
+      { baseVersion: base, baseVersionType: 'commit', targetVersion: target, targetVersionType: 'commit', diffCommonCommit: false, $top: DIFF_PAGE, $skip: skip, 'api-version': API.ga },
+      ctx.signal,
+    );
+    const changes = res.data?.changes ?? [];
+    yield* changes;
+    if (res.data?.allChangesIncluded !== false || changes.length === 0) return;
+  }
+}

@@ -219,6 +219,48 @@ describe('live events', () => {
     expect(port.entity('azureDevopsBranch', `${repo.id}/feature/live-event`)).toBeUndefined();
   });
 
+  it('git.push: files changed by any commit of the push are read back at the head; deleted ones removed', async () => {
+    const repos = (await ado<{ value: Json[] }>('_apis/git/repositories')).value.filter((r) => r.defaultBranch);
+    const pattern = /^(package\.json|services\/[^/]+\/package\.json|deploy\/.*\.yaml)$/;
+    const repo = repos.find((r) => sim.dataset.files(undefined, r.id).filter((f) => pattern.test(f.path.replace(/^\//, ''))).length >= 2)!;
+    const matching = sim.dataset.files(undefined, repo.id).map((f) => f.path.replace(/^\//, '')).filter((p) => pattern.test(p));
+    const [first, second] = matching as [string, string];
+    // Two commits: the first touched `first`, the head commit `second` and a file no mapping wants.
+    const changes = [
+      { item: { path: `/${first}`, gitObjectType: 'blob' }, changeType: 'edit' },
+      { item: { path: `/${second}`, gitObjectType: 'blob' }, changeType: 'add' },
+      { item: { path: '/docs/notes.md', gitObjectType: 'blob' }, changeType: 'edit' },
+      { item: { path: '/deploy', gitObjectType: 'tree', isFolder: true }, changeType: 'add' },
+    ];
+    const unpatch = sim.patchResponses(`repositories/${repo.id}/diffs/commits$`, (b) => ({ ...b, changes }));
+    const push = () =>
+      event('git.push', repo.project.id, (r) => ({
+        ...r,
+        commits: [{ ...r.commits[0], commitId: 'c'.repeat(40) }, { ...r.commits[0], commitId: 'd'.repeat(40) }],
+        repository: { ...r.repository, id: repo.id, name: repo.name, url: repo.url, project: repo.project },
+        refUpdates: [{ name: repo.defaultBranch, oldObjectId: 'b'.repeat(40), newObjectId: 'd'.repeat(40) }],
+        url: repo.url,
+      }));
+    const result = await deliver(push());
+    expect(result.resources.find((r: Json) => r.kind === 'file').upserted).toBe(2);
+    for (const p of [first, second]) expect(port.entity('azureDevopsFile', `${repo.id}/${p}`)?.properties.path).toBe(p);
+    expect(port.entity('azureDevopsFile', `${repo.id}/docs/notes.md`)).toBeUndefined();
+
+    // A later push deletes `first`: Azure DevOps no longer has it at the head, so its entity goes.
+    unpatch();
+    const unpatch2 = sim.patchResponses(`repositories/${repo.id}/diffs/commits$`, (b) => ({ ...b, changes: [{ item: { path: `/${first}`, gitObjectType: 'blob' }, changeType: 'delete' }] }));
+    sim.setFaults({ failPaths: [{ pattern: `repositories/${repo.id}/items$`, status: 404 }] });
+    try {
+      const removed = await deliver(push());
+      expect(removed.resources.find((r: Json) => r.kind === 'file').deleted).toBe(1);
+    } finally {
+      sim.setFaults({});
+      unpatch2();
+    }
+    expect(port.entity('azureDevopsFile', `${repo.id}/${first}`)).toBeUndefined();
+    expect(port.entity('azureDevopsFile', `${repo.id}/${second}`)).toBeDefined();
+  });
+
   it('build.complete, run-state-changed and stage-state-changed refresh the build, the run and its stages', async () => {
     const [project] = await projects();
     const build = (await ado<{ value: Json[] }>(`${project!.id}/_apis/build/builds`)).value[0]!;

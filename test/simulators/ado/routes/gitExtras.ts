@@ -30,6 +30,20 @@ export function registerGitExtraRoutes(app: FastifyInstance, rc: RouteContext): 
     return sendJson(reply, 200, { value: page, count: page.length });
   };
   app.get('/:org/:project/_apis/git/repositories/:repo/refs', listRefs);
+
+  // ---- commit diff: the generated repositories have one commit, so every diff is empty; tests add changes with
+  // patchResponses (the route exists so the request shape is checked) ----
+  const commitDiffs = async (req: FastifyRequest, reply: FastifyReply) => {
+    const org = orgOf(req);
+    const q = queryOf(req);
+    repoIndex(org, req.params as Params);
+    const base = q.get('baseVersion');
+    const target = q.get('targetVersion');
+    if (!base || !target) throw errors.badRequest('baseVersion and targetVersion are required.');
+    return sendJson(reply, 200, { allChangesIncluded: true, changeCounts: {}, changes: [], commonCommit: base, baseCommit: base, targetCommit: target, aheadCount: 0, behindCount: 0 });
+  };
+  app.get('/:org/:project/_apis/git/repositories/:repo/diffs/commits', commitDiffs);
+  app.get('/:org/_apis/git/repositories/:repo/diffs/commits', commitDiffs);
   app.get('/:org/_apis/git/repositories/:repo/refs', listRefs);
 
   // ---- policy configurations of a project: header paging ($top, opaque token) ----
