@@ -295,6 +295,39 @@ describe('live events', () => {
     expect(port.entity('azureDevopsRelease', `${project!.id}/${d.release.id}`)).toBeDefined();
   });
 
+  it('event types without a documented sample: repository created/renamed/deleted, release created, deployment started, job state', async () => {
+    const [project] = await projects();
+    // Envelopes built like the documented ones (same envelope, the resource as the service describes it).
+    const envelope = (eventType: string, publisherId: string, resource: Json): Json => ({
+      ...event('build.complete', project!.id, () => resource),
+      eventType,
+      publisherId,
+    });
+    const repo = (await ado<{ value: Json[] }>('_apis/git/repositories')).value.find((r) => r.defaultBranch)!;
+    await deliver(envelope('git.repo.created', 'tfs', { repository: { id: repo.id, name: repo.name, url: repo.url, project: repo.project } }));
+    expect(port.entity('azureDevopsRepository', repo.id)?.title).toBe(repo.name);
+    const unpatch = sim.patchResponses(`_apis/git/repositories/${repo.id}$`, (b) => ({ ...b, name: 'renamed-repo' }));
+    await deliver(envelope('git.repo.renamed', 'tfs', { repository: { id: repo.id, name: repo.name, url: repo.url, project: repo.project } }));
+    unpatch();
+    expect(port.entity('azureDevopsRepository', repo.id)?.title).toBe('renamed-repo');
+    const gone = await deliver(envelope('git.repo.deleted', 'tfs', { repository: { id: repo.id, name: 'renamed-repo', url: repo.url, project: repo.project } }));
+    expect(gone.resources.find((r: Json) => r.kind === 'repository').deleted).toBe(1);
+    expect(port.entity('azureDevopsRepository', repo.id)).toBeUndefined();
+
+    const release = (await ado<{ value: Json[] }>(`${project!.id}/_apis/release/releases`)).value[0]!;
+    await deliver(envelope('ms.vss-release.release-created-event', 'rm', { release: { id: release.id, name: release.name }, project: { id: project!.id, name: project!.name } }));
+    expect(port.entity('azureDevopsRelease', `${project!.id}/${release.id}`)?.title).toBe(release.name);
+
+    const d = (await ado<{ value: Json[] }>(`${project!.id}/_apis/release/deployments`)).value.at(-1)!;
+    await deliver(envelope('ms.vss-release.deployment-started-event', 'rm', { environment: { releaseId: d.release.id, definitionEnvironmentId: d.definitionEnvironmentId }, release: { id: d.release.id }, project: { id: project!.id } }));
+    expect(port.entity('azureDevopsReleaseDeployment', String(d.id))).toBeDefined();
+
+    const build = (await ado<{ value: Json[] }>(`${project!.id}/_apis/build/builds`)).value.at(-1)!;
+    const stages = (await ado<{ records: Json[] }>(`${project!.id}/_apis/build/builds/${build.id}/timeline`)).records.filter((r) => r.type === 'Stage');
+    await deliver(envelope('ms.vss-pipelines.job-state-changed-event', 'pipelines', { job: { id: 'j1', state: 'completed' }, stage: { id: stages[0]?.id }, run: { id: build.id }, pipeline: { id: build.definition.id } }));
+    for (const st of stages) expect(port.entity('azureDevopsPipelineStage', `${project!.id}-${build.id}-${st.id}`)).toBeDefined();
+  });
+
   it('ignores events of organizations that are not configured, and event types no configured kind handles', async () => {
     const pr = await aPullRequest();
     const before = port.requestsTo('POST', /entities/).length;
