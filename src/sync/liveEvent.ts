@@ -73,6 +73,23 @@ function normalise(url: string): string {
 }
 
 /**
+ * The organization name a cloud URL names, whatever its host style or service: dev.azure.com/{org},
+ * vsrm.dev.azure.com/{org}, {org}.visualstudio.com, {org}.vsrm.visualstudio.com. Undefined for other hosts.
+ */
+export function cloudOrganizationName(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const host = u.hostname.toLowerCase();
+  if (host === 'dev.azure.com' || host.endsWith('.dev.azure.com')) return u.pathname.split('/').find((s) => s !== '')?.toLowerCase();
+  if (host.endsWith('.visualstudio.com')) return host.split('.')[0];
+  return undefined;
+}
+
+/**
  * The configured organization an event belongs to, by the URLs it carries (`resourceContainers.*.baseUrl`, the
  * resource's own `url`); with no URL at all, the only configured organization. An event whose URLs name no configured
  * organization is not ours.
@@ -81,7 +98,10 @@ export function eventOrganization(event: ServiceHookEvent, targets: OrgTarget[])
   const urls = urlsOf(event).map(normalise);
   if (urls.length === 0) return targets.length === 1 ? targets[0] : undefined;
   return targets.find((t) => {
-    const bases = SERVICES.map((s) => normalise(serviceUrl(t.client.org, s)));
+    const org = t.client.org;
+    // A cloud organization is the same under either host style (events may carry the other one).
+    if (org.hostStyle !== 'custom') return urls.some((u) => cloudOrganizationName(u) === org.name.toLowerCase());
+    const bases = SERVICES.map((s) => normalise(serviceUrl(org, s)));
     return urls.some((u) => bases.some((b) => u.startsWith(b)));
   });
 }
