@@ -16,12 +16,14 @@ import { registerGitExtraRoutes } from './routes/gitExtras.js';
 import { registerWikiAlertRoutes } from './routes/wikisAlerts.js';
 import type { RouteContext } from './routes/context.js';
 import { startEntraStandIn, type EntraStandIn, type EntraStandInOptions } from './entra.js';
+import { minimumRequests, type MinimumRequests } from './minimum.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
 export { AdoDataset } from './data/dataset.js';
 export type { AdoCounts } from './data/dataset.js';
 export type { GitItem, GitPullRequest, GitRepository, IdentityRef, TeamProject, TeamProjectReference } from './data/types.js';
 export { DEFAULT_FAULTS, DEFAULT_PAGE_LIMITS } from './options.js';
+export { MINIMUM_KINDS, type MinimumRequests } from './minimum.js';
 export { DEFAULT_REFERENCE_DATE, DEFAULT_SCALE } from './data/context.js';
 
 export interface AdoSimulator {
@@ -36,6 +38,11 @@ export interface AdoSimulator {
   requests: RequestLogEntry[];
   /** Replaces the current faults (merged over the defaults) and resets the Nth-request counter. */
   setFaults(f: Partial<AdoFaults>): void;
+  /**
+   * The fewest requests that read these kinds' data from an organization (default: the first), from the dataset and
+   * the simulator's page limits; see minimum.ts for the rules.
+   */
+  minimumRequests(kinds: readonly string[], org?: string): MinimumRequests;
   /** The Entra token endpoint stand-in, when started with `entra`; its tokens are accepted as Bearer credentials. */
   entra?: EntraStandIn;
   close(): Promise<void>;
@@ -57,9 +64,8 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions & { entra?: bo
   });
   let url = '';
   installPipeline(app, { dataset, state, pat: options.pat, baseUrl: () => url, bearer: (t, org) => entra?.verify(t, org) === 'valid' });
-  const rc: RouteContext = {
-    pageLimit: (family) => options.pageLimits[family] ?? Number.MAX_SAFE_INTEGER,
-  };
+  const pageLimit = (family: string) => options.pageLimits[family] ?? Number.MAX_SAFE_INTEGER;
+  const rc: RouteContext = { pageLimit };
   registerCoreRoutes(app, rc);
   registerGitRoutes(app, rc);
   registerPipelineRoutes(app, rc);
@@ -83,6 +89,11 @@ export async function startAdoSimulator(opts: AdoSimulatorOptions & { entra?: bo
     dataset,
     requests: state.requests,
     setFaults: (f) => state.setFaults(f),
+    minimumRequests: (kinds, org) => {
+      const o = dataset.org(org ?? (options.organizations[0] as string));
+      if (!o) throw new Error(`ado simulator: unknown organization "${org}"`);
+      return minimumRequests(o, pageLimit, kinds);
+    },
     entra,
     close: () => (closed ??= Promise.all([app.close(), entra?.close()]).then(() => undefined)),
   };
