@@ -40,6 +40,10 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
     'mapping-sample': { type: 'string', default: '10000' },
+    /** NODE_OPTIONS of the worker, e.g. "--max-old-space-size=128" (default: none). */
+    'worker-node-options': { type: 'string', default: '' },
+    /** Skip the mapping-bound measurement (quick runs). */
+    'no-mapping-bound': { type: 'boolean', default: false },
   },
 });
 const LATENCY = Number(values.latency);
@@ -188,6 +192,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
       INTEGRATION_IDENTIFIER: identifier,
       REDIS_URL,
       LOG_LEVEL: 'info',
+      ...(values['worker-node-options'] ? { NODE_OPTIONS: values['worker-node-options'] } : {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -318,7 +323,7 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const out: string[] = [];
-  const header = `resync benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, latency ${LATENCY} ms/request, ADO_CONCURRENCY ${CONCURRENCY}, load at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  const header = `resync benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, latency ${LATENCY} ms/request, ADO_CONCURRENCY ${CONCURRENCY}${values['worker-node-options'] ? `, worker NODE_OPTIONS ${values['worker-node-options']}` : ''}, load at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   log(header);
   out.push(header);
   const identifiers: string[] = [];
@@ -330,7 +335,7 @@ async function main(): Promise<void> {
       const ado = await startAdoSimulator({ scale, pat: 'bench-pat-0123456789' });
       const minimum = ado.minimumRequests(KINDS);
       log(`resync-${size}: simulator up in ${fmt((performance.now() - t0) / 1000, 1)} s; ${fmt(Object.values(minimum.items).reduce((a, b) => a + b, 0))} items, minimum ${fmt(minimum.total)} requests ${JSON.stringify(minimum.byKind)}`);
-      const bound = await mappingBound(ado, minimum);
+      const bound = values['no-mapping-bound'] ? { seconds: 0, rates: {} } : await mappingBound(ado, minimum);
       log(`resync-${size}: mapping-bound ${fmt(bound.seconds, 1)} s (items/s per kind ${JSON.stringify(Object.fromEntries(Object.entries(bound.rates).map(([k, v]) => [k, Math.round(v)])))})`);
       ado.setFaults({ latencyMs: LATENCY });
       const port = await startPortSimulator();
