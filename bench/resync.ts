@@ -175,7 +175,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
   t.bulkRequests = 0;
   t.entitiesSent = 0;
   t.singleWrites = 0;
-  const logFile = join(mkdtempSync(join(tmpdir(), 'bench-resync-')), `${name}.log`);
+  const logFile = join(mkdtempSync(join(tmpdir(), 'bench-resync-')), `${name.replace(/[^\w.-]+/g, '_')}.log`);
   const started = performance.now();
   const child = spawn(process.execPath, [CLI, 'resync', '--config', CONFIG], {
     cwd: ROOT,
