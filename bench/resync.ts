@@ -115,6 +115,8 @@ interface RunFigures {
   peakTreeRssMb: number;
   bulkRequests: number;
   entitiesSent: number;
+  /** CPU seconds: the worker (node, and its reaped jq children) and this process (both simulators). */
+  cpu: { worker: number; jq: number; simulators: number };
   entitiesInPort: number;
   items: number;
   summary: string[];
@@ -150,6 +152,20 @@ function readStatus(pid: number): { hwm: number; rss: number } | undefined {
     const s = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
     return { hwm: kb('VmHWM'), rss: kb('VmRSS') };
+  } catch {
+    return undefined;
+  }
+}
+
+const CLK_TCK = 100;
+
+/** utime+stime and cutime+cstime (reaped children) of a process, in seconds. */
+function cpuTimes(pid: number): { self: number; children: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    // Fields after the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
+    return { self: ((f[11] ?? 0) + (f[12] ?? 0)) / CLK_TCK, children: ((f[13] ?? 0) + (f[14] ?? 0)) / CLK_TCK };
   } catch {
     return undefined;
   }
@@ -212,9 +228,14 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
   let peakTree = 0;
   let peakHwm = 0;
   const pid = child.pid as number;
+  const simCpu0 = process.cpuUsage();
+  let workerCpu = { self: 0, children: 0 };
+  const liveJq = new Map<number, number>();
   const sample = () => {
     const s = readStatus(pid);
     if (!s) return;
+    workerCpu = cpuTimes(pid) ?? workerCpu;
+    for (const c of children(pid)) liveJq.set(c, cpuTimes(c)?.self ?? liveJq.get(c) ?? 0);
     peakHwm = Math.max(peakHwm, s.hwm);
     let tree = s.rss;
     for (const c of children(pid)) tree += readStatus(c)?.rss ?? 0;
@@ -232,6 +253,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
   }, 1000);
   const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   const wallS = (performance.now() - started) / 1000;
+  const simCpu = process.cpuUsage(simCpu0);
   clearInterval(sampler);
   clearInterval(progress);
   out.end();
@@ -252,6 +274,8 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
     peakTreeRssMb: peakTree / 1024,
     bulkRequests: t.bulkRequests,
     entitiesSent: t.entitiesSent,
+    // jq children reaped by the worker are in its cutime; ones still alive at the last sample are added.
+    cpu: { worker: workerCpu.self, jq: Math.max(workerCpu.children, [...liveJq.values()].reduce((a, b) => a + b, 0)), simulators: (simCpu.user + simCpu.system) / 1e6 },
     entitiesInPort,
     items,
     summary,
@@ -314,6 +338,7 @@ function report(f: RunFigures, extra: string[] = []): string[] {
     row('ADO requests / minimum', `${fmt(f.adoRequests)} / ${fmt(f.minimum.total)} = ${(f.adoRequests / f.minimum.total).toFixed(3)}x${f.adoThrottled ? ` (${fmt(f.adoThrottled)} answered 429)` : ''}`),
     row('worker peak RSS (VmHWM)', `${fmt(f.peakRssMb)} MB (node + jq children, sampled: ${fmt(f.peakTreeRssMb)} MB)`),
     row('catalog writes', `${fmt(f.entitiesSent)} entities in ${fmt(f.bulkRequests)} bulk requests; ${fmt(f.entitiesInPort)} entities in Port`),
+    row('CPU seconds', `worker node ${fmt(f.cpu.worker, 1)} + jq ${fmt(f.cpu.jq, 1)}, simulators ${fmt(f.cpu.simulators, 1)}; all / ${cpus().length} cores = ${fmt((f.cpu.worker + f.cpu.jq + f.cpu.simulators) / cpus().length, 1)} s`),
     ...extra,
   ];
   return lines;
