@@ -16,6 +16,8 @@ export interface PortTarget {
   state: EntityStateStore;
   /** Which organization produced each entity (Redis keeps it across runs; memory only for this run). */
   origins: EntityOrigins;
+  /** The Redis connection (REDIS_URL), when there is one. */
+  redis?: Redis;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
     catalog: sink.catalog,
     state,
     origins,
+    redis,
     close: async () => {
       await sink.close();
       await ownRedis?.quit();

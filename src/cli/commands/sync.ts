@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { bootstrapBlueprints } from '../../catalog/port/index.js';
 import { DryRunSink } from '../../catalog/dryRun.js';
 import type { CatalogSink } from '../../catalog/sink.js';
@@ -6,6 +7,7 @@ import { loadSettings, type Settings } from '../../config/settings.js';
 import { checkJqExpressions } from '../../mapping/check.js';
 import { runFullResync, type FullResyncOptions } from '../../sync/fullResync.js';
 import { buildPortTarget } from '../../sync/portTarget.js';
+import { RedisRunLedger } from '../../sync/state.js';
 import { buildTargets } from '../../sync/targets.js';
 import { UserInputError } from '../../util/errors.js';
 import { createLogger, type Logger } from '../../util/log.js';
@@ -80,7 +82,16 @@ export async function resyncCommand(argv: string[]): Promise<number> {
       const { created, kept } = await bootstrapBlueprints(port.client, p.settings.blueprintsDir, p.log);
       process.stderr.write(`blueprints: created ${created.length}, kept ${kept.length}\n`);
     }
-    return await runAndReport(p, port.sink, { catalog: port.catalog, state: port.state, origins: port.origins });
+    // With Redis, what the run produced (every identifier, for stale deletion) is kept there, not in the worker's heap,
+    // so the worker's memory does not grow with the organization.
+    const ledger = port.redis
+      ? new RedisRunLedger({ redis: port.redis, prefix: `ado-sync:${p.settings.integrationIdentifier}`, runId: `cli-${randomUUID()}`, ttlSeconds: 24 * 3600 })
+      : undefined;
+    try {
+      return await runAndReport(p, port.sink, { catalog: port.catalog, state: port.state, origins: port.origins, ledger });
+    } finally {
+      await ledger?.clear().catch(() => undefined);
+    }
   } finally {
     await port.close();
   }

@@ -17,6 +17,7 @@ import { registerWikiAlertRoutes } from './routes/wikisAlerts.js';
 import type { RouteContext } from './routes/context.js';
 import { HookStore, registerHookRoutes, type HookService } from './routes/hooks.js';
 import { startEntraStandIn, type EntraStandIn, type EntraStandInOptions } from './entra.js';
+import { minimumRequests, type MinimumRequests } from './minimum.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
 export type { HookService, HookStore, StoredSubscription } from './routes/hooks.js';
@@ -24,6 +25,7 @@ export { AdoDataset } from './data/dataset.js';
 export type { AdoCounts } from './data/dataset.js';
 export type { GitItem, GitPullRequest, GitRepository, IdentityRef, TeamProject, TeamProjectReference } from './data/types.js';
 export { DEFAULT_FAULTS, DEFAULT_PAGE_LIMITS } from './options.js';
+export { MINIMUM_KINDS, type MinimumRequests } from './minimum.js';
 export { DEFAULT_REFERENCE_DATE, DEFAULT_SCALE } from './data/context.js';
 
 export interface AdoSimulator {
@@ -51,6 +53,11 @@ export interface AdoSimulator {
    */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test edits whatever shape the route serves
   patchResponses(pathPattern: string, edit: (body: any) => unknown): () => void;
+  /**
+   * The fewest requests that read these kinds' data from an organization (default: the first), from the dataset and
+   * the simulator's page limits; see minimum.ts for the rules.
+   */
+  minimumRequests(kinds: readonly string[], org?: string): MinimumRequests;
   /** The Entra token endpoint stand-in, when started with `entra`; its tokens are accepted as Bearer credentials. */
   entra?: EntraStandIn;
   close(): Promise<void>;
@@ -74,9 +81,8 @@ export async function startAdoSimulator(
   });
   let url = '';
   installPipeline(app, { dataset, state, pat: options.pat, baseUrl: () => url, bearer: (t, org) => entra?.verify(t, org) === 'valid' });
-  const rc: RouteContext = {
-    pageLimit: (family) => options.pageLimits[family] ?? Number.MAX_SAFE_INTEGER,
-  };
+  const pageLimit = (family: string) => options.pageLimits[family] ?? Number.MAX_SAFE_INTEGER;
+  const rc: RouteContext = { pageLimit };
   registerCoreRoutes(app, rc);
   registerGitRoutes(app, rc);
   registerPipelineRoutes(app, rc);
@@ -109,6 +115,11 @@ export async function startAdoSimulator(
       const patch = { re: new RegExp(pathPattern, 'i'), edit };
       state.patches.push(patch);
       return () => void state.patches.splice(state.patches.indexOf(patch), 1);
+    },
+    minimumRequests: (kinds, org) => {
+      const o = dataset.org(org ?? (options.organizations[0] as string));
+      if (!o) throw new Error(`ado simulator: unknown organization "${org}"`);
+      return minimumRequests(o, pageLimit, kinds);
     },
     entra,
     close: () => (closed ??= Promise.all([app.close(), entra?.close()]).then(() => undefined)),

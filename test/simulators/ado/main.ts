@@ -2,7 +2,7 @@
  * Standalone Azure DevOps simulator:
  *   node dist/test/simulators/ado/main.js [--port N] [--host H] [--projects N] [--repos N] [--prs N] [--seed N]
  *     [--org NAME]... [--pat TOKEN] [--reference-date ISO] [--throttle-every N] [--unavailable-every N]
- *     [--truncate-every N] [--retry-after S] [--latency MS] [--rate-limit-headers]
+ *     [--truncate-every N] [--retry-after S] [--latency MS] [--rate-limit-headers] [--max-rps N]
  * Prints the organization URL(s) and the PAT, then serves until SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util';
@@ -10,7 +10,7 @@ import { startAdoSimulator, type AdoSimulatorOptions } from './index.js';
 
 const USAGE = `usage: main.js [--port N] [--host H] [--projects N] [--repos N] [--prs N] [--seed N] [--org NAME]...
   [--pat TOKEN] [--reference-date ISO] [--throttle-every N] [--unavailable-every N] [--truncate-every N]
-  [--retry-after SECONDS] [--latency MS] [--rate-limit-headers]`;
+  [--retry-after SECONDS] [--latency MS] [--rate-limit-headers] [--max-rps N]`;
 
 function num(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -38,6 +38,7 @@ export function optionsFromArgs(argv: string[]): AdoSimulatorOptions {
       'retry-after': { type: 'string' },
       latency: { type: 'string' },
       'rate-limit-headers': { type: 'boolean' },
+      'max-rps': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -53,6 +54,7 @@ export function optionsFromArgs(argv: string[]): AdoSimulatorOptions {
     retryAfterSeconds: num('retry-after', values['retry-after']),
     latencyMs: num('latency', values.latency),
     rateLimitHeaders: values['rate-limit-headers'],
+    maxRequestsPerSecond: num('max-rps', values['max-rps']),
   };
   return {
     port: num('port', values.port) ?? 0,

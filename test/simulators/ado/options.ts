@@ -15,6 +15,12 @@ export interface AdoFaults {
   latencyMs: number;
   /** Emit X-RateLimit-Limit/Remaining/Reset/Resource on data responses. */
   rateLimitHeaders: boolean;
+  /**
+   * Rate throttle: at most this many data requests are served per second (a token bucket holding one second's worth,
+   * refilled continuously); a request beyond it gets 429 + TF400733 + a Retry-After (fractional seconds) saying when
+   * the next one will be served. Throttled requests do not use up the budget. 0 = off.
+   */
+  maxRequestsPerSecond: number;
   /** Regex (case-insensitive) on the request path -> always this status. */
   failPaths: Array<{ pattern: string; status: number }>;
 }
@@ -26,13 +32,26 @@ export const DEFAULT_FAULTS: AdoFaults = {
   truncateEvery: 0,
   latencyMs: 0,
   rateLimitHeaders: false,
+  maxRequestsPerSecond: 0,
   failPaths: [],
 };
 
-/** Endpoint families with a page-size cap. Larger `$top` values are silently capped, as the service does. */
+/**
+ * Endpoint families with a page-size cap. Larger `$top` values are silently capped, as the service does.
+ * refs (≤ 1000) is documented (research/ado-api.md §3); the others are not documented and 1000 is assumed — the
+ * common cap of Azure DevOps list endpoints and the largest page the worker asks for. `minimumRequests` (minimum.ts)
+ * uses these same limits, plus the fixed ones: WIQL 20,000 ids, work items by ids 200 per request.
+ */
 export const DEFAULT_PAGE_LIMITS: Record<string, number> = {
   projects: 1000,
   pullRequests: 1000,
+  refs: 1000,
+  teams: 1000,
+  builds: 1000,
+  pipelines: 1000,
+  environments: 1000,
+  releaseDefinitions: 1000,
+  releases: 1000,
 };
 
 export interface AdoSimulatorOptions {
@@ -71,7 +90,7 @@ export function mergeFaults(f: Partial<AdoFaults> = {}): AdoFaults {
   for (const [k, v] of Object.entries(f)) {
     if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
   }
-  for (const k of ['throttleEvery', 'unavailableEvery', 'truncateEvery', 'latencyMs', 'retryAfterSeconds'] as const) {
+  for (const k of ['throttleEvery', 'unavailableEvery', 'truncateEvery', 'latencyMs', 'retryAfterSeconds', 'maxRequestsPerSecond'] as const) {
     const v = merged[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`ado simulator: faults.${k} must be a number >= 0, got ${String(v)}`);
   }

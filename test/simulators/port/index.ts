@@ -227,9 +227,8 @@ export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promi
       if (typeof body.from !== 'string') throw new SimError(422, 'invalid_request', 'from must be a string');
       after = Buffer.from(body.from, 'base64url').toString('utf8');
     }
-    const all = store.search(req.params.bp, body.query as Query | undefined).filter((e) => after === undefined || e.identifier > after);
-    const page = all.slice(0, limit);
-    const next = all.length > limit ? Buffer.from(page[page.length - 1]!.identifier, 'utf8').toString('base64url') : null;
+    const { entities: page, more } = store.searchPage(req.params.bp, body.query as Query | undefined, after, limit);
+    const next = more ? Buffer.from(page[page.length - 1]!.identifier, 'utf8').toString('base64url') : null;
     return { ok: true, entities: page.map((e) => project(e, body.include, body.exclude)), next };
   });
 

@@ -146,6 +146,9 @@ export class PipelinesData {
   readonly releaseDeployments: ReleaseDeploymentRec[] = [];
   readonly testRuns: TestRunRec[] = [];
   readonly #buildsById = new Map<number, BuildRec>();
+  /** Builds of each project in `builds` order, so a page of one project's list is a slice, not a scan of the org. */
+  readonly #buildsByProject: BuildRec[][] = [];
+  readonly #deploymentRecordsByEnvironment = new Map<number, DeploymentRecordRec[]>();
   readonly #deploymentsByRelease = new Map<ReleaseRec, ReleaseDeploymentRec[]>();
 
   constructor(readonly org: OrgData) {
@@ -175,11 +178,15 @@ export class PipelinesData {
       }
     }
     this.builds.sort((a, b) => b.queueMs - a.queueMs || b.id - a.id);
-    for (const b of this.builds) this.#buildsById.set(b.id, b);
+    for (let p = 0; p < org.projects.count; p++) this.#buildsByProject.push([]);
+    for (const b of this.builds) {
+      this.#buildsById.set(b.id, b);
+      this.#buildsByProject[b.projectIndex]?.push(b);
+    }
 
     let recordId = 1;
     for (let p = 0; p < org.projects.count; p++) {
-      const projectBuilds = this.builds.filter((b) => b.projectIndex === p && b.status === 'completed').reverse();
+      const projectBuilds = this.buildsOfProject(p).filter((b) => b.status === 'completed').reverse();
       for (let e = 0; e < sc.environmentsPerProject; e++) {
         const g = p * sc.environmentsPerProject + e;
         const rng = rngFor(ctx.seed, ctx.key, S.environment, g);
@@ -205,7 +212,7 @@ export class PipelinesData {
     let deploymentId = 1;
     let releaseEnvId = 1;
     for (let p = 0; p < org.projects.count; p++) {
-      const projectBuilds = this.builds.filter((b) => b.projectIndex === p && b.status === 'completed');
+      const projectBuilds = this.buildsOfProject(p).filter((b) => b.status === 'completed');
       for (let d = 0; d < sc.releaseDefinitionsPerProject; d++) {
         const g = p * sc.releaseDefinitionsPerProject + d;
         const rng = rngFor(ctx.seed, ctx.key, S.releaseDefinition, g);
@@ -270,7 +277,7 @@ export class PipelinesData {
 
     let runId = 1;
     for (let p = 0; p < org.projects.count; p++) {
-      const projectBuilds = this.builds.filter((b) => b.projectIndex === p && b.status === 'completed');
+      const projectBuilds = this.buildsOfProject(p).filter((b) => b.status === 'completed');
       for (let t = 0; t < sc.testRunsPerProject; t++) {
         const rng = rngFor(ctx.seed, ctx.key, S.testRun, runId);
         // Every fourth run is a manual run without a build.
@@ -351,6 +358,21 @@ export class PipelinesData {
 
   pipeline(p: number, id: number): PipelineRec | undefined {
     return this.pipelines.find((x) => x.projectIndex === p && x.id === id);
+  }
+
+  /** The project's builds, newest queue time first (shared array: callers copy before reordering). */
+  buildsOfProject(p: number): readonly BuildRec[] {
+    return this.#buildsByProject[p] ?? [];
+  }
+
+  /** The environment's deployment records, highest id first (memoised). */
+  deploymentRecordsOf(environmentId: number): readonly DeploymentRecordRec[] {
+    let list = this.#deploymentRecordsByEnvironment.get(environmentId);
+    if (!list) {
+      list = this.deploymentRecords.filter((r) => r.environmentId === environmentId).sort((a, b) => b.id - a.id);
+      this.#deploymentRecordsByEnvironment.set(environmentId, list);
+    }
+    return list;
   }
 
   build(p: number, id: number): BuildRec | undefined {

@@ -15,7 +15,7 @@ export interface RequestLogEntry {
   status: number;
   /** Date.now() when the response started (after any injected latency). */
   at: number;
-  /** 'throttle' | 'unavailable' | 'truncate' | 'failPath' when a fault was injected. */
+  /** 'throttle' | 'rate' | 'unavailable' | 'truncate' | 'failPath' when a fault was injected. */
   fault?: string;
 }
 
@@ -31,6 +31,8 @@ export class SimulatorState {
   readonly requests: RequestLogEntry[] = [];
   /** Edits of JSON response bodies by path (tests change or remove data this way: the dataset itself is generated). */
   readonly patches: Array<{ re: RegExp; edit: (body: unknown) => unknown }> = [];
+  /** Token bucket of `maxRequestsPerSecond`: tokens left and when it was last refilled. */
+  #bucket = { tokens: 0, at: 0 };
 
   constructor(faults: AdoFaults) {
     this.faults = faults;
@@ -40,7 +42,27 @@ export class SimulatorState {
   setFaults(f: Partial<AdoFaults>): void {
     this.faults = mergeFaults(f);
     this.dataRequests = 0;
+    this.#bucket = { tokens: 0, at: 0 };
     this.#compile();
+  }
+
+  /**
+   * Takes one token for a data request under `maxRequestsPerSecond`. Returns 0 when the request may be served, else the
+   * seconds until a token is available (the Retry-After). The bucket starts full (one second's worth) and refills at
+   * the rate, so N requests take at least (N - rate) / rate seconds.
+   */
+  takeRateToken(now = performance.now()): number {
+    const rate = this.faults.maxRequestsPerSecond;
+    if (rate <= 0) return 0;
+    const capacity = Math.max(1, rate);
+    const b = this.#bucket;
+    b.tokens = b.at === 0 ? capacity : Math.min(capacity, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return (1 - b.tokens) / rate;
   }
 
   #compile(): void {
@@ -135,16 +157,18 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
     const f = state.faults;
     let failure: AdoHttpError | undefined;
     const failPath = state.failPatterns.find((p) => p.re.test(path));
+    const rateWait = failPath ? 0 : state.takeRateToken();
     if (failPath) {
       entry.fault = 'failPath';
       failure = new AdoHttpError(failPath.status, `Simulated failure (status ${failPath.status}) for ${path}`, 'SimulatedFailureException');
+    } else if (rateWait > 0) {
+      entry.fault = 'rate';
+      failure = throttled();
+      // Rounded up to the millisecond, so a client that waits exactly this long finds a token.
+      reply.header('retry-after', (Math.ceil(rateWait * 1000) / 1000).toFixed(3));
     } else if (f.throttleEvery > 0 && n % f.throttleEvery === 0) {
       entry.fault = 'throttle';
-      failure = new AdoHttpError(
-        429,
-        `TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'ATCPU' in namespace 'User'. For more information on why your request was blocked, see the topic "Rate limits" on the Microsoft Web site.`,
-        'RequestBlockedException',
-      );
+      failure = throttled();
       reply.header('retry-after', String(f.retryAfterSeconds));
     } else if (f.unavailableEvery > 0 && n % f.unavailableEvery === 0) {
       entry.fault = 'unavailable';
@@ -177,7 +201,7 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
     if (rs.data && state.faults.rateLimitHeaders) {
       const f = state.faults;
       let remaining = RATE_LIMIT_TSTU;
-      if (rs.entry.fault === 'throttle') remaining = 0;
+      if (rs.entry.fault === 'throttle' || rs.entry.fault === 'rate') remaining = 0;
       else if (f.throttleEvery > 0) {
         // Counts down towards the next throttled request; never 0 on a request that was served.
         const left = f.throttleEvery - (rs.n % f.throttleEvery) - 1;
@@ -224,6 +248,14 @@ export function splitUrl(url: string): { path: string; org: string } {
   }
   const org = path.split('/').filter(Boolean)[0] ?? '';
   return { path, org };
+}
+
+function throttled(): AdoHttpError {
+  return new AdoHttpError(
+    429,
+    `TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'ATCPU' in namespace 'User'. For more information on why your request was blocked, see the topic "Rate limits" on the Microsoft Web site.`,
+    'RequestBlockedException',
+  );
 }
 
 /** The password of a Basic credential (any user name is accepted, as the service does for PATs). */

@@ -32,7 +32,7 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     Math.max(1, Math.min(q.int(param) ?? (DEFAULT_TOP[family] as number), rc.pageLimit(family)));
 
   /** A header-token page over `all` (token = offset, sent as a string that is not a plain number). */
-  const headerPage = <T>(reply: FastifyReply, all: T[], q: QueryParams, family: string, param = '$top'): T[] => {
+  const headerPage = <T>(reply: FastifyReply, all: readonly T[], q: QueryParams, family: string, param = '$top'): T[] => {
     const raw = q.get('continuationToken');
     let start = 0;
     if (raw !== undefined && raw !== '') {
@@ -101,7 +101,7 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
   });
   app.get('/:org/:project/_apis/build/builds', async (req, reply) => {
     const { data, q, projectIndex } = ctx(req);
-    let all = data.builds.filter((b) => b.projectIndex === projectIndex);
+    let all = data.buildsOfProject(projectIndex);
     const order = (q.get('queryOrder') ?? 'queueTimeDescending').toLowerCase();
     if (order === 'queuetimeascending') all = [...all].reverse();
     else if (order !== 'queuetimedescending') all = [...all].sort((a, b) => b.id - a.id);
@@ -155,7 +155,7 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     const { data, p, q, projectIndex } = ctx(req);
     const env = data.environments.find((e) => e.projectIndex === projectIndex && String(e.id) === p.id);
     if (!env) throw notFound(`Environment ${p.id} not found.`, 'EnvironmentNotFoundException');
-    const all = data.deploymentRecords.filter((r) => r.environmentId === env.id).sort((a, b) => b.id - a.id);
+    const all = data.deploymentRecordsOf(env.id);
     const page = headerPage(reply, all, q, 'deploymentRecords', 'top');
     return sendJson(reply, 200, { count: page.length, value: page.map((r) => data.deploymentRecordJson(r)) });
   });

@@ -1,0 +1,421 @@
+/**
+ * Resync at scale: the real CLI (`node dist/src/cli/main.js resync`) as a child process against the Azure DevOps
+ * simulator (every request delayed by --latency ms) and the Port simulator, both in this process on loopback.
+ *
+ *   npm run bench:resync      resync-S and resync-L side by side, each followed by resync-unchanged (Redis hashes)
+ *   npm run bench:throttled   a request-heavy organization behind a rate throttle (429 + Retry-After)
+ *   node dist/bench/resync.js --sizes S,L --scenarios resync,unchanged,throttled [--latency 20] [--rate 50]
+ *
+ * Figures per run: wall time, items/s, Azure DevOps requests vs the simulator's minimumRequests for the configured
+ * kinds, peak RSS of the worker (VmHWM of the node process, and the sampled peak of node + its jq children), catalog
+ * writes (entities sent to Port in bulk upserts, bulk requests). Needs Redis on 127.0.0.1:6379 (REDIS_URL to change).
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { PatAuth } from '../src/ado/auth.js';
+import { AdoClient } from '../src/ado/client.js';
+import { parseOrganizationUrl } from '../src/ado/orgUrl.js';
+import { loadAppConfig, type ResourceConfig } from '../src/config/appConfig.js';
+import { fetchKind, getKind } from '../src/kinds/registry.js';
+import { RunCache } from '../src/kinds/shared/runCache.js';
+import type { FetchContext, RawItem, Selector } from '../src/kinds/types.js';
+import { ResourceMapper } from '../src/mapping/engine.js';
+import { silentLogger } from '../src/util/log.js';
+import { startAdoSimulator, type AdoScale, type AdoSimulator, type MinimumRequests } from '../test/simulators/ado/index.js';
+import { startPortSimulator, type PortSimulator } from '../test/simulators/port/index.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+const CONFIG = join(ROOT, 'bench/resync-config.yml');
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: 'S,L' },
+    scenarios: { type: 'string', default: 'resync,unchanged' },
+    latency: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '50' },
+    concurrency: { type: 'string', default: '8' },
+    'mapping-sample': { type: 'string', default: '10000' },
+    /** NODE_OPTIONS of the worker, e.g. "--max-old-space-size=128" (default: none). */
+    'worker-node-options': { type: 'string', default: '' },
+    /** Skip the mapping-bound measurement (quick runs). */
+    'no-mapping-bound': { type: 'boolean', default: false },
+  },
+});
+const LATENCY = Number(values.latency);
+const RATE = Number(values.rate);
+const CONCURRENCY = Number(values.concurrency);
+const SAMPLE = Number(values['mapping-sample']);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const scenarios = new Set(values.scenarios.split(','));
+
+/** resync-L: 20 projects, 2,000 repositories, ~200k pull requests, 400k builds, 100k work items, the rest in proportion. */
+const SIZES: Record<string, Partial<AdoScale>> = {
+  L: {
+    projects: 20,
+    reposPerProject: 100,
+    pullRequestsPerRepo: 106,
+    branchesPerRepo: 5,
+    teamsPerProject: 5,
+    pipelinesPerProject: 20,
+    buildsPerPipeline: 1000,
+    workItemsPerProject: 5000,
+    environmentsPerProject: 3,
+    releaseDefinitionsPerProject: 10,
+    releasesPerDefinition: 50,
+  },
+  /** One tenth of L per project (same 20 projects, so the same fan-out). */
+  S: {
+    projects: 20,
+    reposPerProject: 10,
+    pullRequestsPerRepo: 106,
+    branchesPerRepo: 5,
+    teamsPerProject: 5,
+    pipelinesPerProject: 2,
+    buildsPerPipeline: 1000,
+    workItemsPerProject: 500,
+    environmentsPerProject: 3,
+    releaseDefinitionsPerProject: 1,
+    releasesPerDefinition: 50,
+  },
+  /** Throttled: many small lists (one refs request per repository), few items, so the request rate is the bound. */
+  T: {
+    projects: 20,
+    reposPerProject: 50,
+    pullRequestsPerRepo: 2,
+    branchesPerRepo: 3,
+    teamsPerProject: 2,
+    pipelinesPerProject: 2,
+    buildsPerPipeline: 10,
+    workItemsPerProject: 200,
+    environmentsPerProject: 1,
+    releaseDefinitionsPerProject: 1,
+    releasesPerDefinition: 5,
+  },
+};
+
+const config = loadAppConfig(CONFIG).config;
+const KINDS = [...new Set(config.resources.map((r) => r.kind))];
+
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+interface RunFigures {
+  name: string;
+  code: number | null;
+  wallS: number;
+  adoRequests: number;
+  adoThrottled: number;
+  minimum: MinimumRequests;
+  peakRssMb: number;
+  peakTreeRssMb: number;
+  bulkRequests: number;
+  entitiesSent: number;
+  /** CPU seconds: the worker (node, and its reaped jq children) and this process (both simulators). */
+  cpu: { worker: number; jq: number; simulators: number };
+  entitiesInPort: number;
+  items: number;
+  summary: string[];
+}
+
+/** Tallies Port writes and drops answered requests from the simulator's log, so a large run does not keep every body. */
+function portTally(port: PortSimulator) {
+  const t = { bulkRequests: 0, entitiesSent: 0, singleWrites: 0 };
+  const drain = () => {
+    const pending = [];
+    for (const r of port.requests) {
+      if (r.status === 0) {
+        pending.push(r);
+        continue;
+      }
+      if (r.method === 'POST' && /\/entities\/bulk$/.test(r.path)) {
+        t.bulkRequests++;
+        const list = (r.body as { entities?: unknown[] } | undefined)?.entities;
+        t.entitiesSent += Array.isArray(list) ? list.length : 0;
+      } else if (r.method === 'POST' && /\/blueprints\/[^/]+\/entities$/.test(r.path)) {
+        t.singleWrites++;
+        t.entitiesSent++;
+      }
+    }
+    port.requests.length = 0;
+    port.requests.push(...pending);
+  };
+  return { t, drain };
+}
+
+function readStatus(pid: number): { hwm: number; rss: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
+    return { hwm: kb('VmHWM'), rss: kb('VmRSS') };
+  } catch {
+    return undefined;
+  }
+}
+
+const CLK_TCK = 100;
+
+/** utime+stime and cutime+cstime (reaped children) of a process, in seconds. */
+function cpuTimes(pid: number): { self: number; children: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    // Fields after the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
+    return { self: ((f[11] ?? 0) + (f[12] ?? 0)) / CLK_TCK, children: ((f[13] ?? 0) + (f[14] ?? 0)) / CLK_TCK };
+  } catch {
+    return undefined;
+  }
+}
+
+function children(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const c = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (c) out.push(...c.split(/\s+/).map(Number));
+    }
+  } catch {
+    /* gone */
+  }
+  return out;
+}
+
+async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, identifier: string): Promise<RunFigures> {
+  const adoBefore = ado.requests.length;
+  const { t, drain } = portTally(port);
+  drain();
+  t.bulkRequests = 0;
+  t.entitiesSent = 0;
+  t.singleWrites = 0;
+  const logFile = join(mkdtempSync(join(tmpdir(), 'bench-resync-')), `${name.replace(/[^\w.-]+/g, '_')}.log`);
+  const started = performance.now();
+  const child = spawn(process.execPath, [CLI, 'resync', '--config', CONFIG], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      JQ_PATH: process.env.JQ_PATH ?? '/usr/bin/jq',
+      ADO_ORGANIZATION_URL: ado.orgUrl(),
+      ADO_PERSONAL_ACCESS_TOKEN: ado.pat,
+      ADO_FLAVOR: 'services',
+      ADO_CONCURRENCY: String(CONCURRENCY),
+      PORT_CLIENT_ID: port.clientId,
+      PORT_CLIENT_SECRET: port.clientSecret,
+      PORT_BASE_URL: port.url,
+      INTEGRATION_IDENTIFIER: identifier,
+      REDIS_URL,
+      LOG_LEVEL: 'info',
+      ...(values['worker-node-options'] ? { NODE_OPTIONS: values['worker-node-options'] } : {}),
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const out = createWriteStream(logFile);
+  const summary: string[] = [];
+  let buf = '';
+  child.stderr.on('data', (d: Buffer) => {
+    out.write(d);
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (/"level":(40|50)/.test(line) || /^\s*\S+.*(raw|written|stale|summary|owned)/i.test(line)) summary.push(line.length > 400 ? `${line.slice(0, 400)}…` : line);
+    }
+  });
+  let peakTree = 0;
+  let peakHwm = 0;
+  const pid = child.pid as number;
+  const simCpu0 = process.cpuUsage();
+  let workerCpu = { self: 0, children: 0 };
+  const liveJq = new Map<number, number>();
+  const sample = () => {
+    const s = readStatus(pid);
+    if (!s) return;
+    workerCpu = cpuTimes(pid) ?? workerCpu;
+    for (const c of children(pid)) liveJq.set(c, cpuTimes(c)?.self ?? liveJq.get(c) ?? 0);
+    peakHwm = Math.max(peakHwm, s.hwm);
+    let tree = s.rss;
+    for (const c of children(pid)) tree += readStatus(c)?.rss ?? 0;
+    peakTree = Math.max(peakTree, tree);
+  };
+  const sampler = setInterval(sample, 100);
+  let lastProgress = performance.now();
+  const progress = setInterval(() => {
+    drain();
+    if (performance.now() - lastProgress >= 10_000) {
+      lastProgress = performance.now();
+      const s = readStatus(pid);
+      log(`${name}: ${fmt((performance.now() - started) / 1000, 0)} s, ADO requests ${fmt(ado.requests.length - adoBefore)}, entities sent ${fmt(t.entitiesSent)}, worker RSS ${fmt((s?.rss ?? 0) / 1024)} MB`);
+    }
+  }, 1000);
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  const wallS = (performance.now() - started) / 1000;
+  const simCpu = process.cpuUsage(simCpu0);
+  clearInterval(sampler);
+  clearInterval(progress);
+  out.end();
+  drain();
+  const adoEntries = ado.requests.slice(adoBefore);
+  const entitiesInPort = [...port.blueprints.keys()].reduce((n, bp) => n + port.entities(bp).length, 0);
+  const minimum = ado.minimumRequests(KINDS);
+  const items = Object.values(minimum.items).reduce((a, b) => a + b, 0);
+  log(`${name}: exit ${code} in ${fmt(wallS, 1)} s (worker log ${logFile})`);
+  return {
+    name,
+    code,
+    wallS,
+    adoRequests: adoEntries.length,
+    adoThrottled: adoEntries.filter((e) => e.status === 429).length,
+    minimum,
+    peakRssMb: peakHwm / 1024,
+    peakTreeRssMb: peakTree / 1024,
+    bulkRequests: t.bulkRequests,
+    entitiesSent: t.entitiesSent,
+    // jq children reaped by the worker are in its cutime; ones still alive at the last sample are added.
+    cpu: { worker: workerCpu.self, jq: Math.max(workerCpu.children, [...liveJq.values()].reduce((a, b) => a + b, 0)), simulators: (simCpu.user + simCpu.system) / 1e6 },
+    entitiesInPort,
+    items,
+    summary,
+  };
+}
+
+/**
+ * Mapping-bound time: each resource's jq mapping rate, measured on a sample of its real payloads (fetched from the
+ * simulator without latency) with the worker's pool size, applied to the item count the dataset holds.
+ */
+async function mappingBound(ado: AdoSimulator, minimum: MinimumRequests): Promise<{ seconds: number; rates: Record<string, number> }> {
+  const org = parseOrganizationUrl(ado.orgUrl(), 'services');
+  const ctx: FetchContext = {
+    client: new AdoClient(org, new PatAuth(ado.pat), { maxAttempts: 3 }),
+    log: silentLogger,
+    cache: new RunCache(),
+    pageSize: 1000,
+    markIncomplete: () => {},
+  };
+  const rates: Record<string, number> = {};
+  let seconds = 0;
+  for (const resource of config.resources as ResourceConfig[]) {
+    const kind = getKind(resource.kind);
+    if (!kind) throw new Error(`unknown kind ${resource.kind}`);
+    const sample: RawItem[] = [];
+    for await (const page of fetchKind(kind, ctx, resource.selector as Selector, org)) {
+      sample.push(...page);
+      if (sample.length >= SAMPLE) break;
+    }
+    if (sample.length === 0) continue;
+    // Small kinds are repeated to a few thousand items so that pool start-up does not dominate the rate.
+    const items: RawItem[] = [];
+    while (items.length < Math.min(SAMPLE, Math.max(2000, sample.length))) items.push(...sample);
+    const mapper = new ResourceMapper(resource, { poolSize: cpus().length });
+    const t0 = performance.now();
+    let n = 0;
+    async function* pages() {
+      for (let i = 0; i < items.length; i += 1000) yield items.slice(i, i + 1000);
+    }
+    for await (const page of mapper.mapPages(pages())) n += page.length;
+    const s = (performance.now() - t0) / 1000;
+    await mapper.close();
+    const rate = items.length / s;
+    rates[resource.kind] = rate;
+    seconds += (minimum.items[resource.kind] ?? 0) / rate;
+    void n;
+  }
+  return { seconds, rates };
+}
+
+function row(label: string, value: string): string {
+  return `  ${label.padEnd(34)} ${value}`;
+}
+
+function report(f: RunFigures, extra: string[] = []): string[] {
+  const lines = [
+    `${f.name}: exit ${f.code}`,
+    row('wall time', `${fmt(f.wallS, 1)} s`),
+    row('items in the dataset / per second', `${fmt(f.items)} / ${fmt(f.items / f.wallS)} items/s`),
+    row('ADO requests / minimum', `${fmt(f.adoRequests)} / ${fmt(f.minimum.total)} = ${(f.adoRequests / f.minimum.total).toFixed(3)}x${f.adoThrottled ? ` (${fmt(f.adoThrottled)} answered 429)` : ''}`),
+    row('worker peak RSS (VmHWM)', `${fmt(f.peakRssMb)} MB (node + jq children, sampled: ${fmt(f.peakTreeRssMb)} MB)`),
+    row('catalog writes', `${fmt(f.entitiesSent)} entities in ${fmt(f.bulkRequests)} bulk requests; ${fmt(f.entitiesInPort)} entities in Port`),
+    row('CPU seconds', `worker node ${fmt(f.cpu.worker, 1)} + jq ${fmt(f.cpu.jq, 1)}, simulators ${fmt(f.cpu.simulators, 1)}; all / ${cpus().length} cores = ${fmt((f.cpu.worker + f.cpu.jq + f.cpu.simulators) / cpus().length, 1)} s`),
+    ...extra,
+  ];
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  const out: string[] = [];
+  const header = `resync benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, latency ${LATENCY} ms/request, ADO_CONCURRENCY ${CONCURRENCY}${values['worker-node-options'] ? `, worker NODE_OPTIONS ${values['worker-node-options']}` : ''}, load at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  log(header);
+  out.push(header);
+  const identifiers: string[] = [];
+  try {
+    for (const size of values.sizes.split(',').filter((s) => s && (scenarios.has('resync') || scenarios.has('unchanged')))) {
+      const scale = SIZES[size];
+      if (!scale) throw new Error(`unknown size ${size}`);
+      const t0 = performance.now();
+      const ado = await startAdoSimulator({ scale, pat: 'bench-pat-0123456789' });
+      const minimum = ado.minimumRequests(KINDS);
+      log(`resync-${size}: simulator up in ${fmt((performance.now() - t0) / 1000, 1)} s; ${fmt(Object.values(minimum.items).reduce((a, b) => a + b, 0))} items, minimum ${fmt(minimum.total)} requests ${JSON.stringify(minimum.byKind)}`);
+      const bound = values['no-mapping-bound'] ? { seconds: 0, rates: {} } : await mappingBound(ado, minimum);
+      log(`resync-${size}: mapping-bound ${fmt(bound.seconds, 1)} s (items/s per kind ${JSON.stringify(Object.fromEntries(Object.entries(bound.rates).map(([k, v]) => [k, Math.round(v)])))})`);
+      ado.setFaults({ latencyMs: LATENCY });
+      const port = await startPortSimulator();
+      const identifier = `bench-${size}-${process.pid}-${Date.now()}`;
+      identifiers.push(identifier);
+      try {
+        const requestBound = (minimum.total * LATENCY) / 1000 / CONCURRENCY;
+        const lower = Math.max(requestBound, bound.seconds);
+        const first = await runResync(`resync-${size}`, ado, port, identifier);
+        out.push(
+          ...report(first, [
+            row('lower bound', `max(request-bound ${fmt(requestBound, 1)} s, mapping-bound ${fmt(bound.seconds, 1)} s) = ${fmt(lower, 1)} s; wall / bound = ${(first.wallS / lower).toFixed(2)}x`),
+            row('requests by kind (minimum)', JSON.stringify(minimum.byKind)),
+          ]),
+        );
+        log(out.slice(-8).join('\n'));
+        if (scenarios.has('unchanged')) {
+          const again = await runResync(`resync-unchanged-${size}`, ado, port, identifier);
+          out.push(...report(again));
+          log(out.slice(-6).join('\n'));
+        }
+      } finally {
+        await port.close();
+        await ado.close();
+      }
+    }
+    if (scenarios.has('throttled')) {
+      const ado = await startAdoSimulator({ scale: SIZES.T, pat: 'bench-pat-0123456789', faults: { latencyMs: LATENCY, maxRequestsPerSecond: RATE } });
+      const port = await startPortSimulator();
+      const identifier = `bench-T-${process.pid}-${Date.now()}`;
+      identifiers.push(identifier);
+      try {
+        const minimum = ado.minimumRequests(KINDS);
+        log(`throttled: ${fmt(minimum.total)} minimum requests at ${RATE}/s`);
+        const f = await runResync(`throttled (${RATE} requests/s)`, ado, port, identifier);
+        const served = f.adoRequests - f.adoThrottled;
+        out.push(
+          ...report(f, [
+            row('lower bound (requests / rate)', `${fmt(served)} served / ${RATE} = ${fmt(served / RATE, 1)} s (minimum ${fmt(minimum.total)} / ${RATE} = ${fmt(minimum.total / RATE, 1)} s); wall / bound = ${(f.wallS / (served / RATE)).toFixed(2)}x`),
+          ]),
+        );
+      } finally {
+        await port.close();
+        await ado.close();
+      }
+    }
+  } finally {
+    for (const id of identifiers) {
+      const keys = await redis.keys(`ado-sync:${id}*`);
+      if (keys.length) await redis.del(...keys);
+    }
+    await redis.quit();
+  }
+  out.push(`load at end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(out.join('\n'));
+}
+
+await main();
