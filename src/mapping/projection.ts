@@ -1,0 +1,417 @@
+/**
+ * Input projection: the top-level keys of an item that a resource's jq expressions can read, when a static analysis
+ * proves that sending jq only those keys cannot change any output (values, errors or error messages). Most of jq's
+ * time goes into parsing the item and most of Node's into stringifying it; mappings read a few keys of a large
+ * payload, so sending only those keys saves both.
+ *
+ * The analysis is deliberately conservative: `undefined` means "unsure, send whole items".
+ *
+ * Soundness argument. Call a value *derived* if it is the same whether jq got the whole item X or its projection P (X
+ * restricted to the key set K). Every literal key an expression mentions (identifier, `.field`, string literal, object
+ * key) goes into K, so `.k`, `."k"` and `.["k"]` on X and on P give the same value. Every position in an expression has
+ * an input that is either *possibly the item* or certainly derived:
+ * - the top level, and everything whose input is the same as its enclosing construct's input (operands, array and
+ *   object contents, call arguments, `if` branches, interpolations, the body after `E as $x |` or `label $x |`), is
+ *   possibly the item;
+ * - after a plain `|` the input is the output of the left side, which is derived because, where the input is possibly
+ *   the item, only these are allowed: literal-key indexing, constants, `$vars` (bound only from checked expressions),
+ *   operators, `if`/`try`/`reduce`/`foreach`/`label`, and builtins that, given any object, output nothing and raise
+ *   no message that depends on the object's content (checked against the real jq in the tests). Rejected there: a bare
+ *   `.` (except `."k"`, `.["k"]`), `..`, `.[…]`, `@format` not followed by a string, assignments (they output the
+ *   modified item), dynamic object shorthand (`{"\(…)"}`), and every other builtin or user function;
+ * - where the input is derived, anything goes, except what reads other inputs or changes the language: `input`,
+ *   `inputs`, `$__prog_args`, `def`, `import`, `include`, `?//` and destructuring patterns are rejected everywhere.
+ * Error messages matter too (a field's error reaches the report), which is why `test`, `sub`, `tonumber`, `floor`,
+ * and the like are not allowed on a possible item: jq prints the start of the offending value in their errors.
+ */
+
+/** A jq token; strings carry their literal text and their interpolations as nested token lists. */
+type Token =
+  | { t: 'dot' } // a bare `.`
+  | { t: 'recurse' } // `..`
+  | { t: 'field'; name: string } // `.name`
+  | { t: 'str'; literal: string; interpolations: Token[][] }
+  | { t: 'ident'; name: string }
+  | { t: 'kw'; name: string }
+  | { t: 'var'; name: string }
+  | { t: 'fmt'; name: string }
+  | { t: 'num' }
+  | { t: 'op'; v: string };
+
+class Unsure extends Error {}
+
+const KEYWORDS = new Set([
+  'def', 'if', 'then', 'elif', 'else', 'end', 'as', 'reduce', 'foreach', 'try', 'catch', 'label', 'import', 'include',
+  'and', 'or', '__loc__', 'break',
+]);
+
+/**
+ * Builtins allowed where the input may be the item, with their allowed arities. Each gives, for any object input,
+ * the same outputs and the same error message whatever the object holds (arguments are checked like any expression).
+ * Not here because jq puts the start of the input in their error message: test, match, capture, scan, split/2, sub,
+ * gsub, splits, tonumber, floor, ceil, round and the other maths; because they pass their input through or expose it:
+ * select, ltrimstr, rtrimstr, tostring, tojson, length, keys, has, to_entries, paths, getpath, error/0, @format, ….
+ */
+const ITEM_SAFE_BUILTINS = new Map<string, number[]>([
+  ['true', [0]], ['false', [0]], ['null', [0]], ['empty', [0]], ['not', [0]], ['type', [0]],
+  ['now', [0]], ['env', [0]], ['nan', [0]], ['infinite', [0]],
+  ['first', [0, 1]], ['last', [0, 1]], ['limit', [2]], ['isempty', [1]], ['range', [1, 2]], ['error', [1]],
+  ['startswith', [1]], ['endswith', [1]], ['split', [1]], ['ascii_downcase', [0]], ['ascii_upcase', [0]],
+  ['mktime', [0]], ['gmtime', [0]], ['localtime', [0]], ['strftime', [1]], ['strptime', [1]],
+  ['todate', [0]], ['fromdate', [0]], ['todateiso8601', [0]], ['fromdateiso8601', [0]],
+]);
+
+/** Read other inputs than the item being mapped: never allowed, whatever their input. */
+const FORBIDDEN = new Set(['input', 'inputs']);
+
+const ASSIGNMENTS = new Set(['=', '|=', '+=', '-=', '*=', '/=', '%=', '//=']);
+const OPERATORS = ['?//', '//=', '|=', '+=', '-=', '*=', '/=', '%=', '==', '!=', '<=', '>=', '//', '|', ',', '=', '<', '>', '+', '-', '*', '/', '%', '?', ':', ';', '(', ')', '[', ']', '{', '}'];
+
+/**
+ * The top-level keys the expressions can read, or undefined when the analysis cannot prove that sending only those
+ * keys leaves every output unchanged. Expressions are the ones jq runs (after quote normalisation).
+ */
+export function projectionKeys(expressions: readonly string[]): Set<string> | undefined {
+  const keys = new Set<string>();
+  try {
+    for (const expr of expressions) analyse(tokenize(expr), true, keys);
+  } catch (err) {
+    if (err instanceof Unsure) return undefined;
+    throw err;
+  }
+  for (const k of keys) {
+    // jq turns lone surrogates into U+FFFD when it parses the item; such keys cannot be matched reliably here.
+    if (k.includes('\uFFFD') || /[\uD800-\uDFFF]/.test(k.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) return undefined;
+  }
+  return keys;
+}
+
+/**
+ * The item restricted to `keys` (only keys it has). Non-objects (and objects that are not plain) go unchanged.
+ * Key order may differ from the item's: the analysis only allows reads by key, which cannot see order.
+ */
+export function projectItem(item: unknown, keys: ReadonlySet<string>): unknown {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+  const proto = Object.getPrototypeOf(item) as unknown;
+  if (proto !== Object.prototype && proto !== null) return item;
+  const src = item as Record<string, unknown>;
+  // Null prototype: a key named __proto__ is then an ordinary key, as in JSON.
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of keys) if (Object.hasOwn(src, k)) out[k] = src[k];
+  return out;
+}
+
+function tokenize(src: string): Token[] {
+  const [tokens, end] = tokenizeFrom(src, 0, false);
+  if (end !== src.length) throw new Unsure();
+  return tokens;
+}
+
+/** Tokens from `pos`; inside an interpolation, stops at the `)` that closes it and returns the index after it. */
+function tokenizeFrom(src: string, pos: number, inInterpolation: boolean): [Token[], number] {
+  const out: Token[] = [];
+  let depth = 0;
+  let i = pos;
+  const isIdentStart = (c: string | undefined) => c !== undefined && /[A-Za-z_]/.test(c);
+  const identAt = (j: number) => /^[A-Za-z_][A-Za-z_0-9]*/.exec(src.slice(j, j + 200))?.[0];
+  while (i < src.length) {
+    const c = src[i]!;
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+      i++;
+    } else if (c === '#') {
+      const nl = src.indexOf('\n', i);
+      const comment = src.slice(i, nl < 0 ? src.length : nl);
+      // jq 1.7 continues a comment after a trailing backslash; do not guess which jq runs.
+      if (/\\\r?$/.test(comment)) throw new Unsure();
+      i = nl < 0 ? src.length : nl + 1;
+    } else if (c === '"') {
+      const [tok, end] = readString(src, i);
+      out.push(tok);
+      i = end;
+    } else if (c === '.') {
+      if (src[i + 1] === '.') {
+        out.push({ t: 'recurse' });
+        i += 2;
+      } else if (isIdentStart(src[i + 1])) {
+        const name = identAt(i + 1)!;
+        out.push({ t: 'field', name });
+        i += 1 + name.length;
+      } else if (/[0-9]/.test(src[i + 1] ?? '')) {
+        i = readNumber(src, i);
+        out.push({ t: 'num' });
+      } else {
+        out.push({ t: 'dot' });
+        i++;
+      }
+    } else if (/[0-9]/.test(c)) {
+      i = readNumber(src, i);
+      out.push({ t: 'num' });
+    } else if (isIdentStart(c)) {
+      const name = identAt(i)!;
+      i += name.length;
+      if (src.startsWith('::', i)) throw new Unsure(); // module-qualified names
+      out.push(KEYWORDS.has(name) ? { t: 'kw', name } : { t: 'ident', name });
+    } else if (c === '$') {
+      const name = identAt(i + 1);
+      if (!name) throw new Unsure();
+      out.push({ t: 'var', name });
+      i += 1 + name.length;
+    } else if (c === '@') {
+      const name = /^[A-Za-z0-9_]+/.exec(src.slice(i + 1, i + 50))?.[0];
+      if (!name) throw new Unsure();
+      out.push({ t: 'fmt', name });
+      i += 1 + name.length;
+    } else {
+      const op = OPERATORS.find((o) => src.startsWith(o, i));
+      if (!op) throw new Unsure();
+      if (inInterpolation && op === '(') depth++;
+      if (inInterpolation && op === ')') {
+        if (depth === 0) return [out, i + 1];
+        depth--;
+      }
+      out.push({ t: 'op', v: op });
+      i += op.length;
+    }
+  }
+  if (inInterpolation) throw new Unsure(); // unterminated
+  return [out, i];
+}
+
+function readNumber(src: string, i: number): number {
+  const m = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/.exec(src.slice(i));
+  return i + m![0].length;
+}
+
+/** A double-quoted string from `start` (the quote): its literal text (interpolations removed) and interpolations. */
+function readString(src: string, start: number): [Token, number] {
+  let raw = '';
+  const literal: string[] = [];
+  const interpolations: Token[][] = [];
+  let i = start + 1;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (c === '"') {
+      literal.push(decode(raw));
+      return [{ t: 'str', literal: literal.join(''), interpolations }, i + 1];
+    }
+    if (c === '\\') {
+      if (src[i + 1] === '(') {
+        literal.push(decode(raw));
+        raw = '';
+        const [tokens, end] = tokenizeFrom(src, i + 2, true);
+        interpolations.push(tokens);
+        i = end;
+        continue;
+      }
+      raw += src.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    raw += c;
+    i++;
+  }
+  throw new Unsure(); // unterminated
+}
+
+/** jq's string escapes are JSON's; raw control characters are allowed in jq strings, so escape them for JSON.parse. */
+function decode(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  const json = raw.replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  try {
+    return JSON.parse(`"${json}"`) as string;
+  } catch {
+    throw new Unsure();
+  }
+}
+
+interface Frame {
+  /** What opened it: ( [ { if, or the start of the expression/interpolation. */
+  kind: '(' | '[' | '{' | 'if' | 'top';
+  /** Whether the input at the start of the frame may be the item. */
+  base: boolean;
+  /** Whether the input here may be the item. */
+  item: boolean;
+  /** An `as $x` or `label $x` was seen: the next `|` of this frame keeps the input instead of replacing it. */
+  binding: boolean;
+  /** In an object: expecting a key, the colon after a computed key, or reading a value. */
+  obj?: 'key' | 'colon' | 'value';
+}
+
+const CLOSERS: Record<string, Frame['kind']> = { ')': '(', ']': '[', '}': '{' };
+
+/** Walks the tokens of one expression (or interpolation), adding literal keys to `keys`; throws Unsure. */
+function analyse(tokens: Token[], item: boolean, keys: Set<string>): void {
+  const stack: Frame[] = [{ kind: 'top', base: item, item, binding: false }];
+  const top = () => stack[stack.length - 1]!;
+  const strings = (tok: Extract<Token, { t: 'str' }>, frameItem: boolean) => {
+    keys.add(tok.literal);
+    for (const inner of tok.interpolations) analyse(inner, frameItem, keys);
+  };
+  const isPlainString = (tok: Token | undefined): tok is Extract<Token, { t: 'str' }> => tok?.t === 'str' && tok.interpolations.length === 0;
+  const push = (kind: Frame['kind'], obj?: Frame['obj']) => {
+    const base = top().item;
+    stack.push({ kind, base, item: base, binding: false, obj });
+  };
+
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
+    const f = top();
+    const next = tokens[i + 1];
+
+    if (f.kind === '{' && f.obj === 'key') {
+      const ends = (t: Token | undefined) => t?.t === 'op' && (t.v === ',' || t.v === '}');
+      const colon = next?.t === 'op' && next.v === ':';
+      if (tok.t === 'op' && tok.v === '}') {
+        stack.pop();
+      } else if ((tok.t === 'ident' || tok.t === 'kw') && (colon || (tok.t === 'ident' && ends(next)))) {
+        keys.add(tok.name); // `{name: …}`, or `{name}` which reads .name
+        if (colon) {
+          f.obj = 'value';
+          i++;
+        }
+      } else if (tok.t === 'var' && ends(next)) {
+        // `{$x}`
+      } else if (tok.t === 'str' && (colon || ends(next))) {
+        // `{"\(…)"}` reads a computed key of the input
+        if (!colon && tok.interpolations.length > 0 && f.item) throw new Unsure();
+        strings(tok, f.item);
+        if (colon) {
+          f.obj = 'value';
+          i++;
+        }
+      } else if (tok.t === 'op' && tok.v === '(') {
+        f.obj = 'colon';
+        push('(');
+      } else {
+        throw new Unsure();
+      }
+      continue;
+    }
+    if (f.kind === '{' && f.obj === 'colon') {
+      if (!(tok.t === 'op' && tok.v === ':')) throw new Unsure();
+      f.obj = 'value';
+      continue;
+    }
+
+    switch (tok.t) {
+      case 'num':
+      case 'field':
+        if (tok.t === 'field') keys.add(tok.name);
+        break;
+      case 'dot':
+        if (!f.item) break;
+        if (isPlainString(next)) {
+          keys.add(next.literal); // ."k"
+          i++;
+        } else if (next?.t === 'op' && next.v === '[' && isPlainString(tokens[i + 2]) && tokens[i + 3]?.t === 'op' && (tokens[i + 3] as { v: string }).v === ']') {
+          keys.add((tokens[i + 2] as { literal: string }).literal); // .["k"]
+          i += 3;
+        } else {
+          throw new Unsure(); // ., .[], .[0], .[$k], . as $x …
+        }
+        break;
+      case 'recurse':
+        if (f.item) throw new Unsure();
+        break;
+      case 'str':
+        strings(tok, f.item);
+        break;
+      case 'fmt':
+        if (f.item && next?.t !== 'str') throw new Unsure(); // `@json` alone formats its whole input
+        break;
+      case 'var':
+        if (tok.name === '__prog_args') throw new Unsure();
+        break;
+      case 'ident': {
+        if (FORBIDDEN.has(tok.name)) throw new Unsure();
+        keys.add(tok.name);
+        const call = next?.t === 'op' && next.v === '(';
+        if (f.item) {
+          const arities = ITEM_SAFE_BUILTINS.get(tok.name);
+          if (!arities || !arities.includes(call ? arityAt(tokens, i + 1) : 0)) throw new Unsure();
+        }
+        if (call) {
+          push('(');
+          i++;
+        }
+        break;
+      }
+      case 'kw':
+        switch (tok.name) {
+          case 'def':
+          case 'import':
+          case 'include':
+            throw new Unsure();
+          case 'as':
+          case 'label':
+            // Only `$name` patterns: destructuring patterns can compute keys.
+            if (next?.t !== 'var') throw new Unsure();
+            f.binding = true;
+            i++;
+            break;
+          case 'break':
+            if (next?.t !== 'var') throw new Unsure();
+            i++;
+            break;
+          case 'if':
+            push('if');
+            break;
+          case 'then':
+          case 'elif':
+          case 'else':
+            if (f.kind !== 'if') throw new Unsure();
+            f.item = f.base;
+            break;
+          case 'end':
+            if (f.kind !== 'if') throw new Unsure();
+            stack.pop();
+            break;
+          default: // reduce, foreach, try, catch, and, or, __loc__ (after `$`)
+            break;
+        }
+        break;
+      case 'op':
+        if (tok.v === '(' || tok.v === '[') push(tok.v);
+        else if (tok.v === '{') push('{', 'key');
+        else if (tok.v === ')' || tok.v === ']' || tok.v === '}') {
+          if (f.kind !== CLOSERS[tok.v]) throw new Unsure();
+          stack.pop();
+        } else if (tok.v === '|') {
+          // After `E as $x |` the input is still the construct's input; after a plain pipe it is E's output.
+          if (f.binding) f.binding = false;
+          else f.item = false;
+        } else if (tok.v === ';') {
+          f.item = f.base; // next argument (or reduce/foreach update): same input as the call
+        } else if (tok.v === ',') {
+          if (f.kind === '{') {
+            f.obj = 'key';
+            f.item = f.base;
+          }
+        } else if (tok.v === '?//') {
+          throw new Unsure();
+        } else if (ASSIGNMENTS.has(tok.v) && f.item) {
+          throw new Unsure(); // `.a = 1` outputs the whole (modified) input
+        }
+        break;
+    }
+  }
+  if (stack.length !== 1) throw new Unsure(); // unbalanced: jq will report it
+}
+
+/** Number of arguments of the call whose `(` is at `open`: top-level `;` separators + 1. */
+function arityAt(tokens: Token[], open: number): number {
+  let depth = 0;
+  let n = 1;
+  for (let i = open; i < tokens.length; i++) {
+    const tok = tokens[i]!;
+    if (tok.t === 'kw' && tok.name === 'if') depth++;
+    else if (tok.t === 'kw' && tok.name === 'end') depth--;
+    if (tok.t !== 'op') continue;
+    if (tok.v === '(' || tok.v === '[' || tok.v === '{') depth++;
+    else if (tok.v === ')' || tok.v === ']' || tok.v === '}') {
+      depth--;
+      if (depth === 0) return n;
+    } else if (tok.v === ';' && depth === 1) n++;
+  }
+  throw new Unsure();
+}
