@@ -52,7 +52,7 @@ const KEYWORDS = new Set([
  * gsub, splits, tonumber, floor, ceil, round and the other maths; because they pass their input through or expose it:
  * select, ltrimstr, rtrimstr, tostring, tojson, length, keys, has, to_entries, paths, getpath, error/0, @format, ….
  */
-const ITEM_SAFE_BUILTINS = new Map<string, number[]>([
+export const ITEM_SAFE_BUILTINS: ReadonlyMap<string, readonly number[]> = new Map<string, number[]>([
   ['true', [0]], ['false', [0]], ['null', [0]], ['empty', [0]], ['not', [0]], ['type', [0]],
   ['now', [0]], ['env', [0]], ['nan', [0]], ['infinite', [0]],
   ['first', [0, 1]], ['last', [0, 1]], ['limit', [2]], ['isempty', [1]], ['range', [1, 2]], ['error', [1]],
@@ -263,6 +263,8 @@ function analyse(tokens: Token[], item: boolean, keys: Set<string>): void {
       const colon = next?.t === 'op' && next.v === ':';
       if (tok.t === 'op' && tok.v === '}') {
         stack.pop();
+      } else if (tok.t === 'op' && tok.v === ',') {
+        // after a shorthand entry
       } else if ((tok.t === 'ident' || tok.t === 'kw') && (colon || (tok.t === 'ident' && ends(next)))) {
         keys.add(tok.name); // `{name: …}`, or `{name}` which reads .name
         if (colon) {
