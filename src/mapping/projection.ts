@@ -113,7 +113,10 @@ function tokenizeFrom(src: string, pos: number, inInterpolation: boolean): [Toke
   let depth = 0;
   let i = pos;
   const isIdentStart = (c: string | undefined) => c !== undefined && /[A-Za-z_]/.test(c);
-  const identAt = (j: number) => /^[A-Za-z_][A-Za-z_0-9]*/.exec(src.slice(j, j + 200))?.[0];
+  const identAt = (j: number) => {
+    IDENT.lastIndex = j;
+    return IDENT.exec(src)?.[0];
+  };
   while (i < src.length) {
     const c = src[i]!;
     if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
@@ -157,7 +160,8 @@ function tokenizeFrom(src: string, pos: number, inInterpolation: boolean): [Toke
       out.push({ t: 'var', name });
       i += 1 + name.length;
     } else if (c === '@') {
-      const name = /^[A-Za-z0-9_]+/.exec(src.slice(i + 1, i + 50))?.[0];
+      FORMAT.lastIndex = i + 1;
+      const name = FORMAT.exec(src)?.[0];
       if (!name) throw new Unsure();
       out.push({ t: 'fmt', name });
       i += 1 + name.length;
@@ -177,9 +181,13 @@ function tokenizeFrom(src: string, pos: number, inInterpolation: boolean): [Toke
   return [out, i];
 }
 
+const IDENT = /[A-Za-z_][A-Za-z_0-9]*/y;
+const FORMAT = /[A-Za-z0-9_]+/y;
+const NUMBER = /(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/y;
+
 function readNumber(src: string, i: number): number {
-  const m = /^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/.exec(src.slice(i));
-  return i + m![0].length;
+  NUMBER.lastIndex = i;
+  return i + NUMBER.exec(src)![0].length;
 }
 
 /** A double-quoted string from `start` (the quote): its literal text (interpolations removed) and interpolations. */
@@ -271,7 +279,7 @@ function analyse(tokens: Token[], item: boolean, keys: Set<string>): void {
           f.obj = 'value';
           i++;
         }
-      } else if (tok.t === 'var' && ends(next)) {
+      } else if (tok.t === 'var' && ends(next) && tok.name !== '__prog_args') {
         // `{$x}`
       } else if (tok.t === 'str' && (colon || ends(next))) {
         // `{"\(…)"}` reads a computed key of the input

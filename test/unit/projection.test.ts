@@ -41,6 +41,8 @@ describe('projectionKeys', () => {
     ['.a | (.b = 1) | .c |= 2', ['a']],
     ['startswith("x"), split(","), type, not, now, first, error("e")', []],
     ['.a # a comment with . and keys\n| .b', ['a']],
+    [`.${'long_'.repeat(60)} | .x`, ['long_'.repeat(60)]],
+    ['.5 + 1e3 + 2.5E-2 + .a', ['a']],
     ['(.creationDate | sub("\\\\.[0-9]+Z$"; "Z") | fromdateiso8601) as $c | if .status == "completed" then $c else null end', ['creationDate', 'status']],
   ])('accepts %j and keeps what it reads', (expr, expected) => {
     const keys = projectionKeys([expr]);
@@ -98,6 +100,8 @@ describe('projectionKeys', () => {
     '.a | input',
     '[inputs]',
     '$__prog_args',
+    '{$__prog_args}',
+    `.${'a'.repeat(300)} + keys`,
     '.a = 1',
     '.a |= 1',
     '.a += 1',
