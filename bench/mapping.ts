@@ -59,11 +59,11 @@ const best = async (f: () => Promise<number>) => {
   return top;
 };
 
-const keys = mapperForProgram.projection;
-if (!keys) throw new Error('the pull-request mapping is expected to be projectable');
+const projection = mapperForProgram.projection;
+if (!projection) throw new Error('the pull-request mapping is expected to be projectable');
 const kb = (list: unknown[]) => (list.reduce<number>((n, i) => n + JSON.stringify(i).length, 0) / list.length / 1024).toFixed(2);
 console.log(
-  `mapping benchmark: ${N} pull requests (${kb(items)} KB each, ${kb(items.slice(0, 1000).map((i) => projectItem(i, keys)))} KB as sent to the pool), default pull-request mapping, best of ${ROUNDS}, ${cpus().length} cores`,
+  `mapping benchmark: ${N} pull requests (${kb(items)} KB each, ${kb(items.slice(0, 1000).map((i) => projectItem(i, projection)))} KB as sent to the pool), default pull-request mapping, best of ${ROUNDS}, ${cpus().length} cores`,
 );
 const cli = await best(cliRate);
 const one = await best(() => poolRate(1));

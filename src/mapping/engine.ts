@@ -3,7 +3,7 @@ import type { Entity } from '../catalog/entity.js';
 import type { RawItem } from '../kinds/types.js';
 import { compileResource, type CompiledResource, type FieldSpec } from './compile.js';
 import { JqPool } from './jqPool.js';
-import { projectItem, projectionKeys } from './projection.js';
+import { analyseProjection, projectItem, type Projection } from './projection.js';
 import { MappingReport } from './report.js';
 
 export interface MapperOptions {
@@ -25,8 +25,8 @@ type Candidate = 0 | { q: string } | { i: string } | FieldResult[];
 export class ResourceMapper {
   readonly compiled: CompiledResource;
   readonly report = new MappingReport();
-  /** The top-level keys sent to jq, or undefined when whole items are sent (see projection.ts). */
-  readonly projection: ReadonlySet<string> | undefined;
+  /** What of each item is sent to jq, or undefined when whole items are sent (see projection.ts). */
+  readonly projection: Projection | undefined;
   readonly #pool: JqPool;
   readonly #batchSize: number;
   readonly #window: number;
@@ -38,7 +38,7 @@ export class ResourceMapper {
     this.compiled = compileResource(resource);
     const c = this.compiled;
     const expressions = [c.query, ...(c.itemsToParse ? [c.itemsToParse] : []), ...c.fields.map((f) => f.expr)];
-    this.projection = options.projection === false ? undefined : projectionKeys(expressions);
+    this.projection = options.projection === false ? undefined : analyseProjection(expressions);
     this.#pool = new JqPool(this.compiled.batchProgram, Math.max(1, options.poolSize));
     this.#batchSize = options.batchSize ?? 200;
     this.#window = Math.max(4, options.poolSize * 4);
@@ -50,8 +50,8 @@ export class ResourceMapper {
       this.report.rawItems += page.length;
       for (let i = 0; i < page.length; i += this.#batchSize) {
         let batch: unknown[] = page.slice(i, i + this.#batchSize);
-        const keys = this.projection;
-        if (keys) batch = batch.map((item) => projectItem(item, keys));
+        const projection = this.projection;
+        if (projection) batch = batch.map((item) => projectItem(item, projection));
         const p = this.#pool.map(batch).then((out) => this.#decode(out as Candidate[][]));
         p.catch(() => {}); // awaited below in order; avoids an unhandled rejection while earlier batches finish
         inFlight.push(p);

@@ -1,8 +1,8 @@
 /**
- * Input projection: the top-level keys of an item that a resource's jq expressions can read, when a static analysis
- * proves that sending jq only those keys cannot change any output (values, errors or error messages). Most of jq's
- * time goes into parsing the item and most of Node's into stringifying it; mappings read a few keys of a large
- * payload, so sending only those keys saves both.
+ * Input projection: the parts of an item (top-level keys, and one level below) that a resource's jq expressions can
+ * read, when a static analysis proves that sending jq only those parts cannot change any output (values, errors or
+ * error messages). Most of jq's time goes into parsing the item and most of Node's into stringifying it; mappings read
+ * a few keys of a large payload, so sending only those parts saves both.
  *
  * The analysis is deliberately conservative: `undefined` means "unsure, send whole items".
  *
@@ -23,6 +23,14 @@
  *   `inputs`, `$__prog_args`, `def`, `import`, `include`, `?//` and destructuring patterns are rejected everywhere.
  * Error messages matter too (a field's error reaches the report), which is why `test`, `sub`, `tonumber`, `floor`,
  * and the like are not allowed on a possible item: jq prints the start of the offending value in their errors.
+ *
+ * One level deeper: where the input may be the item, every read of it is a literal-key read (a `.k` that does not
+ * follow a term, `."k"`, `.["k"]`, `{k}`). When every such read of k is immediately followed by `.j` (`.k.j`) or by
+ * `[].j` (`.k[].j`, `?` allowed), jq gets only those j: of k's value when it is an object read as `.k.j`; of each
+ * element (or each value of an object, in order) read as `.k[].j`; an array read as `.k.j` fails the same whatever it
+ * holds. Any other read (`.k`, `.k | …`, `.k[0]`, `{k}`, both `.k.j` and `.k[].j` on an object) keeps k whole.
+ * A `.j` after a term (`(…).j`, `$x.j`, `.a.j`, `….j?`) is not a read of the input; everything else is counted as one,
+ * which can only keep more.
  */
 
 /** A jq token; strings carry their literal text and their interpolations as nested token lists. */
@@ -68,36 +76,89 @@ const ASSIGNMENTS = new Set(['=', '|=', '+=', '-=', '*=', '/=', '%=', '//=']);
 const OPERATORS = ['?//', '//=', '|=', '+=', '-=', '*=', '/=', '%=', '==', '!=', '<=', '>=', '//', '|', ',', '=', '<', '>', '+', '-', '*', '/', '%', '?', ':', ';', '(', ')', '[', ']', '{', '}'];
 
 /**
- * The top-level keys the expressions can read, or undefined when the analysis cannot prove that sending only those
- * keys leaves every output unchanged. Expressions are the ones jq runs (after quote normalisation).
+ * What jq gets of each item: the top-level `keys`, and for some of them only the parts read. `fields`: the key's
+ * value is read only as `.k.j` (j in fields); `elements`: only as `.k[].j` (j in elements) — each element, or each
+ * value of an object, keeps those keys.
  */
-export function projectionKeys(expressions: readonly string[]): Set<string> | undefined {
-  const keys = new Set<string>();
+export interface Projection {
+  keys: ReadonlySet<string>;
+  nested: ReadonlyMap<string, { fields: ReadonlySet<string>; elements: ReadonlySet<string> }>;
+}
+
+/** How the item's key k is read: only through `.k.j` / `.k[].j`, or also some other way (whole). */
+interface Access {
+  whole: boolean;
+  fields: Set<string>;
+  elements: Set<string>;
+}
+
+interface State {
+  keys: Set<string>;
+  access: Map<string, Access>;
+}
+
+/**
+ * What of each item the expressions can read, or undefined when the analysis cannot prove that sending only that
+ * leaves every output unchanged. Expressions are the ones jq runs (after quote normalisation).
+ */
+export function analyseProjection(expressions: readonly string[]): Projection | undefined {
+  const state: State = { keys: new Set(), access: new Map() };
   try {
-    for (const expr of expressions) analyse(tokenize(expr), true, keys);
+    for (const expr of expressions) analyse(tokenize(expr), true, state);
   } catch (err) {
     if (err instanceof Unsure) return undefined;
     throw err;
   }
-  for (const k of keys) {
+  for (const k of state.keys) {
     // jq turns lone surrogates into U+FFFD when it parses the item; such keys cannot be matched reliably here.
     if (k.includes('\uFFFD') || /[\uD800-\uDFFF]/.test(k.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) return undefined;
   }
-  return keys;
+  const nested = new Map<string, { fields: ReadonlySet<string>; elements: ReadonlySet<string> }>();
+  for (const [k, a] of state.access) if (!a.whole) nested.set(k, { fields: a.fields, elements: a.elements });
+  return { keys: state.keys, nested };
+}
+
+/** The top-level keys of analyseProjection, or undefined. */
+export function projectionKeys(expressions: readonly string[]): Set<string> | undefined {
+  return analyseProjection(expressions)?.keys as Set<string> | undefined;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Null prototype: a key named __proto__ is then an ordinary key, as in JSON. */
+function pick(src: Record<string, unknown>, keys: ReadonlySet<string>): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const k of keys) if (Object.hasOwn(src, k)) out[k] = src[k];
+  return out;
 }
 
 /**
- * The item restricted to `keys` (only keys it has). Non-objects (and objects that are not plain) go unchanged.
- * Key order may differ from the item's: the analysis only allows reads by key, which cannot see order.
+ * The item as jq gets it (only keys it has). Non-objects (and objects that are not plain) go unchanged. Key order
+ * may differ from the item's: the analysis only allows reads by key, which cannot see order (values of an object
+ * that is iterated keep their order).
  */
-export function projectItem(item: unknown, keys: ReadonlySet<string>): unknown {
-  if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
-  const proto = Object.getPrototypeOf(item) as unknown;
-  if (proto !== Object.prototype && proto !== null) return item;
-  const src = item as Record<string, unknown>;
-  // Null prototype: a key named __proto__ is then an ordinary key, as in JSON.
-  const out = Object.create(null) as Record<string, unknown>;
-  for (const k of keys) if (Object.hasOwn(src, k)) out[k] = src[k];
+export function projectItem(item: unknown, projection: Projection): unknown {
+  if (!isPlainObject(item)) return item;
+  const out = pick(item, projection.keys);
+  for (const [k, { fields, elements }] of projection.nested) {
+    const v = out[k];
+    if (Array.isArray(v)) {
+      // `.k.j` fails on an array whatever it holds; only `.k[].j` reads elements.
+      out[k] = v.map((e) => (isPlainObject(e) ? pick(e, elements) : e));
+    } else if (isPlainObject(v)) {
+      if (elements.size === 0) out[k] = pick(v, fields);
+      else if (fields.size === 0) {
+        const values = Object.create(null) as Record<string, unknown>;
+        for (const key of Object.keys(v)) values[key] = isPlainObject(v[key]) ? pick(v[key], elements) : v[key];
+        out[k] = values;
+      }
+      // read both as .k.j and .k[].j: sent whole
+    }
+  }
   return out;
 }
 
@@ -247,13 +308,45 @@ interface Frame {
 
 const CLOSERS: Record<string, Frame['kind']> = { ')': '(', ']': '[', '}': '{' };
 
-/** Walks the tokens of one expression (or interpolation), adding literal keys to `keys`; throws Unsure. */
-function analyse(tokens: Token[], item: boolean, keys: Set<string>): void {
+/** Tokens after which a `.field` is certainly a suffix of a term (`(…).a`, `$x.a`, `.a.b`), not a read of the input. */
+function endsTerm(tok: Token | undefined): boolean {
+  if (!tok) return false;
+  if (tok.t === 'field' || tok.t === 'var' || tok.t === 'str') return true;
+  return tok.t === 'op' && (tok.v === ')' || tok.v === ']' || tok.v === '?');
+}
+
+/** How the value read by `.k` at `tokens[j - 1]` is used: `.k.j`, `.k[].j` (each with optional `?`), or otherwise. */
+function suffixOf(tokens: Token[], j: number): { field: string } | { element: string } | undefined {
+  const op = (t: Token | undefined, v: string) => t?.t === 'op' && t.v === v;
+  if (op(tokens[j], '?')) j++;
+  const t = tokens[j];
+  if (t?.t === 'field') return { field: t.name };
+  if (op(t, '[') && op(tokens[j + 1], ']')) {
+    j += 2;
+    if (op(tokens[j], '?')) j++;
+    const u = tokens[j];
+    if (u?.t === 'field') return { element: u.name };
+  }
+  return undefined;
+}
+
+/** Walks the tokens of one expression (or interpolation), adding literal keys and reads of the item; throws Unsure. */
+function analyse(tokens: Token[], item: boolean, state: State): void {
+  const keys = state.keys;
+  /** A read of the item's key k whose value is used from tokens[after] on. */
+  const read = (k: string, after: number | undefined) => {
+    let a = state.access.get(k);
+    if (!a) state.access.set(k, (a = { whole: false, fields: new Set(), elements: new Set() }));
+    const suffix = after === undefined ? undefined : suffixOf(tokens, after);
+    if (!suffix) a.whole = true;
+    else if ('field' in suffix) a.fields.add(suffix.field);
+    else a.elements.add(suffix.element);
+  };
   const stack: Frame[] = [{ kind: 'top', base: item, item, binding: false }];
   const top = () => stack[stack.length - 1]!;
   const strings = (tok: Extract<Token, { t: 'str' }>, frameItem: boolean) => {
     keys.add(tok.literal);
-    for (const inner of tok.interpolations) analyse(inner, frameItem, keys);
+    for (const inner of tok.interpolations) analyse(inner, frameItem, state);
   };
   const isPlainString = (tok: Token | undefined): tok is Extract<Token, { t: 'str' }> => tok?.t === 'str' && tok.interpolations.length === 0;
   const push = (kind: Frame['kind'], obj?: Frame['obj']) => {
@@ -275,6 +368,7 @@ function analyse(tokens: Token[], item: boolean, keys: Set<string>): void {
         // after a shorthand entry
       } else if ((tok.t === 'ident' || tok.t === 'kw') && (colon || (tok.t === 'ident' && ends(next)))) {
         keys.add(tok.name); // `{name: …}`, or `{name}` which reads .name
+        if (!colon && f.item) read(tok.name, undefined);
         if (colon) {
           f.obj = 'value';
           i++;
@@ -285,6 +379,7 @@ function analyse(tokens: Token[], item: boolean, keys: Set<string>): void {
         // `{"\(…)"}` reads a computed key of the input
         if (!colon && tok.interpolations.length > 0 && f.item) throw new Unsure();
         strings(tok, f.item);
+        if (!colon && f.item) read(tok.literal, undefined);
         if (colon) {
           f.obj = 'value';
           i++;
@@ -306,15 +401,21 @@ function analyse(tokens: Token[], item: boolean, keys: Set<string>): void {
     switch (tok.t) {
       case 'num':
       case 'field':
-        if (tok.t === 'field') keys.add(tok.name);
+        if (tok.t === 'field') {
+          keys.add(tok.name);
+          if (f.item && !endsTerm(tokens[i - 1])) read(tok.name, i + 1);
+        }
         break;
       case 'dot':
         if (!f.item) break;
         if (isPlainString(next)) {
           keys.add(next.literal); // ."k"
+          if (!endsTerm(tokens[i - 1])) read(next.literal, i + 2);
           i++;
         } else if (next?.t === 'op' && next.v === '[' && isPlainString(tokens[i + 2]) && tokens[i + 3]?.t === 'op' && (tokens[i + 3] as { v: string }).v === ']') {
-          keys.add((tokens[i + 2] as { literal: string }).literal); // .["k"]
+          const k = (tokens[i + 2] as { literal: string }).literal; // .["k"]
+          keys.add(k);
+          if (!endsTerm(tokens[i - 1])) read(k, i + 4);
           i += 3;
         } else {
           throw new Unsure(); // ., .[], .[0], .[$k], . as $x …

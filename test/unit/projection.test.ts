@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadAppConfig, parseAppConfig, type ResourceConfig } from '../../src/config/appConfig.js';
 import { ResourceMapper } from '../../src/mapping/engine.js';
-import { ITEM_SAFE_BUILTINS, projectItem, projectionKeys } from '../../src/mapping/projection.js';
+import { ITEM_SAFE_BUILTINS, analyseProjection, projectItem, projectionKeys, type Projection } from '../../src/mapping/projection.js';
 import type { RawItem } from '../../src/kinds/types.js';
 import { pullRequestPayload } from '../../bench/prPayloads.js';
 import { ROOT } from '../helpers/cli.js';
@@ -123,11 +123,38 @@ describe('projectionKeys', () => {
   });
 
   it('projects only the keys an item has, and leaves non-objects alone', () => {
-    const keys = new Set(['a', '__proto__', 'missing']);
+    const projection: Projection = { keys: new Set(['a', '__proto__', 'missing']), nested: new Map() };
     const item = JSON.parse('{"a":1,"b":2,"__proto__":{"x":1}}') as unknown;
-    expect(JSON.stringify(projectItem(item, keys))).toBe('{"a":1,"__proto__":{"x":1}}');
-    expect(projectItem([1, 2], keys)).toEqual([1, 2]);
-    expect(projectItem('s', keys)).toBe('s');
+    expect(JSON.stringify(projectItem(item, projection))).toBe('{"a":1,"__proto__":{"x":1}}');
+    expect(projectItem([1, 2], projection)).toEqual([1, 2]);
+    expect(projectItem('s', projection)).toBe('s');
+  });
+
+  it('keeps only the parts read as .k.j or .k[].j; any other read of .k keeps it whole', () => {
+    const p = analyseProjection([
+      '.a.b, .a.c?, .r[]?.n, .r[].m, (.w | .x), .o.p, .o[].q, ."s".t, .["u"].v, {z}, .z.y, (.y).q, .x[0].q, $__loc__.f.g, first(.f.g)',
+    ])!;
+    const nested = Object.fromEntries([...p.nested].map(([k, v]) => [k, { fields: [...v.fields].sort(), elements: [...v.elements].sort() }]));
+    expect(nested).toEqual({
+      a: { fields: ['b', 'c'], elements: [] },
+      r: { fields: [], elements: ['m', 'n'] },
+      o: { fields: ['p'], elements: ['q'] },
+      s: { fields: ['t'], elements: [] },
+      u: { fields: ['v'], elements: [] },
+      f: { fields: ['g'], elements: [] },
+    });
+    const item = {
+      a: { b: 1, c: 2, d: 3 },
+      r: [{ n: 1, m: 2, x: 3 }, 'str', [1]],
+      o: { p: { q: 1, z: 2 }, other: { q: 3, z: 4 } },
+      s: 'not an object',
+      w: { x: 1, y: 2 },
+      z: { y: 1, zz: 2 },
+      dropped: 1,
+    };
+    const values = { ...item, r: { first: { n: 1, x: 2 }, second: 3 } };
+    expect(JSON.parse(JSON.stringify(projectItem(item, p)))).toEqual({ a: { b: 1, c: 2 }, r: [{ n: 1, m: 2 }, 'str', [1]], o: item.o, s: 'not an object', w: item.w, z: item.z });
+    expect(JSON.stringify((projectItem(values, p) as { r: unknown }).r)).toBe('{"first":{"n":1},"second":3}');
   });
 
   // Builtins allowed on a possible item must not let jq see anything but the keys read: same outputs and the same
@@ -139,11 +166,11 @@ describe('projectionKeys', () => {
       const calls = arity === 0 ? [name === 'now' ? '(now | type)' : name] : [args('.a'), args('"1"')];
       const whole = { zz: [1, { q: 2 }], a: 'x', b: { c: 'd' } };
       for (const call of calls) {
-        const keys = projectionKeys([call]);
-        expect(keys).toBeDefined();
+        const projection = analyseProjection([call]);
+        expect(projection).toBeDefined();
         const run = (item: unknown) =>
           execFileSync(JQ, ['-c', `[limit(3; ${call})]? // "no output", (try ${call} catch ("error: " + tostring))`], { input: JSON.stringify(item) }).toString();
-        expect(run(projectItem(whole, keys!))).toBe(run(whole));
+        expect(run(projectItem(whole, projection!))).toBe(run(whole));
       }
     },
   );
@@ -219,6 +246,12 @@ const TRICKY = `resources:
             derivedDot: '.repository | if . then .. | strings else . end'
             proto: '."__proto__"'
             label: 'label $out | .status | ., break $out'
+            nestedValues: '[.__project[]?.id]'
+            nestedBoth: '[.__board.id, [.__board[]?.id]]'
+            nestedArray: '[.value[]?.name]'
+            nestedArrayField: .value.name
+            nestedOptional: .createdBy?.uniqueName
+            nestedQuoted: '."_links".web.href, .["fields"]."System.Title"'
   - kind: release
     selector: { query: 'true' }
     port:
