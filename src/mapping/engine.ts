@@ -11,7 +11,7 @@ export interface MapperOptions {
   poolSize: number;
   /** Items per batch sent to one jq process. */
   batchSize?: number;
-  /** Send jq only the top-level keys the mapping can read, when that provably changes nothing (default true). */
+  /** Send jq only the parts of each item the mapping can read, when that provably changes nothing (default true). */
   projection?: boolean;
 }
 
