@@ -3,6 +3,7 @@ import type { Entity } from '../catalog/entity.js';
 import type { RawItem } from '../kinds/types.js';
 import { compileResource, type CompiledResource, type FieldSpec } from './compile.js';
 import { JqPool } from './jqPool.js';
+import { analyseProjection, projectItem, type Projection } from './projection.js';
 import { MappingReport } from './report.js';
 
 export interface MapperOptions {
@@ -10,6 +11,8 @@ export interface MapperOptions {
   poolSize: number;
   /** Items per batch sent to one jq process. */
   batchSize?: number;
+  /** Send jq only the parts of each item the mapping can read, when that provably changes nothing (default true). */
+  projection?: boolean;
 }
 
 type FieldResult = [] | [unknown] | { e: string };
@@ -22,6 +25,8 @@ type Candidate = 0 | { q: string } | { i: string } | FieldResult[];
 export class ResourceMapper {
   readonly compiled: CompiledResource;
   readonly report = new MappingReport();
+  /** What of each item is sent to jq, or undefined when whole items are sent (see projection.ts). */
+  readonly projection: Projection | undefined;
   readonly #pool: JqPool;
   readonly #batchSize: number;
   readonly #window: number;
@@ -31,6 +36,9 @@ export class ResourceMapper {
     options: MapperOptions,
   ) {
     this.compiled = compileResource(resource);
+    const c = this.compiled;
+    const expressions = [c.query, ...(c.itemsToParse ? [c.itemsToParse] : []), ...c.fields.map((f) => f.expr)];
+    this.projection = options.projection === false ? undefined : analyseProjection(expressions);
     this.#pool = new JqPool(this.compiled.batchProgram, Math.max(1, options.poolSize));
     this.#batchSize = options.batchSize ?? 200;
     this.#window = Math.max(4, options.poolSize * 4);
@@ -41,7 +49,10 @@ export class ResourceMapper {
     for await (const page of pages) {
       this.report.rawItems += page.length;
       for (let i = 0; i < page.length; i += this.#batchSize) {
-        const p = this.#pool.map(page.slice(i, i + this.#batchSize)).then((out) => this.#decode(out as Candidate[][]));
+        let batch: unknown[] = page.slice(i, i + this.#batchSize);
+        const projection = this.projection;
+        if (projection) batch = batch.map((item) => projectItem(item, projection));
+        const p = this.#pool.map(batch).then((out) => this.#decode(out as Candidate[][]));
         p.catch(() => {}); // awaited below in order; avoids an unhandled rejection while earlier batches finish
         inFlight.push(p);
         while (inFlight.length >= this.#window) yield await inFlight.shift()!;
