@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
+import { startPortSimulator } from '../simulators/port/index.js';
 import { ROOT, runCli } from '../helpers/cli.js';
+import { syncEnv } from '../helpers/env.js';
 import { kindNames } from '../../src/kinds/registry.js';
 
 interface Printed {
@@ -94,5 +96,28 @@ describe('a malformed item', () => {
     expect(out.map((e) => e.identifier)).toEqual(['a1', 'a2']);
     expect(r.stderr).toContain('relations.project');
     expect(r.stderr).toMatch(/dropped 1 .*identifier is empty/);
+  });
+});
+
+describe('resync of every kind into a schema-checking catalog', () => {
+  it('the bundled blueprints accept every entity the shipped mappings produce', async () => {
+    const sim = await startAdoSimulator({ referenceDate: new Date() });
+    const port = await startPortSimulator();
+    try {
+      for (const config of ['mappings/port-app-config.yml', 'mappings/examples/all-kinds.yml']) {
+        const r = await runCli(['resync', '--config', config], {
+          env: syncEnv(sim, port, { INTEGRATION_IDENTIFIER: `all-kinds-${process.pid}`, LOG_LEVEL: 'warn' }),
+        });
+        // Every summary row ends "... written unchanged failed misconf time": no failed write in any resource.
+        const rows = r.stderr.split('\n').filter((l) => /^\S+\s+\d+\s+\S+\s+ok\s/.test(l));
+        expect([config, r.code, rows.length > 0]).toEqual([config, 0, true]);
+        for (const row of rows) expect([config, row.trim().split(/\s+/).at(-3)]).toEqual([config, '0']);
+        expect(r.stderr).not.toMatch(/catalog refused an entity/);
+      }
+      expect(port.entities('azureDevopsPipelineRun').length).toBeGreaterThan(0);
+    } finally {
+      await sim.close();
+      await port.close();
+    }
   });
 });

@@ -520,7 +520,9 @@ export class PipelinesData {
       },
       pipeline: { url: pipelineUrl, id: pl.id, revision: pl.revision, name: pl.name, folder: pl.folder },
       state: b.status === 'completed' ? 'completed' : 'inProgress',
-      ...(b.result ? { result: b.result } : {}),
+      // The runs API documents RunResult as unknown | succeeded | failed | canceled: a partially succeeded build has no
+      // value of its own there (the UI shows such runs as failed).
+      ...(b.result ? { result: b.result === 'partiallySucceeded' ? 'failed' : b.result } : {}),
       createdDate: queued,
       ...(finished ? { finishedDate: finished } : {}),
       url,
