@@ -461,6 +461,21 @@ export interface ListedSubscription {
   service: AdoService;
 }
 
+/** Each publisher's subscriptions, listed on its host; a failed listing is reported and skipped, a permission error thrown. */
+async function* eachPublisher(ctx: HookContext, publishers: EventPublisher[], onError: (message: string) => void): AsyncGenerator<[EventPublisher, HookSubscription[]]> {
+  for (const p of publishers) {
+    let subs: HookSubscription[];
+    try {
+      subs = await ctx.list(p);
+    } catch (err) {
+      if (err instanceof HookPermissionError) throw err;
+      onError(errorMessage(err));
+      continue;
+    }
+    yield [p, subs];
+  }
+}
+
 /**
  * This installation's subscriptions (and adoptable twins) on every host of the given publishers (default: all four).
  * A host whose listing fails is reported in `errors` and the others are still listed; a permission error throws.
@@ -470,15 +485,7 @@ export async function listOwnSubscriptions(o: HookOptions & { publishers?: Event
   const url = o.settings.appHost ? webhookUrl(o.settings.appHost) : undefined;
   const subscriptions: ListedSubscription[] = [];
   const errors: string[] = [];
-  for (const p of o.publishers ?? ALL_PUBLISHERS) {
-    let subs: HookSubscription[];
-    try {
-      subs = await ctx.list(p);
-    } catch (err) {
-      if (err instanceof HookPermissionError) throw err;
-      errors.push(errorMessage(err));
-      continue;
-    }
+  for await (const [p, subs] of eachPublisher(ctx, o.publishers ?? ALL_PUBLISHERS, (message) => errors.push(message))) {
     for (const s of subs) {
       const own = ownership(s, o.settings, url);
       if (own === 'foreign') continue;
@@ -506,16 +513,11 @@ export async function removeSubscriptions(o: HookOptions & { publishers?: EventP
   const ctx = new HookContext(o);
   const result: RemoveResult = { organization: ctx.org.name, removed: 0, failed: 0, errors: [] };
   const url = o.settings.appHost ? webhookUrl(o.settings.appHost) : undefined;
-  for (const p of o.publishers ?? ALL_PUBLISHERS) {
-    let subs: HookSubscription[];
-    try {
-      subs = await ctx.list(p);
-    } catch (err) {
-      if (err instanceof HookPermissionError) throw err;
-      result.failed++;
-      result.errors.push(errorMessage(err));
-      continue;
-    }
+  const failed = (message: string) => {
+    result.failed++;
+    result.errors.push(message);
+  };
+  for await (const [p, subs] of eachPublisher(ctx, o.publishers ?? ALL_PUBLISHERS, failed)) {
     for (const s of subs) {
       // Only what carries our header: an adoptable twin was not created by this installation.
       if (ownership(s, o.settings, undefined) !== 'ours') continue;

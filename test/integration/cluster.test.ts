@@ -15,6 +15,7 @@ import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { CLI, ROOT } from '../helpers/cli.js';
 import { syncEnv } from '../helpers/env.js';
+import { deleteKeys } from '../helpers/redisKeys.js';
 
 const REDIS = 'redis://127.0.0.1:6379';
 const dir = mkdtempSync(join(tmpdir(), 'ado-sync-cluster-'));
@@ -110,14 +111,7 @@ describe('cluster mode', () => {
   afterAll(async () => {
     for (const s of sims) await s.close();
     await port.close();
-    for (const id of identifiers) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `ado-sync:${id}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
-    }
+    for (const id of identifiers) await deleteKeys(redis, `ado-sync:${id}:*`);
     await redis.quit();
   });
 

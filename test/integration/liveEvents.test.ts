@@ -16,6 +16,7 @@ import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { ROOT } from '../helpers/cli.js';
 import { syncEnv } from '../helpers/env.js';
+import { deleteKeys } from '../helpers/redisKeys.js';
 import { sample } from '../helpers/samples.js';
 
 const REDIS = 'redis://127.0.0.1:6379';
@@ -69,12 +70,7 @@ describe('live events', () => {
     await events.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `ado-sync:${identifier}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, `ado-sync:${identifier}:*`);
     await redis.quit();
     await sim.close();
     await port.close();
