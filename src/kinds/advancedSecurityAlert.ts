@@ -2,7 +2,8 @@ import { AdoError } from '../ado/errors.js';
 import { pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { isHealthyRepository, listRepositories, type RepositoryRef } from './shared/listings.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, upserted } from './shared/events.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
 
 /** The alerts API is preview-only. */
 const ADVSEC_API = '7.2-preview.1';
@@ -78,4 +79,39 @@ export const advancedSecurityAlertKind: KindDefinition<AlertSelector> = {
     },
   },
   fetch: fetchAlerts,
+  events: {
+    subscriptions: ['ms.vss-alerts.alert-created-event', 'ms.vss-alerts.alert-state-changed-event', 'ms.vss-alerts.alert-updated-event'].map(
+      (eventType) => ({ publisherId: 'advsec' as const, eventType }),
+    ),
+    handle: alertEvent,
+  },
 };
+
+/**
+ * Reads the alert back from the advsec host. One that is gone, or no longer matches the selector's `criteria` (a
+ * dismissed alert when only active ones are synced), is removed; a repository without Advanced Security (400) is
+ * ignored.
+ */
+async function alertEvent(ctx: FetchContext, event: ServiceHookEvent, selector: AlertSelector): Promise<EventOutcome> {
+  const r = event.resource;
+  const repoId = field<string>(r, 'repositoryId') ?? field<string>(r, 'repository', 'id');
+  const alertId = numericId(r.alertId) ?? numericId(field(r, 'alert', 'alertId'));
+  const projectId = eventProjectId(event);
+  if (!repoId || alertId === undefined) throw missing(event, 'resource.repositoryId and resource.alertId');
+  if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
+  const stamp = (a: RawItem): RawItem => ({ ...a, __repositoryId: repoId, __projectId: projectId });
+  let alert: (RawItem & { state?: string; severity?: string; alertType?: string }) | undefined;
+  try {
+    alert = await getIfExists(ctx, ctx.client.url(`${encodeURIComponent(projectId)}/_apis/alert/repositories/${encodeURIComponent(repoId)}/alerts/${alertId}`, 'advsec'), {
+      'api-version': ADVSEC_API,
+    });
+  } catch (err) {
+    if (err instanceof AdoError && err.status === 400) return nothing();
+    throw err;
+  }
+  if (!alert) return deletedItems(stamp({ alertId }));
+  const c = selector.criteria ?? {};
+  const within = (list: string[] | undefined, v: string | undefined) => !list?.length || list.some((x) => x.toLowerCase() === String(v).toLowerCase());
+  const matches = within(c.states, alert.state) && within(c.severity, alert.severity) && (!c.alertType || c.alertType.toLowerCase() === String(alert.alertType).toLowerCase());
+  return matches ? upserted(stamp(alert)) : deletedItems(stamp(alert));
+}

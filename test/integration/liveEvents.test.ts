@@ -324,6 +324,39 @@ describe('live events', () => {
     for (const st of stages) expect(port.entity('azureDevopsPipelineStage', `${project!.id}-${build.id}-${st.id}`)).toBeDefined();
   });
 
+  it('advanced-security alert events: read back from the advsec host; an alert leaving the selector criteria is removed', async () => {
+    const repos = (await ado<{ value: Json[] }>('_apis/git/repositories')).value.filter((r) => r.defaultBranch);
+    let found: { repo: Json; alert: Json } | undefined;
+    for (const repo of repos) {
+      const res = await fetch(`${sim.orgUrl()}/${repo.project.id}/_apis/alert/repositories/${repo.id}/alerts?api-version=7.2-preview.1`, {
+        headers: { authorization: `Basic ${Buffer.from(`:${sim.pat}`).toString('base64')}` },
+      });
+      const active = res.status === 200 ? ((await res.json()) as { value: Json[] }).value.find((a) => a.state === 'active') : undefined;
+      if (active) {
+        found = { repo, alert: active };
+        break;
+      }
+    }
+    const { repo, alert } = found!;
+    const alertEvent = (eventType: string) => ({
+      ...event('build.complete', repo.project.id, () => ({ alertId: alert.alertId, repositoryId: repo.id, state: 'active', severity: alert.severity, alertType: alert.alertType })),
+      eventType,
+      publisherId: 'advsec',
+    });
+    const entityId = `${repo.id}:${alert.alertId}`;
+    await deliver(alertEvent('ms.vss-alerts.alert-created-event'));
+    expect(port.entity('azureDevopsAdvancedSecurityAlert', entityId)).toBeDefined();
+    // Fixed since: the resource's criteria sync active and dismissed alerts only.
+    const unpatch = sim.patchResponses(`alerts/${alert.alertId}$`, (b) => ({ ...b, state: 'fixed' }));
+    const result = await deliver(alertEvent('ms.vss-alerts.alert-state-changed-event'));
+    unpatch();
+    expect(result.resources.find((r: Json) => r.kind === 'advanced-security-alert').deleted).toBe(1);
+    expect(port.entity('azureDevopsAdvancedSecurityAlert', entityId)).toBeUndefined();
+    // Reopened: back in the catalog.
+    await deliver(alertEvent('ms.vss-alerts.alert-updated-event'));
+    expect(port.entity('azureDevopsAdvancedSecurityAlert', entityId)).toBeDefined();
+  });
+
   it('ignores events of organizations that are not configured, and event types no configured kind handles', async () => {
     const pr = await aPullRequest();
     const before = port.requestsTo('POST', /entities/).length;

@@ -72,6 +72,17 @@ export function registerWikiAlertRoutes(app: FastifyInstance, rc: RouteContext):
     if (start + page.length < alerts.length) reply.header('x-ms-continuationtoken', Buffer.from(`alerts:${start + page.length}`).toString('base64url'));
     return sendJson(reply, 200, { count: page.length, value: page });
   });
+  app.get('/:org/:project/_apis/alert/repositories/:repo/alerts/:alertId', async (req: FastifyRequest, reply: FastifyReply) => {
+    const org = orgOf(req);
+    const p = req.params as Params & { alertId?: string };
+    const r = repoIndex(org, p);
+    if (!wikisAlerts(org).advancedSecurityEnabled(r)) {
+      throw new AdoHttpError(400, 'Advanced Security is not enabled for this repository.', 'AdvancedSecurityNotEnabledException');
+    }
+    const alert = wikisAlerts(org).alerts(r).find((a) => a.alertId === Number(p.alertId));
+    if (!alert) throw new AdoHttpError(404, `Alert ${p.alertId} was not found.`, 'AlertNotFoundException');
+    return sendJson(reply, 200, alert);
+  });
 }
 
 function wikiNotFound(idOrName: string): AdoHttpError {
