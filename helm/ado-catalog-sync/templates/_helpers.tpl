@@ -78,6 +78,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: {{ .Values.logLevel | quote }}
 - name: INTEGRATION_IDENTIFIER
   value: {{ .Values.integrationIdentifier | quote }}
+{{- with .Values.nodeOptions }}
+- name: NODE_OPTIONS
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.appHost }}
 - name: APP_HOST
   value: {{ . | quote }}
