@@ -12,22 +12,20 @@ interface PullRequestSelector extends Selector {
 
 interface PullRequest extends RawItem {
   repository?: { id?: string };
+  status?: string;
 }
 
 /**
  * Active pull requests all, closed ones (completed, abandoned) closed within `minTimeInDays`, at most `maxResults` per
- * repository and status (newest first) as Ocean does — but listed per project, not per repository, so a large org
- * costs a few requests per project instead of three per repository.
+ * repository and status (newest first) as Ocean does — but listed per project, not per repository, and in two passes:
+ * active, then every status closed within the window (`status=all` with the closed-time range has no active ones), so
+ * a large org costs two listings per project instead of three per repository.
  */
 async function* fetchPullRequests(ctx: FetchContext, selector: PullRequestSelector): AsyncGenerator<RawItem[]> {
   const [projects, repos] = await Promise.all([listProjects(ctx), listRepositories(ctx)]);
   const healthy = new Set(repos.filter(isHealthyRepository).map((r) => r.id));
   const minTime = new Date(Date.now() - selector.minTimeInDays * 86_400_000).toISOString();
-  const passes = [
-    { status: 'active' },
-    { status: 'completed', minTime, cap: selector.maxResults },
-    { status: 'abandoned', minTime, cap: selector.maxResults },
-  ];
+  const passes = [{ status: 'active' }, { status: 'all', minTime, cap: selector.maxResults }];
   yield* mergeMap(projects, (project) => projectPullRequests(ctx, project, passes, healthy), 4);
 }
 
@@ -55,8 +53,10 @@ async function* projectPullRequests(
         const repoId = pr.repository?.id;
         if (!repoId || !healthy.has(repoId)) return false;
         if (pass.cap === undefined) return true;
-        const n = (perRepo.get(repoId) ?? 0) + 1;
-        perRepo.set(repoId, n);
+        if (pr.status === 'active') return false; // listed by the active pass (a reopened one may keep a closed date)
+        const key = `${repoId}|${String(pr.status)}`;
+        const n = (perRepo.get(key) ?? 0) + 1;
+        perRepo.set(key, n);
         return n <= pass.cap;
       });
       if (kept.length > 0) yield kept;
@@ -68,7 +68,7 @@ export const pullRequestKind: KindDefinition<PullRequestSelector> = {
   kind: 'pull-request',
   description: 'Pull requests: all active, and those closed within minTimeInDays',
   serverSupported: true,
-  docs: { endpoints: 'GET {project}/_apis/git/pullrequests per project ($top/$skip): active, then completed and abandoned closed within minTimeInDays', enrichment: [] },
+  docs: { endpoints: 'GET {project}/_apis/git/pullrequests per project ($top/$skip): active, then all closed within minTimeInDays (status=all, closed-time range)', enrichment: [] },
   selectorSchema: {
     type: 'object',
     properties: {

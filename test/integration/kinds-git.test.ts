@@ -229,3 +229,39 @@ describe('kind folder', () => {
     expect(called.sort()).toEqual(inProject.sort());
   });
 });
+
+describe('kind pull-request: the selector window and cap', () => {
+  it('yields every active pull request and, per repository and status, the newest maxResults closed within minTimeInDays', async () => {
+    const now = new Date();
+    const prSim = await startAdoSimulator({ referenceDate: now, scale: { projects: 2, reposPerProject: 3, pullRequestsPerRepo: 40 } });
+    try {
+      const { pullRequestKind } = await import('../../src/kinds/pullRequest.js');
+      const minTimeInDays = 10;
+      const maxResults = 3;
+      const healthy = new Set([...prSim.dataset.repositories()].filter((r) => !r.isDisabled).map((r) => r.id));
+      const since = now.getTime() - minTimeInDays * 86_400_000;
+      const expected = new Set<number>();
+      for (const pr of prSim.dataset.pullRequests(undefined, { status: 'active' })) if (healthy.has(pr.repository.id)) expected.add(pr.pullRequestId);
+      for (const status of ['completed', 'abandoned'] as const) {
+        const taken = new Map<string, number>();
+        // The list order (newest first) decides which ones the cap keeps.
+        for (const pr of prSim.dataset.pullRequests(undefined, { status })) {
+          if (!healthy.has(pr.repository.id) || !pr.closedDate || Date.parse(pr.closedDate) < since) continue;
+          const n = (taken.get(pr.repository.id) ?? 0) + 1;
+          taken.set(pr.repository.id, n);
+          if (n <= maxResults) expected.add(pr.pullRequestId);
+        }
+      }
+      const { items } = await runKind(prSim, pullRequestKind as KindDefinition<never>, { minTimeInDays, maxResults });
+      const ids = items.map((i) => i.pullRequestId as number);
+      expect(ids.length).toBe(new Set(ids).size);
+      expect(new Set(ids)).toEqual(expected);
+      expect(items.some((i) => i.status === 'completed') && items.some((i) => i.status === 'abandoned')).toBe(true);
+      // Two listings per project: active, then everything closed in the window.
+      const listings = prSim.requests.filter((r) => /\/_apis\/git\/pullrequests$/i.test(r.path));
+      expect(new Set(listings.map((r) => `${r.path}|${r.query['searchCriteria.status']}`)).size).toBe(2 * 2);
+    } finally {
+      await prSim.close();
+    }
+  });
+});
