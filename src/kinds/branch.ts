@@ -2,7 +2,7 @@ import { pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { isHealthyRepository, listRepositories, type RepositoryRef } from './shared/listings.js';
-import { deletedItems, field, getIfExists, missing, nothing, url } from './shared/events.js';
+import { deletedItems, field, getIfExists, missing, nothing } from './shared/events.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
 
 /** `$top` of the refs list is capped at 1000 by the service. */
@@ -18,6 +18,11 @@ interface GitRef {
  * list), rebuilt as Ocean does into `{name, refName, objectId, __repository}`. A repository whose refs cannot be
  * listed marks the run incomplete (so no branch of it is deleted as stale) and the others continue.
  */
+/** A branch as Ocean shapes it: `{name, refName, objectId, __repository}`. */
+function branchItem(refName: string, objectId: unknown, repository: RawItem): RawItem {
+  return { name: refName.replace(/^refs\/heads\//, ''), refName, objectId: objectId ?? null, __repository: repository };
+}
+
 async function* fetchBranches(ctx: FetchContext, _selector: Selector): AsyncGenerator<RawItem[]> {
   const repos = (await listRepositories(ctx)).filter((r) => isHealthyRepository(r) && r.defaultBranch !== undefined);
   yield* mergeMap(repos, (repo) => repositoryBranches(ctx, repo), 8);
@@ -36,7 +41,7 @@ async function* repositoryBranches(ctx: FetchContext, repo: RepositoryRef): Asyn
       const out: RawItem[] = [];
       for (const ref of page) {
         if (typeof ref?.name !== 'string') continue;
-        out.push({ name: ref.name.replace(/^refs\/heads\//, ''), refName: ref.name, objectId: ref.objectId ?? null, __repository: repo });
+        out.push(branchItem(ref.name, ref.objectId, repo));
       }
       if (out.length > 0) yield out;
     }
@@ -75,25 +80,24 @@ async function branchesOfPush(ctx: FetchContext, event: ServiceHookEvent): Promi
   if (!repoId) throw missing(event, 'resource.repository.id');
   const updates = (field<GitRefUpdate[]>(event.resource, 'refUpdates') ?? []).filter((u) => typeof u?.name === 'string' && u.name.startsWith('refs/heads/'));
   if (updates.length === 0) return nothing();
-  const repo = await getIfExists<RepositoryRef>(ctx, url(ctx, `_apis/git/repositories/${encodeURIComponent(repoId)}`));
-  const asItem = (refName: string, objectId: unknown, repository: RawItem): RawItem => ({ name: refName.replace(/^refs\/heads\//, ''), refName, objectId: objectId ?? null, __repository: repository });
-  if (!repo) return deletedItems(...updates.map((u) => asItem(u.name!, u.oldObjectId, field<RawItem>(event.resource, 'repository')!)));
+  const repo = await getIfExists<RepositoryRef>(ctx, ctx.client.url(`_apis/git/repositories/${encodeURIComponent(repoId)}`));
+  if (!repo) return deletedItems(...updates.map((u) => branchItem(u.name!, u.oldObjectId, field<RawItem>(event.resource, 'repository')!)));
   const outcome = nothing();
   for (const u of updates) {
     const refName = u.name!;
     if (ZERO_OBJECT_ID.test(u.newObjectId ?? '')) {
-      outcome.deleted.push(asItem(refName, u.oldObjectId, repo));
+      outcome.deleted.push(branchItem(refName, u.oldObjectId, repo));
       continue;
     }
     const res = await ctx.client.get<{ value?: GitRef[] }>(
-      url(ctx, `${encodeURIComponent(repo.project.id)}/_apis/git/repositories/${encodeURIComponent(repo.id)}/refs`),
+      ctx.client.url(`${encodeURIComponent(repo.project.id)}/_apis/git/repositories/${encodeURIComponent(repo.id)}/refs`),
       { filter: refName.slice('refs/'.length), 'api-version': API.ga },
       ctx.signal,
     );
     // The filter is a prefix match: pick the exact ref.
     const ref = (res.data?.value ?? []).find((r) => r?.name === refName);
-    if (ref) outcome.upsert.push(asItem(refName, ref.objectId, repo));
-    else outcome.deleted.push(asItem(refName, u.oldObjectId, repo));
+    if (ref) outcome.upsert.push(branchItem(refName, ref.objectId, repo));
+    else outcome.deleted.push(branchItem(refName, u.oldObjectId, repo));
   }
   return outcome;
 }

@@ -5,7 +5,7 @@ import { errorMessage } from '../util/errors.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE, PROJECT_CONCURRENCY, buildPages, projectPath, top } from './shared/pipelines.js';
-import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted, url } from './shared/events.js';
+import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface BuildSelector extends Selector {
@@ -120,7 +120,7 @@ export const buildKind: KindDefinition<BuildSelector> = {
       if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
       const project = await projectById(ctx, projectId);
       if (!project) return nothing();
-      const build = await getIfExists<Build>(ctx, url(ctx, projectPath(project, `build/builds/${id}`)));
+      const build = await getIfExists<Build>(ctx, ctx.client.url(projectPath(project, `build/builds/${id}`)));
       if (!build) return deletedItems({ id, __projectId: project.id, __project: project });
       const stamped: Build = { ...build, __projectId: project.id, __project: project };
       if (!selector.enrichWithFirstCommit) return upserted(stamped);

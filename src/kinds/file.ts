@@ -5,7 +5,7 @@ import { API } from './shared/api.js';
 import { globBase, globToRegExp, hasGlob, trimPath } from './shared/globs.js';
 import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
-import { field, getIfExists, missing, nothing, url } from './shared/events.js';
+import { field, getIfExists, missing, nothing } from './shared/events.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
 
 /** Files larger than this are skipped (as Ocean does): they would bloat the catalog and the jq pipe. */
@@ -226,7 +226,7 @@ async function filesOfPush(ctx: FetchContext, event: ServiceHookEvent, selector:
   if (!files?.path) return nothing();
   const repoId = field<string>(event.resource, 'repository', 'id');
   if (!repoId) throw missing(event, 'resource.repository.id');
-  const repo = await getIfExists<RepositoryRef>(ctx, url(ctx, `_apis/git/repositories/${encodeURIComponent(repoId)}`));
+  const repo = await getIfExists<RepositoryRef>(ctx, ctx.client.url(`_apis/git/repositories/${encodeURIComponent(repoId)}`));
   if (!repo?.defaultBranch) return nothing();
   if (files.repos?.length && !files.repos.some((n) => n.toLowerCase() === String(repo.name).toLowerCase())) return nothing();
   const update = (field<Array<{ name?: string; oldObjectId?: string; newObjectId?: string }>>(event.resource, 'refUpdates') ?? []).find((u) => u?.name === repo.defaultBranch);

@@ -2,7 +2,7 @@ import { items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { OCEAN_DEFAULT_TEAM, pipelinePages, PROJECT_CONCURRENCY, projectPath, type PipelineRef } from './shared/pipelines.js';
-import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted, url } from './shared/events.js';
+import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem } from './types.js';
 
 /** Runs of every YAML pipeline (the runs list is not paged: the service returns up to 10,000 newest runs). */
@@ -45,8 +45,8 @@ export const pipelineRunKind: KindDefinition = {
       if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
       const project = await projectById(ctx, projectId);
       if (!project) return nothing();
-      const pipeline = await getIfExists<PipelineRef>(ctx, url(ctx, projectPath(project, `pipelines/${pipelineId}`)));
-      const run = pipeline && (await getIfExists<RawItem>(ctx, url(ctx, projectPath(project, `pipelines/${pipelineId}/runs/${runId}`))));
+      const pipeline = await getIfExists<PipelineRef>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}`)));
+      const run = pipeline && (await getIfExists<RawItem>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}/runs/${runId}`))));
       const enrich = (r: RawItem): RawItem => ({ ...r, __project: project, __pipeline: pipeline ?? field(event.resource, 'pipeline') });
       return run ? upserted(enrich(run)) : deletedItems(enrich({ ...(field<RawItem>(event.resource, 'run') ?? { id: runId }) }));
     },

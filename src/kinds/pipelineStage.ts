@@ -2,7 +2,7 @@ import { chunk, items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { buildPages, OCEAN_DEFAULT_TEAM, PROJECT_CONCURRENCY, projectPath } from './shared/pipelines.js';
-import { eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, url } from './shared/events.js';
+import { eventProjectId, field, getIfExists, missing, nothing, numericId, projectById } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface Timeline {
@@ -55,7 +55,7 @@ export const pipelineStageKind: KindDefinition<Selector> = {
       if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
       const project = await projectById(ctx, projectId);
       if (!project) return nothing();
-      const build = await getIfExists<RawItem>(ctx, url(ctx, projectPath(project, `build/builds/${runId}`)));
+      const build = await getIfExists<RawItem>(ctx, ctx.client.url(projectPath(project, `build/builds/${runId}`)));
       if (!build) return nothing();
       const outcome = nothing();
       for await (const stages of buildStages(ctx, project, build)) outcome.upsert.push(...stages);

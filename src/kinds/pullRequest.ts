@@ -2,7 +2,7 @@ import { pagesByTopSkip } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API, MAX_PAGE } from './shared/api.js';
 import { isHealthyRepository, listProjects, listRepositories, type ProjectRef } from './shared/listings.js';
-import { deletedItems, getIfExists, missing, numericId, upserted, url } from './shared/events.js';
+import { deletedItems, getIfExists, missing, numericId, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface PullRequestSelector extends Selector {
@@ -82,7 +82,7 @@ export const pullRequestKind: KindDefinition<PullRequestSelector> = {
     async handle(ctx, event) {
       const id = numericId(event.resource.pullRequestId);
       if (id === undefined) throw missing(event, 'resource.pullRequestId');
-      const pr = await getIfExists<PullRequest>(ctx, url(ctx, `_apis/git/pullrequests/${id}`));
+      const pr = await getIfExists<PullRequest>(ctx, ctx.client.url(`_apis/git/pullrequests/${id}`));
       // The payload still names the repository and id, which is all a mapping needs to find the entity.
       return pr ? upserted(pr) : deletedItems({ ...event.resource });
     },

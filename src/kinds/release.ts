@@ -1,7 +1,6 @@
-import { PIPELINE_PAGE } from './shared/pipelines.js';
+import { PIPELINE_PAGE, projectPath } from './shared/pipelines.js';
 import { releaseListPages, tagList } from './shared/release.js';
-import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted, url } from './shared/events.js';
-import { projectPath } from './shared/pipelines.js';
+import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface ReleaseSelector extends Selector {
@@ -64,7 +63,7 @@ export const releaseKind: KindDefinition<ReleaseSelector> = {
       if (!projectId) throw missing(event, 'project (resource.project.id)');
       const project = await projectById(ctx, projectId);
       if (!project) return nothing();
-      const release = await getIfExists<RawItem>(ctx, url(ctx, projectPath(project, `release/releases/${id}`), 'vsrm'), { $expand: s.expand });
+      const release = await getIfExists<RawItem>(ctx, ctx.client.url(projectPath(project, `release/releases/${id}`), 'vsrm'), { $expand: s.expand });
       return release ? upserted(release) : deletedItems({ ...(field<RawItem>(r, 'release') ?? { id }) });
     },
   },

@@ -1,7 +1,7 @@
 import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE } from './shared/pipelines.js';
 import { releaseListPages } from './shared/release.js';
 import { API } from './shared/api.js';
-import { eventProjectId, field, missing, nothing, numericId, projectById, upserted, url } from './shared/events.js';
+import { eventProjectId, field, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
 import { projectPath } from './shared/pipelines.js';
 import type { FetchContext, KindDefinition, RawItem } from './types.js';
 
@@ -39,7 +39,7 @@ export const releaseDeploymentKind: KindDefinition = {
       if (!project) return nothing();
       // Every attempt of this release in this stage, as the deployments list reports them now.
       const res = await ctx.client.get<{ value?: RawItem[] }>(
-        url(ctx, projectPath(project, 'release/deployments'), 'vsrm'),
+        ctx.client.url(projectPath(project, 'release/deployments'), 'vsrm'),
         { releaseId, definitionEnvironmentId: envId, deploymentStatus: 'all', $top: 100, 'api-version': API.ga },
         ctx.signal,
       );

@@ -2,7 +2,7 @@ import { AdoNotFoundError } from '../ado/errors.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
-import { deletedItems, field, getIfExists, missing, upserted, url } from './shared/events.js';
+import { deletedItems, field, getIfExists, missing, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface RepositorySelector extends Selector {
@@ -75,7 +75,7 @@ export const repositoryKind: KindDefinition<RepositorySelector> = {
       const named = (field<RawItem>(event.resource, 'repository') ?? event.resource) as RawItem;
       const id = typeof named.id === 'string' ? named.id : undefined;
       if (!id) throw missing(event, 'resource.repository.id');
-      const repo = event.eventType === 'git.repo.deleted' ? undefined : await getIfExists<RepositoryRef>(ctx, url(ctx, `_apis/git/repositories/${encodeURIComponent(id)}`));
+      const repo = event.eventType === 'git.repo.deleted' ? undefined : await getIfExists<RepositoryRef>(ctx, ctx.client.url(`_apis/git/repositories/${encodeURIComponent(id)}`));
       if (!repo) return deletedItems({ ...named });
       const files = selector.includedFiles ?? [];
       if (files.length === 0) return upserted(repo);

@@ -56,24 +56,13 @@ async function* projectWorkItems(
   expand: string,
   user: { where: string; orderBy?: string } | undefined,
 ): AsyncGenerator<RawItem[]> {
-  const wiqlUrl = ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/wiql`);
   let lastId = 0;
   while (true) {
     let query = `SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = ${wiqlString(project.name)}`;
     if (user?.where) query += ` AND (${user.where})`;
     if (user?.orderBy) query += ` ${user.orderBy}`;
     else query += ` AND [System.Id] > ${lastId} ORDER BY [System.Id] ASC`;
-    const res = await ctx.client.request<WiqlResult>(wiqlUrl, {
-      method: 'POST',
-      query: { $top: WIQL_PAGE, 'api-version': API.ga },
-      body: { query },
-      idempotent: true,
-      signal: ctx.signal,
-    });
-    if (!Array.isArray(res.data?.workItems)) {
-      throw new AdoError(`project "${project.name}": WIQL answered without a workItems list`, res.status, false);
-    }
-    const ids = res.data.workItems.map((w) => w?.id).filter((id): id is number => typeof id === 'number' && Number.isInteger(id));
+    const { ids, full } = await wiqlIds(ctx, project, query);
     const chunks: number[][] = [];
     for (let i = 0; i < ids.length; i += WORK_ITEMS_PER_REQUEST) chunks.push(ids.slice(i, i + WORK_ITEMS_PER_REQUEST));
     const batch = async function* (chunk: number[]): AsyncGenerator<RawItem[]> {
@@ -81,7 +70,7 @@ async function* projectWorkItems(
       if (page.length > 0) yield page;
     };
     yield* mergeMap(chunks, batch, BATCHES_IN_FLIGHT);
-    if (user?.orderBy || res.data.workItems.length < WIQL_PAGE || ids.length === 0) return;
+    if (user?.orderBy || !full || ids.length === 0) return;
     lastId = Math.max(...ids);
   }
 }
@@ -167,12 +156,24 @@ function flatFields(fields: RawItem): RawItem {
 async function matchesWiql(ctx: FetchContext, project: ProjectRef, id: number, wiql: string): Promise<boolean> {
   const { where } = splitOrderBy(wiql);
   const query = `SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = ${wiqlString(project.name)} AND [System.Id] = ${id} AND (${where})`;
+  return (await wiqlIds(ctx, project, query)).ids.includes(id);
+}
+
+/**
+ * One WIQL query in a project: the work item ids, and whether the answer was a full page (more may follow). A body
+ * without a `workItems` list throws: read as "none", it would delete entities.
+ */
+async function wiqlIds(ctx: FetchContext, project: ProjectRef, query: string): Promise<{ ids: number[]; full: boolean }> {
   const res = await ctx.client.request<WiqlResult>(ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/wiql`), {
     method: 'POST',
-    query: { 'api-version': API.ga },
+    query: { $top: WIQL_PAGE, 'api-version': API.ga },
     body: { query },
     idempotent: true,
     signal: ctx.signal,
   });
-  return (res.data?.workItems ?? []).some((w) => w?.id === id);
+  if (!Array.isArray(res.data?.workItems)) {
+    throw new AdoError(`project "${project.name}": WIQL answered without a workItems list`, res.status, false);
+  }
+  const ids = res.data.workItems.map((w) => w?.id).filter((id): id is number => typeof id === 'number' && Number.isInteger(id));
+  return { ids, full: res.data.workItems.length >= WIQL_PAGE };
 }

@@ -29,6 +29,7 @@ import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import { syncEnv } from '../helpers/env.js';
 import { startPortSimulator } from '../simulators/port/index.js';
 import { startAdoSimulator, type AdoSimulator, type StoredSubscription } from '../simulators/ado/index.js';
+import { deleteKeys } from '../helpers/redisKeys.js';
 
 const PROJECTS = 3;
 const SECRET = 'hook-secret-Zq81x7';
@@ -385,8 +386,7 @@ describe('ado-sync serve with APP_HOST', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
-      const keys = await redis.keys(`ado-sync:${identifier}:*`);
-      if (keys.length) await redis.del(...keys);
+      await deleteKeys(redis, `ado-sync:${identifier}:*`);
       redis.disconnect();
       await port.close();
     }

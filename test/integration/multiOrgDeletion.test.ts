@@ -11,6 +11,7 @@ import { buildTargets } from '../../src/sync/targets.js';
 import { silentLogger } from '../../src/util/log.js';
 import { startAdoSimulator, type AdoSimulator, type AdoSimulatorOptions } from '../simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
+import { deleteKeys } from '../helpers/redisKeys.js';
 
 const ORGS = ['orga', 'orgb', 'orgc'];
 const dir = mkdtempSync(join(tmpdir(), 'ado-sync-multiorg-'));
@@ -48,8 +49,7 @@ describe('stale deletion with one failing organization', () => {
   afterAll(async () => {
     for (const s of sims) await s.close();
     await port.close();
-    const keys = await redis.keys(`ado-sync:${identifier}*`);
-    if (keys.length) await redis.del(...keys);
+    await deleteKeys(redis, `ado-sync:${identifier}*`);
     await redis.quit();
   });
 

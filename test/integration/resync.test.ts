@@ -7,6 +7,7 @@ import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { runCli } from '../helpers/cli.js';
 import { syncEnv } from '../helpers/env.js';
+import { deleteKeys } from '../helpers/redisKeys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ado-sync-resync-'));
 const SCALE = { reposPerProject: 2, pullRequestsPerRepo: 3 };
@@ -48,8 +49,7 @@ describe('ado-sync resync to the Port simulator', () => {
   afterAll(async () => {
     for (const s of sims) await s.close();
     await port.close();
-    const keys = await redis.keys(`ado-sync:${identifier}*`);
-    if (keys.length) await redis.del(...keys);
+    await deleteKeys(redis, `ado-sync:${identifier}*`);
     await redis.quit();
   });
 

@@ -1,5 +1,4 @@
 /** What kinds share to turn a service-hook event into the current state of what it names. */
-import type { AdoService } from '../../ado/orgUrl.js';
 import { AdoNotFoundError } from '../../ado/errors.js';
 import type { FetchContext, RawItem, ServiceHookEvent } from '../types.js';
 import { API } from './api.js';
@@ -14,10 +13,6 @@ export async function getIfExists<T>(ctx: FetchContext, url: string, query: Reco
     if (err instanceof AdoNotFoundError) return undefined;
     throw err;
   }
-}
-
-export function url(ctx: FetchContext, path: string, service?: AdoService): string {
-  return ctx.client.url(path, service);
 }
 
 function str(v: unknown): string | undefined {
@@ -46,7 +41,7 @@ export function eventProjectId(event: ServiceHookEvent): string | undefined {
 
 /** The project by id (or name), once per event; undefined when it does not exist. */
 export function projectById(ctx: FetchContext, id: string): Promise<ProjectRef | undefined> {
-  return ctx.cache.memo(`project:${id.toLowerCase()}`, () => getIfExists<ProjectRef>(ctx, url(ctx, `_apis/projects/${encodeURIComponent(id)}`)));
+  return ctx.cache.memo(`project:${id.toLowerCase()}`, () => getIfExists<ProjectRef>(ctx, ctx.client.url(`_apis/projects/${encodeURIComponent(id)}`)));
 }
 
 /** A numeric id from the payload (a string of digits counts), or undefined. */
