@@ -42,6 +42,13 @@ const { values } = parseArgs({
     'mapping-sample': { type: 'string', default: '10000' },
     /** NODE_OPTIONS of the worker, e.g. "--max-old-space-size=128" (default: none). */
     'worker-node-options': { type: 'string', default: '' },
+    /** Node flags not allowed in NODE_OPTIONS, before the CLI path, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+    'worker-node-args': { type: 'string', default: '' },
+    /**
+     * Serve every data page from the simulator's response cache, filled by a fetch-only pass before the timed run, so
+     * the simulator's own CPU (generating and serializing pages) does not compete with the worker for the cores.
+     */
+    'no-response-cache': { type: 'boolean', default: false },
     /** Skip the mapping-bound measurement (quick runs). */
     'no-mapping-bound': { type: 'boolean', default: false },
   },
@@ -193,7 +200,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
   t.singleWrites = 0;
   const logFile = join(mkdtempSync(join(tmpdir(), 'bench-resync-')), `${name.replace(/[^\w.-]+/g, '_')}.log`);
   const started = performance.now();
-  const child = spawn(process.execPath, [CLI, 'resync', '--config', CONFIG], {
+  const child = spawn(process.execPath, [...values['worker-node-args'].split(' ').filter(Boolean), CLI, 'resync', '--config', CONFIG], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -283,10 +290,30 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
 }
 
 /**
- * Mapping-bound time: each resource's jq mapping rate, measured on a sample of its real payloads (fetched from the
- * simulator without latency) with the worker's pool size, applied to the item count the dataset holds.
+ * The pull-request window (`searchCriteria.minTime` = now - minTimeInDays) moves with the clock; folded to the hour,
+ * the warm-up's pages answer the timed run's requests (the simulated data is years away from the window's edge).
  */
-async function mappingBound(ado: AdoSimulator, minimum: MinimumRequests): Promise<{ seconds: number; rates: Record<string, number> }> {
+function cacheKey(url: string): string {
+  return url.replace(/(searchCriteria\.minTime=[^&T]*T\d\d)[^&]*/i, '$1');
+}
+
+/** Fetches every configured resource once without latency, so the simulator's response cache holds every page. */
+async function warmUp(ado: AdoSimulator): Promise<{ seconds: number; items: number; requests: number }> {
+  const t0 = performance.now();
+  const before = ado.requests.length;
+  const { ctx, org } = fetchContext(ado);
+  let items = 0;
+  for (const resource of config.resources as ResourceConfig[]) {
+    const kind = getKind(resource.kind);
+    if (!kind) throw new Error(`unknown kind ${resource.kind}`);
+    for await (const page of fetchKind(kind, ctx, resource.selector as Selector, org)) items += page.length;
+  }
+  const requests = ado.requests.length - before;
+  ado.requests.length = before;
+  return { seconds: (performance.now() - t0) / 1000, items, requests };
+}
+
+function fetchContext(ado: AdoSimulator): { ctx: FetchContext; org: ReturnType<typeof parseOrganizationUrl> } {
   const org = parseOrganizationUrl(ado.orgUrl(), 'services');
   const ctx: FetchContext = {
     client: new AdoClient(org, new PatAuth(ado.pat), { maxAttempts: 3 }),
@@ -295,6 +322,15 @@ async function mappingBound(ado: AdoSimulator, minimum: MinimumRequests): Promis
     pageSize: 1000,
     markIncomplete: () => {},
   };
+  return { ctx, org };
+}
+
+/**
+ * Mapping-bound time: each resource's jq mapping rate, measured on a sample of its real payloads (fetched from the
+ * simulator without latency) with the worker's pool size, applied to the item count the dataset holds.
+ */
+async function mappingBound(ado: AdoSimulator, minimum: MinimumRequests): Promise<{ seconds: number; rates: Record<string, number> }> {
+  const { ctx, org } = fetchContext(ado);
   const rates: Record<string, number> = {};
   let seconds = 0;
   for (const resource of config.resources as ResourceConfig[]) {
@@ -348,7 +384,7 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const out: string[] = [];
-  const header = `resync benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, latency ${LATENCY} ms/request, ADO_CONCURRENCY ${CONCURRENCY}${values['worker-node-options'] ? `, worker NODE_OPTIONS ${values['worker-node-options']}` : ''}, load at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  const header = `resync benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, latency ${LATENCY} ms/request, ADO_CONCURRENCY ${CONCURRENCY}, simulator response cache ${values['no-response-cache'] ? 'off' : 'on'}${values['worker-node-options'] ? `, worker NODE_OPTIONS ${values['worker-node-options']}` : ''}, load at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   log(header);
   out.push(header);
   const identifiers: string[] = [];
@@ -360,6 +396,11 @@ async function main(): Promise<void> {
       const ado = await startAdoSimulator({ scale, pat: 'bench-pat-0123456789' });
       const minimum = ado.minimumRequests(KINDS);
       log(`resync-${size}: simulator up in ${fmt((performance.now() - t0) / 1000, 1)} s; ${fmt(Object.values(minimum.items).reduce((a, b) => a + b, 0))} items, minimum ${fmt(minimum.total)} requests ${JSON.stringify(minimum.byKind)}`);
+      if (!values['no-response-cache']) {
+        ado.cacheResponses(cacheKey);
+        const w = await warmUp(ado);
+        log(`resync-${size}: warm-up filled the simulator's response cache: ${fmt(w.items)} items, ${fmt(w.requests)} requests in ${fmt(w.seconds, 1)} s`);
+      }
       const bound = values['no-mapping-bound'] ? { seconds: 0, rates: {} } : await mappingBound(ado, minimum);
       log(`resync-${size}: mapping-bound ${fmt(bound.seconds, 1)} s (items/s per kind ${JSON.stringify(Object.fromEntries(Object.entries(bound.rates).map(([k, v]) => [k, Math.round(v)])))})`);
       ado.setFaults({ latencyMs: LATENCY });
@@ -388,7 +429,12 @@ async function main(): Promise<void> {
       }
     }
     if (scenarios.has('throttled')) {
-      const ado = await startAdoSimulator({ scale: SIZES.T, pat: 'bench-pat-0123456789', faults: { latencyMs: LATENCY, maxRequestsPerSecond: RATE } });
+      const ado = await startAdoSimulator({ scale: SIZES.T, pat: 'bench-pat-0123456789' });
+      if (!values['no-response-cache']) {
+        ado.cacheResponses(cacheKey);
+        await warmUp(ado);
+      }
+      ado.setFaults({ latencyMs: LATENCY, maxRequestsPerSecond: RATE });
       const port = await startPortSimulator();
       const identifier = `bench-T-${process.pid}-${Date.now()}`;
       identifiers.push(identifier);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../util/log.js';
 import { silentLogger } from '../util/log.js';
 import { scrubSecrets, errorMessage } from '../util/errors.js';
-import { fetchJson, TransportError, type RetryPolicy } from '../util/http.js';
+import { fetchJson, TransportError, type HeaderReader, type HttpResponse, type RetryPolicy } from '../util/http.js';
 import type { AdoAuth } from './auth.js';
 import { AdoAuthError, AdoError, AdoNotFoundError } from './errors.js';
 import { RateGovernor } from './governor.js';
@@ -26,7 +26,7 @@ export const DEFAULT_CLIENT_OPTIONS: AdoClientOptions = {
 
 export interface AdoResponse<T> {
   data: T;
-  headers: Headers;
+  headers: HeaderReader;
   status: number;
 }
 
@@ -152,7 +152,7 @@ export class AdoClient {
       ...options.headers,
     };
     this.stats.requests++;
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await fetchJson(url, { method, headers, body: options.body, signal: options.signal, timeoutMs: this.#opts.timeoutMs });
     } catch (err) {

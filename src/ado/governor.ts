@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { HeaderReader } from '../util/http.js';
 
 /**
  * Shared pause window for one organization. Azure DevOps throttles per identity, so when one response says
@@ -27,7 +28,7 @@ export class RateGovernor {
   }
 
   /** Reads the rate-limit headers that Azure DevOps sends on any status, 200 included. Returns the Retry-After delay. */
-  observe(headers: Headers): number | undefined {
+  observe(headers: HeaderReader): number | undefined {
     const retryAfter = parseRetryAfter(headers.get('retry-after'));
     if (retryAfter !== undefined) {
       this.pauseFor(retryAfter);

@@ -5,7 +5,7 @@ import { entityKey, type Entity, type EntityOrigin } from './entity.js';
 import type { CatalogSink, UpsertOutcome } from './sink.js';
 import type { EntityWriteResult, PortClient, UpsertFlags } from './port/client.js';
 import { PortCatalog } from './port/catalog.js';
-import { entityHash } from './port/hash.js';
+import { entityText, textHash } from './port/hash.js';
 
 /**
  * Remembers the hash of each entity's last successful write. Implemented by `sync/state.ts` (memory and Redis);
@@ -36,6 +36,8 @@ export interface PortSinkOptions {
 interface Item {
   entity: Entity;
   origin: EntityOrigin;
+  /** The entity as sent (see entityText); its hash is the change fingerprint. */
+  text: string;
   key?: string;
   hash?: string;
   lastError?: string;
@@ -65,6 +67,8 @@ function label(e: Entity): string {
  */
 export class PortSink implements CatalogSink {
   readonly name = 'port';
+  /** Pages are independent bulk writes (the client bounds requests); write order only matters at flush. */
+  readonly concurrentUpserts = 4;
   readonly flags: UpsertFlags;
   /** Owned-entity listing and deletion with the same client and `deleteDependentEntities`. */
   readonly catalog: PortCatalog;
@@ -96,7 +100,8 @@ export class PortSink implements CatalogSink {
     if (entities.length === 0) return outcome;
     const items: Item[] = entities.map((entity) => {
       const key = entityKey(entity);
-      return { entity, origin, key, hash: key ? entityHash(entity) : undefined };
+      const text = entityText(entity);
+      return { entity, origin, text, key, hash: key ? textHash(text) : undefined };
     });
     const toSend = await this.#skipUnchanged(items);
     outcome.unchanged = items.length - toSend.length;
@@ -172,9 +177,9 @@ export class PortSink implements CatalogSink {
     for (const i of items) (groups.get(i.entity.blueprint) ?? groups.set(i.entity.blueprint, []).get(i.entity.blueprint)!).push(i);
     await Promise.all(
       [...groups].map(async ([blueprint, group]) => {
-        const results = await this.#client.upsertEntities(
+        const results = await this.#client.upsertEntityTexts(
           blueprint,
-          group.map((g) => g.entity),
+          group.map((g) => g.text),
           this.flags,
         );
         group.forEach((item, idx) => {

@@ -15,6 +15,11 @@ export interface UpsertOutcome {
  */
 export interface CatalogSink {
   readonly name: string;
+  /**
+   * How many `upsert` calls a resource may have running at once (default 1: one after the other, in order). More lets
+   * the next pages be fetched and mapped while earlier ones are still being written.
+   */
+  readonly concurrentUpserts?: number;
   upsert(entities: Entity[], origin: EntityOrigin): Promise<UpsertOutcome>;
   /** Finishes pending work (retries of entities waiting for a relation target). */
   flush(): Promise<UpsertOutcome>;

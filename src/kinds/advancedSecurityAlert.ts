@@ -44,7 +44,7 @@ async function* repositoryAlerts(ctx: FetchContext, repo: RepositoryRef, query: 
       signal: ctx.signal,
     });
     for await (const page of pages) {
-      const out = page.filter((a) => a && typeof a === 'object').map((a) => ({ ...a, __repositoryId: repo.id, __projectId: repo.project.id }));
+      const out = page.filter((a) => a && typeof a === 'object').map((a) => Object.assign(a, { __repositoryId: repo.id, __projectId: repo.project.id }));
       if (out.length > 0) yield out;
     }
   } catch (err) {

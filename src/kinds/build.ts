@@ -31,7 +31,8 @@ async function* fetchBuilds(ctx: FetchContext, selector: BuildSelector): AsyncGe
 
 async function* projectBuilds(ctx: FetchContext, project: ProjectRef, firstCommit: boolean): AsyncGenerator<RawItem[]> {
   for await (const page of buildPages(ctx, project)) {
-    const stamped = page.map((b) => ({ ...b, __projectId: project.id, __project: project }) as Build);
+    // Stamped in place: the page was just parsed and nothing else holds it, so no copy of every build.
+    const stamped = page.map((b) => Object.assign(b, { __projectId: project.id, __project: project }) as Build);
     if (!firstCommit) {
       yield stamped;
       continue;

@@ -10,7 +10,7 @@ async function* fetchMembers(ctx: FetchContext): AsyncGenerator<RawItem[]> {
 
 async function* membersOf(ctx: FetchContext, team: TeamRef): AsyncGenerator<RawItem[]> {
   try {
-    for await (const page of teamMemberPages(ctx, team)) yield page.map((m) => ({ ...m, __teamId: team.id }));
+    for await (const page of teamMemberPages(ctx, team)) yield page.map((m) => Object.assign(m, { __teamId: team.id }));
   } catch (err) {
     if (!(err instanceof AdoNotFoundError)) throw err;
     ctx.markIncomplete(`members of team "${team.name}": not found (deleted while syncing?)`);

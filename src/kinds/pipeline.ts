@@ -20,7 +20,7 @@ async function* fetchPipelines(ctx: FetchContext, selector: PipelineSelector): A
 
 async function* projectPipelines(ctx: FetchContext, project: ProjectRef, includeRepo: boolean): AsyncGenerator<RawItem[]> {
   for await (const page of pipelinePages(ctx, project)) {
-    const stamped: RawItem[] = page.map((p) => ({ ...p, __projectId: project.id }));
+    const stamped: RawItem[] = page.map((p) => Object.assign(p, { __projectId: project.id }));
     if (!includeRepo) {
       yield stamped;
       continue;

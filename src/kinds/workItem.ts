@@ -87,7 +87,7 @@ async function workItemsByIds(ctx: FetchContext, project: ProjectRef, ids: numbe
   const out: RawItem[] = [];
   for (const item of value) {
     if (!item || typeof item !== 'object') continue;
-    out.push({ ...(item as RawItem), __projectId: project.id, __project: project });
+    out.push(Object.assign(item as RawItem, { __projectId: project.id, __project: project }));
   }
   return out;
 }

@@ -127,10 +127,9 @@ export async function recordProduced(
   ledger: RunLedger,
   origins?: EntityOrigins,
 ): Promise<void> {
-  for (const [bp, ids] of byBlueprint(entities)) {
-    await ledger.markSeen(bp, ids);
-    if (origins) await origins.record(organization, bp, ids);
-  }
+  await Promise.all(
+    [...byBlueprint(entities)].map(([bp, ids]) => Promise.all([ledger.markSeen(bp, ids), origins?.record(organization, bp, ids)])),
+  );
 }
 
 export interface FinishRunOptions {

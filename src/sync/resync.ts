@@ -106,15 +106,38 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
   }, o.progressIntervalMs ?? 10_000);
   progress.unref();
   try {
-    for await (const entities of mapper.mapPages(fetchKind(kind, ctx, resource.selector, org))) {
-      if (entities.length === 0) continue;
+    const write = async (entities: Entity[]) => {
       const outcome = await o.sink.upsert(entities, { organization: org.name, resourceIndex: index, kind: resource.kind });
       summary.written += outcome.written;
       summary.unchanged += outcome.unchanged;
       summary.failedWrites += outcome.failed.length;
       for (const f of outcome.failed.slice(0, 5)) log.error({ identifier: f.entity.identifier, blueprint: f.entity.blueprint, error: f.error }, 'catalog refused an entity');
       await o.onWritten?.(entities, summary);
+    };
+    // Up to `concurrentUpserts` pages are written while the next ones are fetched and mapped; a full window pauses the
+    // mapper (and through it the fetcher), so memory stays bounded.
+    const writes = new Set<Promise<void>>();
+    let writeError: unknown;
+    const limit = Math.max(1, o.sink.concurrentUpserts ?? 1);
+    try {
+      for await (const entities of mapper.mapPages(fetchKind(kind, ctx, resource.selector, org))) {
+        if (entities.length === 0) continue;
+        const w: Promise<void> = write(entities).then(
+          () => void writes.delete(w),
+          (err: unknown) => {
+            writes.delete(w);
+            writeError ??= err;
+          },
+        );
+        writes.add(w);
+        if (writes.size >= limit) await Promise.race(writes);
+        if (writeError !== undefined) break;
+      }
+    } finally {
+      // Even when fetching failed, what is being written finishes before the resource is summed up.
+      await Promise.all(writes);
     }
+    if (writeError !== undefined) throw writeError;
   } catch (err) {
     summary.status = 'failed';
     summary.error = errorMessage(err);

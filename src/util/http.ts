@@ -1,3 +1,7 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { errorMessage } from './errors.js';
 
 /** A request that got no HTTP response: it timed out, or the connection failed. Always worth a retry. */
@@ -25,29 +29,132 @@ export interface RetryPolicy {
   maxPauseMs: number;
 }
 
+/** A request body that is already JSON text (sent as is, not serialized again). */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export interface JsonRequest {
   method: string;
   headers: Record<string, string>;
+  /** Serialized with JSON.stringify, unless it is a JsonText. */
   body?: unknown;
   signal?: AbortSignal;
   timeoutMs: number;
 }
 
-/** fetch with a per-request timeout (combined with the caller's signal) and a JSON body. */
-export async function fetchJson(url: string, r: JsonRequest): Promise<Response> {
-  const timeout = AbortSignal.timeout(r.timeoutMs);
-  const signal = r.signal ? AbortSignal.any([r.signal, timeout]) : timeout;
-  const headers = { ...r.headers };
-  let body: string | undefined;
+/** Response headers by case-insensitive name (`Headers` fits too). */
+export interface HeaderReader {
+  get(name: string): string | null;
+}
+
+export interface HttpResponse {
+  status: number;
+  ok: boolean;
+  headers: HeaderReader;
+  /** The whole body, decompressed and decoded as UTF-8; rejects when the body is cut off or the timeout passes. */
+  text(): Promise<string>;
+}
+
+// Keep-alive connections shared by every client of the process: a resync makes tens of thousands of requests to two
+// hosts. node:http rather than fetch: fetch's per-request web-stream machinery cost ~1 ms of CPU each on the worker's
+// busiest thread (bench/RESULTS.md).
+const agents = {
+  http: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+  https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+};
+
+class ResponseHeaders implements HeaderReader {
+  constructor(private readonly raw: IncomingMessage['headers']) {}
+  get(name: string): string | null {
+    const v = this.raw[name.toLowerCase()];
+    if (v === undefined) return null;
+    return Array.isArray(v) ? v.join(', ') : v;
+  }
+}
+
+function decoded(res: IncomingMessage): Readable {
+  switch ((res.headers['content-encoding'] ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return res.pipe(createGunzip());
+    case 'deflate':
+      return res.pipe(createInflate());
+    case 'br':
+      return res.pipe(createBrotliDecompress());
+    default:
+      return res;
+  }
+}
+
+/**
+ * One HTTP request with a JSON body, a timeout covering the whole exchange (body included) combined with the caller's
+ * signal, keep-alive connections and compressed responses accepted.
+ */
+export function fetchJson(url: string, r: JsonRequest): Promise<HttpResponse> {
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  if (!secure && target.protocol !== 'http:') return Promise.reject(new TypeError(`unsupported protocol in ${target.protocol}//${target.host}`));
+  const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate, br', ...r.headers };
+  let body: Buffer | undefined;
   if (r.body !== undefined) {
     headers['content-type'] = 'application/json';
-    body = JSON.stringify(r.body);
+    body = Buffer.from(r.body instanceof JsonText ? r.body.text : JSON.stringify(r.body));
+    headers['content-length'] = String(body.length);
   }
-  try {
-    return await fetch(url, { method: r.method, headers, body, signal });
-  } catch (err) {
-    if (timeout.aborted && !r.signal?.aborted) throw new TransportError(`timed out after ${r.timeoutMs} ms`, true);
-    if (r.signal?.aborted) throw err;
-    throw new TransportError(`network error: ${errorMessage(err)}`, false);
-  }
+  if (r.signal?.aborted) return Promise.reject(r.signal.reason);
+
+  return new Promise<HttpResponse>((resolve, reject) => {
+    let settled = false;
+    let bodyDone: ((err?: Error) => void) | undefined;
+    const fail = (err: Error) => {
+      cleanup();
+      req.destroy();
+      if (!settled) {
+        settled = true;
+        reject(err);
+      } else bodyDone?.(err);
+    };
+    const onAbort = () => fail(r.signal!.reason instanceof Error ? r.signal!.reason : new Error('aborted'));
+    const timer = setTimeout(() => fail(new TransportError(`timed out after ${r.timeoutMs} ms`, true)), r.timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      r.signal?.removeEventListener('abort', onAbort);
+    };
+    r.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const req = (secure ? httpsRequest : httpRequest)(target, { method: r.method, headers, agent: secure ? agents.https : agents.http });
+    req.on('error', (err) => fail(err instanceof TransportError ? err : new TransportError(`network error: ${errorMessage(err)}`, false)));
+    req.on('response', (res) => {
+      settled = true;
+      const chunks: Buffer[] = [];
+      let error: Error | undefined;
+      let finished = false;
+      const waiting: Array<{ resolve: (s: string) => void; reject: (e: Error) => void }> = [];
+      bodyDone = (err) => {
+        if (finished) return;
+        finished = true;
+        error = err;
+        cleanup();
+        for (const w of waiting.splice(0)) settle(w);
+      };
+      const settle = (w: (typeof waiting)[number]) => (error ? w.reject(error) : w.resolve(Buffer.concat(chunks).toString('utf8')));
+      const stream = decoded(res);
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => bodyDone?.());
+      stream.on('error', (err) => bodyDone?.(new TransportError(`response body: ${errorMessage(err)}`, false)));
+      res.on('aborted', () => bodyDone?.(new TransportError('response body cut off', false)));
+      resolve({
+        status: res.statusCode ?? 0,
+        ok: (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300,
+        headers: new ResponseHeaders(res.headers),
+        text: () => new Promise<string>((resolveText, rejectText) => {
+          const w = { resolve: resolveText, reject: rejectText };
+          if (finished) settle(w);
+          else waiting.push(w);
+        }),
+      });
+    });
+    req.end(body);
+  });
 }

@@ -9,8 +9,8 @@ import {
   type EntityStateStore,
   type RunLedger,
 } from '../../src/sync/state.js';
-import { entityKey } from '../../src/catalog/entity.js';
-import { canonicalJson, entityHash } from '../../src/catalog/port/hash.js';
+import { entityKey, type Entity } from '../../src/catalog/entity.js';
+import { entityText, textHash } from '../../src/catalog/port/hash.js';
 
 let redis: Redis;
 const prefixes: string[] = [];
@@ -33,13 +33,19 @@ afterAll(async () => {
 
 const k = (bp: string, id: string) => entityKey({ blueprint: bp, identifier: id })!;
 
-describe('canonical hash', () => {
-  test('ignores key order and undefined, not array order or values', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: undefined } })).toBe('{"a":{"d":[2,1]},"b":1}');
+describe('entity text and hash', () => {
+  test('the text is the bulk item as sent: no blueprint, undefined fields left out, key order kept', () => {
+    const e = { identifier: 'x', title: undefined, blueprint: 'b', properties: { z: 1, a: [2, 1] }, relations: { p: 'q' } };
+    expect(entityText(e)).toBe('{"identifier":"x","properties":{"z":1,"a":[2,1]},"relations":{"p":"q"}}');
+  });
+
+  test('the hash follows the text: equal for equal content, different for any changed value', () => {
     const e = { identifier: 'x', blueprint: 'b', properties: { a: 1, b: 2 }, relations: {} };
-    expect(entityHash(e)).toBe(entityHash({ relations: {}, properties: { b: 2, a: 1 }, blueprint: 'b', identifier: 'x' }));
-    expect(entityHash(e)).not.toBe(entityHash({ ...e, properties: { a: 1, b: 3 } }));
-    expect(entityHash(e)).toMatch(/^[0-9a-f]{40}$/);
+    const h = (x: Entity) => textHash(entityText(x));
+    expect(h(e)).toBe(h({ identifier: 'x', blueprint: 'b', properties: { a: 1, b: 2 }, relations: {} }));
+    expect(h(e)).not.toBe(h({ ...e, properties: { a: 1, b: 3 } }));
+    expect(h(e)).not.toBe(h({ ...e, properties: { a: 1, b: 2, c: null } }));
+    expect(h(e)).toMatch(/^[0-9a-f]{40}$/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { fetchJson, TransportError, type RetryPolicy } from '../../util/http.js';
+import { fetchJson, JsonText, TransportError, type HeaderReader, type HttpResponse, type RetryPolicy } from '../../util/http.js';
 import PQueue from 'p-queue';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../util/log.js';
@@ -211,7 +211,7 @@ export class PortClient {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.userAgent };
     if (authorization) headers.authorization = authorization;
     this.stats.requests++;
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await fetchJson(url, { method, headers, body: options.body, signal: options.signal, timeoutMs: this.#opts.timeoutMs });
     } catch (err) {
@@ -340,14 +340,22 @@ export class PortClient {
    * other batch-level failure (after retries) fails each of its entities. Never throws.
    */
   async upsertEntities(blueprint: string, entities: Entity[], flags: UpsertFlags): Promise<EntityWriteResult[]> {
-    const results: EntityWriteResult[] = new Array(entities.length);
-    const bodies = entities.map(portBody);
-    const sizes = bodies.map((b) => Buffer.byteLength(JSON.stringify(b)));
+    return this.upsertEntityTexts(
+      blueprint,
+      entities.map((e) => JSON.stringify(portBody(e))),
+      flags,
+    );
+  }
+
+  /** `upsertEntities` for entities already serialized as their bulk-route items (`JSON.stringify(portBody(e))`). */
+  async upsertEntityTexts(blueprint: string, texts: string[], flags: UpsertFlags): Promise<EntityWriteResult[]> {
+    const results: EntityWriteResult[] = new Array(texts.length);
+    const sizes = texts.map((t) => Buffer.byteLength(t));
     const batches: number[][] = [];
     let current: number[] = [];
     let bytes = 0;
     const envelope = 20;
-    for (let i = 0; i < entities.length; i++) {
+    for (let i = 0; i < texts.length; i++) {
       const size = sizes[i]! + 1;
       if (current.length > 0 && (current.length >= this.#opts.maxBatchEntities || bytes + size + envelope > this.#opts.maxBatchBytes)) {
         batches.push(current);
@@ -358,11 +366,11 @@ export class PortClient {
       bytes += size;
     }
     if (current.length > 0) batches.push(current);
-    await Promise.all(batches.map((b) => this.#bulk(blueprint, b, bodies, flags, results)));
+    await Promise.all(batches.map((b) => this.#bulk(blueprint, b, texts, flags, results)));
     return results;
   }
 
-  async #bulk(blueprint: string, batch: number[], bodies: unknown[], flags: UpsertFlags, results: EntityWriteResult[]): Promise<void> {
+  async #bulk(blueprint: string, batch: number[], texts: string[], flags: UpsertFlags, results: EntityWriteResult[]): Promise<void> {
     type Bulk = {
       entities?: Array<{ identifier: string; index: number; created?: boolean }>;
       errors?: Array<{ identifier?: string; index: number; statusCode?: number; error?: string; message?: string }>;
@@ -371,7 +379,7 @@ export class PortClient {
     try {
       res = await this.request<Bulk>('POST', `/v1/blueprints/${enc(blueprint)}/entities/bulk`, {
         query: upsertQuery(flags),
-        body: { entities: batch.map((i) => bodies[i]) },
+        body: new JsonText(`{"entities":[${batch.map((i) => texts[i]).join(',')}]}`),
       });
     } catch (err) {
       const status = err instanceof PortApiError ? err.status : undefined;
@@ -379,8 +387,8 @@ export class PortClient {
         const half = Math.ceil(batch.length / 2);
         this.log.info({ blueprint, size: batch.length, status }, 'port refused a bulk upsert as a whole, splitting it');
         await Promise.all([
-          this.#bulk(blueprint, batch.slice(0, half), bodies, flags, results),
-          this.#bulk(blueprint, batch.slice(half), bodies, flags, results),
+          this.#bulk(blueprint, batch.slice(0, half), texts, flags, results),
+          this.#bulk(blueprint, batch.slice(half), texts, flags, results),
         ]);
         return;
       }
@@ -498,7 +506,7 @@ function failure(index: number, err: unknown): EntityWriteResult {
  * How long a retryable response asks us to wait: Retry-After (seconds or HTTP date) on any retryable status;
  * x-ratelimit-reset (epoch seconds when large, else seconds) only on a 429.
  */
-export function waitFromHeaders(headers: Headers, throttled: boolean, now = Date.now()): number | undefined {
+export function waitFromHeaders(headers: HeaderReader, throttled: boolean, now = Date.now()): number | undefined {
   const ra = headers.get('retry-after');
   if (ra !== null && ra.trim() !== '') {
     const secs = Number(ra);

@@ -1,25 +1,17 @@
 import { createHash } from 'node:crypto';
 import type { Entity } from '../entity.js';
+import { portBody } from './client.js';
 
-/** JSON with object keys sorted at every level, so equal content always gives equal text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
+/**
+ * The entity as it is sent to Port (the bulk route's item). Serialized once per entity: the same text is hashed and
+ * becomes part of the request body. The mapping builds every entity's keys in the same order, so equal content gives
+ * equal text.
+ */
+export function entityText(entity: Entity): string {
+  return JSON.stringify(portBody(entity));
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
-}
-
-/** sha1 of the canonical JSON of an entity: the "has it changed since the last successful write" fingerprint. */
-export function entityHash(entity: Entity): string {
-  return createHash('sha1').update(canonicalJson(entity)).digest('hex');
+/** sha1 of an entity's text: the "has it changed since the last successful write" fingerprint. */
+export function textHash(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }

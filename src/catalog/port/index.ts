@@ -5,5 +5,5 @@ export { PORT_BASE_URLS, resolvePortBaseUrl, type PortSettings } from './setting
 export { userAgent, ownershipRules, USER_AGENT_PRODUCT, USER_AGENT_FEATURE } from './ownership.js';
 export { bootstrapBlueprints, loadBlueprintFiles, type BootstrapResult, type BlueprintFile } from './blueprints.js';
 export { PortCatalog, type OwnedEntity, type DeleteResult, type PortCatalogOptions } from './catalog.js';
-export { canonicalJson, entityHash } from './hash.js';
+export { entityText, textHash } from './hash.js';
 export { TokenCache, type PortToken } from './token.js';

@@ -58,6 +58,12 @@ export interface AdoSimulator {
    * the simulator's page limits; see minimum.ts for the rules.
    */
   minimumRequests(kinds: readonly string[], org?: string): MinimumRequests;
+  /**
+   * Benchmarks only: keeps every served data page (GET, 200) by `key(url)` and answers the same key from memory after
+   * the injected latency; nothing invalidates it, so the dataset must not change meanwhile. `key` may fold parts of the URL that change between runs
+   * without changing the data (default: the URL). Returns a function that turns it off.
+   */
+  cacheResponses(key?: (url: string) => string | undefined): () => void;
   /** The Entra token endpoint stand-in, when started with `entra`; its tokens are accepted as Bearer credentials. */
   entra?: EntraStandIn;
   close(): Promise<void>;
@@ -120,6 +126,10 @@ export async function startAdoSimulator(
       const o = dataset.org(org ?? (options.organizations[0] as string));
       if (!o) throw new Error(`ado simulator: unknown organization "${org}"`);
       return minimumRequests(o, pageLimit, kinds);
+    },
+    cacheResponses: (key = (u) => u) => {
+      state.responseCache = { key, entries: new Map() };
+      return () => void (state.responseCache = undefined);
     },
     entra,
     close: () => (closed ??= Promise.all([app.close(), entra?.close()]).then(() => undefined)),

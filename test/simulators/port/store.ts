@@ -181,7 +181,10 @@ export class PortStore {
     return this.entities.get(bp)!;
   }
 
-  /** Creates or updates one entity. Throws SimError with the per-entity status on refusal; nothing is written then. */
+  /**
+   * Creates or updates one entity. Throws SimError with the per-entity status on refusal; nothing is written then.
+   * Takes ownership of `input`; returns the stored record itself (hand it out through `publicEntity`, which copies).
+   */
   upsertEntity(bpId: string, input: unknown, flags: UpsertFlags, userAgent: string): { entity: StoredEntity; created: boolean } {
     const bp = this.blueprint(bpId);
     const map = this.entities.get(bpId)!;
@@ -215,7 +218,8 @@ export class PortStore {
       throw new SimError(422, 'invalid_request', 'relations must be an object');
     }
     const merging = existing !== undefined && flags.merge;
-    const properties = merging ? { ...existing.properties, ...clone(props) } : clone(props as Record<string, unknown>);
+    // The input is owned from here on (a freshly parsed request body), so its properties are kept, not copied.
+    const properties = merging ? { ...existing.properties, ...(props as Record<string, unknown>) } : { ...(props as Record<string, unknown>) };
     const relationsIn = merging ? { ...existing.relations, ...(rels as Record<string, unknown>) } : (rels as Record<string, unknown>);
 
     // Properties: null means "unset"; everything else must match the blueprint schema.
@@ -257,7 +261,7 @@ export class PortStore {
       updatedBy: META_USER,
       datasource: userAgent,
     };
-    if (flags.validationOnly) return { entity: clone(entity), created: !existing };
+    if (flags.validationOnly) return { entity, created: !existing };
     for (const s of stubs) {
       const target = this.entities.get(s.blueprint)!;
       if (target.has(s.identifier)) continue;
@@ -279,7 +283,7 @@ export class PortStore {
     }
     if (!existing) this.#touch(bpId);
     map.set(identifier, entity);
-    return { entity: clone(entity), created: !existing };
+    return { entity, created: !existing };
   }
 
   #resolveRelation(

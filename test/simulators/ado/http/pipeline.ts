@@ -31,6 +31,8 @@ export class SimulatorState {
   readonly requests: RequestLogEntry[] = [];
   /** Edits of JSON response bodies by path (tests change or remove data this way: the dataset itself is generated). */
   readonly patches: Array<{ re: RegExp; edit: (body: unknown) => unknown }> = [];
+  /** Off unless a benchmark turns it on (see ResponseCache). */
+  responseCache?: ResponseCache;
   /** Token bucket of `maxRequestsPerSecond`: tokens left and when it was last refilled. */
   #bucket = { tokens: 0, at: 0 };
 
@@ -70,8 +72,32 @@ export class SimulatorState {
   }
 }
 
+/** A served GET response kept by the response cache: its body and the headers that carry data (continuation). */
+interface CachedResponse {
+  body: Buffer;
+  headers: Record<string, string>;
+}
+
+/** Response headers that are part of the data (paging), kept with a cached body. */
+const DATA_HEADERS = ['x-ms-continuationtoken', 'link'];
+
+/**
+ * Served GET data responses, by key, for benchmarks over a dataset nothing changes (the cache never invalidates): a hit
+ * skips generating and serializing the page, the simulator's CPU not being what a benchmark measures. Faults, latency,
+ * auth and the request log still apply.
+ */
+export interface ResponseCache {
+  /** The cache key of a request URL (path and query); undefined means "do not cache". */
+  key(url: string): string | undefined;
+  entries: Map<string, CachedResponse>;
+}
+
 interface RequestState {
   entry: RequestLogEntry;
+  /** Response-cache key of a cacheable request. */
+  cacheKey?: string;
+  /** Served from the response cache. */
+  cached?: boolean;
   org?: OrgData;
   /** Under /_apis/: faults, latency and rate-limit headers apply. */
   data: boolean;
@@ -191,6 +217,16 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
         ),
       );
     }
+
+    const cache = state.responseCache;
+    if (!cache) return;
+    if (req.method !== 'GET' || rs.truncate || state.patches.length > 0) return;
+    const key = cache.key(req.url);
+    if (key === undefined) return;
+    const hit = cache.entries.get(key);
+    if (!hit) return void (rs.cacheKey = key);
+    rs.cached = true;
+    return reply.code(200).headers({ 'content-type': 'application/json; charset=utf-8', ...hit.headers }).send(hit.body);
   });
 
   app.addHook('onSend', async (req, reply, payload) => {
@@ -217,6 +253,14 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
       let body: unknown = JSON.parse(payload);
       for (const p of patches) body = p.edit(body);
       payload = JSON.stringify(body);
+    }
+    if (rs.cacheKey !== undefined && reply.statusCode === 200 && typeof payload === 'string' && state.responseCache) {
+      const headers: Record<string, string> = {};
+      for (const h of DATA_HEADERS) {
+        const v = reply.getHeader(h);
+        if (v !== undefined) headers[h] = String(v);
+      }
+      state.responseCache.entries.set(rs.cacheKey, { body: Buffer.from(payload), headers });
     }
     if (rs.truncate && (typeof payload === 'string' || Buffer.isBuffer(payload))) {
       const text = payload.toString();
