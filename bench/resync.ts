@@ -399,7 +399,8 @@ async function main(): Promise<void> {
       if (!values['no-response-cache']) {
         ado.cacheResponses(cacheKey);
         const w = await warmUp(ado);
-        log(`resync-${size}: warm-up filled the simulator's response cache: ${fmt(w.items)} items, ${fmt(w.requests)} requests in ${fmt(w.seconds, 1)} s`);
+        const mem = process.memoryUsage();
+        log(`resync-${size}: warm-up filled the simulator's response cache: ${fmt(w.items)} items, ${fmt(w.requests)} requests in ${fmt(w.seconds, 1)} s (bench process: heap ${fmt(mem.heapUsed / 2 ** 20)} MB, buffers ${fmt(mem.arrayBuffers / 2 ** 20)} MB)`);
       }
       const bound = values['no-mapping-bound'] ? { seconds: 0, rates: {} } : await mappingBound(ado, minimum);
       log(`resync-${size}: mapping-bound ${fmt(bound.seconds, 1)} s (items/s per kind ${JSON.stringify(Object.fromEntries(Object.entries(bound.rates).map(([k, v]) => [k, Math.round(v)])))})`);

@@ -150,7 +150,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         poolSize: settings.jqPoolSize,
         pageSize: settings.pageSize,
         resourceIndexes: [d.index],
-        onWritten: (entities) => recordProduced(entities, d.organization, ledger, port.origins),
+        onWritten: (entities) => recordProduced(entities, d.organization, ledger, organizations.length > 1 ? port.origins : undefined),
       });
       if (!summary) throw new UnrecoverableError(`resources[${d.index}] is not in the config`);
       const flushed = await port.sink.flush();

@@ -56,6 +56,8 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   // run incomplete, so nothing is deleted.
   const orgQueue = new PQueue({ concurrency: Math.max(1, o.maxConcurrentOrganizations ?? 1) });
   const perOrg: ResourceSummary[][] = o.targets.map(() => []);
+  // Origins only matter when one of several organizations fails; a single organization's failure stops all deletion.
+  const origins = o.targets.length > 1 ? o.origins : undefined;
   await Promise.all(
     o.targets.map((target, i) =>
       orgQueue.add(async () => {
@@ -70,7 +72,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             pageSize: o.pageSize,
             resourceIndexes: o.resourceIndexes,
             signal: o.signal,
-            onWritten: (entities) => recordProduced(entities, org.name, ledger, o.origins),
+            onWritten: (entities) => recordProduced(entities, org.name, ledger, origins),
           });
         } catch (err) {
           o.log.error({ org: org.name, err: errorMessage(err) }, 'organization failed; the others go on, and nothing will be deleted');
@@ -94,7 +96,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
     // A `--kinds` run covers part of the config: it never deletes.
     catalog: o.resourceIndexes ? undefined : o.catalog,
     state: o.state,
-    origins: o.origins,
+    origins,
     log: o.log,
   });
   const result: FullResyncResult = { summaries, flushFailures: flushed.failed.length, ...outcome, startedAt, finishedAt: startedAt };
