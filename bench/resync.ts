@@ -9,6 +9,10 @@
  * Figures per run: wall time, items/s, Azure DevOps requests vs the simulator's minimumRequests for the configured
  * kinds, peak RSS of the worker (VmHWM of the node process, and the sampled peak of node + its jq children), catalog
  * writes (entities sent to Port in bulk upserts, bulk requests). Needs Redis on 127.0.0.1:6379 (REDIS_URL to change).
+ *
+ * Both simulators share the machine's cores with the worker. So that generating pages does not compete with the worker,
+ * a fetch-only pass first fills the Azure DevOps simulator's response cache (gzipped, served gzipped as the real service
+ * does); the timed run then reads every page from it (--no-response-cache to generate pages during the run instead).
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, readdirSync, mkdtempSync } from 'node:fs';
