@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import type { AdoClient } from '../ado/client.js';
 import type { PortAppConfig, ResourceConfig } from '../config/appConfig.js';
 import type { Entity } from '../catalog/entity.js';
@@ -114,28 +115,20 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
       for (const f of outcome.failed.slice(0, 5)) log.error({ identifier: f.entity.identifier, blueprint: f.entity.blueprint, error: f.error }, 'catalog refused an entity');
       await o.onWritten?.(entities, summary);
     };
-    // Up to `concurrentUpserts` pages are written while the next ones are fetched and mapped; a full window pauses the
-    // mapper (and through it the fetcher), so memory stays bounded.
-    const writes = new Set<Promise<void>>();
+    // Up to `concurrentUpserts` pages are written while the next ones are fetched and mapped; while a page waits for a
+    // free slot the mapper (and through it the fetcher) is paused, so memory stays bounded.
+    const writes = new PQueue({ concurrency: Math.max(1, o.sink.concurrentUpserts ?? 1) });
     let writeError: unknown;
-    const limit = Math.max(1, o.sink.concurrentUpserts ?? 1);
     try {
       for await (const entities of mapper.mapPages(fetchKind(kind, ctx, resource.selector, org))) {
         if (entities.length === 0) continue;
-        const w: Promise<void> = write(entities).then(
-          () => void writes.delete(w),
-          (err: unknown) => {
-            writes.delete(w);
-            writeError ??= err;
-          },
-        );
-        writes.add(w);
-        if (writes.size >= limit) await Promise.race(writes);
+        writes.add(() => write(entities)).catch((err: unknown) => (writeError ??= err));
+        await writes.onEmpty();
         if (writeError !== undefined) break;
       }
     } finally {
       // Even when fetching failed, what is being written finishes before the resource is summed up.
-      await Promise.all(writes);
+      await writes.onIdle();
     }
     if (writeError !== undefined) throw writeError;
   } catch (err) {
