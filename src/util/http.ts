@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import { buffer as readAll } from 'node:stream/consumers';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { errorMessage } from './errors.js';
 
@@ -74,14 +75,15 @@ class ResponseHeaders implements HeaderReader {
 }
 
 function decoded(res: IncomingMessage): Readable {
+  const inflate = (z: Transform) => pipeline(res, z, () => {}); // errors (a cut-off body) reach the reader through z
   switch ((res.headers['content-encoding'] ?? '').trim().toLowerCase()) {
     case 'gzip':
     case 'x-gzip':
-      return res.pipe(createGunzip());
+      return inflate(createGunzip());
     case 'deflate':
-      return res.pipe(createInflate());
+      return inflate(createInflate());
     case 'br':
-      return res.pipe(createBrotliDecompress());
+      return inflate(createBrotliDecompress());
     default:
       return res;
   }
@@ -105,15 +107,12 @@ export function fetchJson(url: string, r: JsonRequest): Promise<HttpResponse> {
   if (r.signal?.aborted) return Promise.reject(r.signal.reason);
 
   return new Promise<HttpResponse>((resolve, reject) => {
-    let settled = false;
-    let bodyDone: ((err?: Error) => void) | undefined;
+    let response: IncomingMessage | undefined;
+    // Before the response: the request fails with err. After: reading the body does.
     const fail = (err: Error) => {
       cleanup();
-      req.destroy();
-      if (!settled) {
-        settled = true;
-        reject(err);
-      } else bodyDone?.(err);
+      if (response) response.destroy(err);
+      else req.destroy(err);
     };
     const onAbort = () => fail(r.signal!.reason instanceof Error ? r.signal!.reason : new Error('aborted'));
     const timer = setTimeout(() => fail(new TransportError(`timed out after ${r.timeoutMs} ms`, true)), r.timeoutMs);
@@ -124,36 +123,22 @@ export function fetchJson(url: string, r: JsonRequest): Promise<HttpResponse> {
     r.signal?.addEventListener('abort', onAbort, { once: true });
 
     const req = (secure ? httpsRequest : httpRequest)(target, { method: r.method, headers, agent: secure ? agents.https : agents.http });
-    req.on('error', (err) => fail(err instanceof TransportError ? err : new TransportError(`network error: ${errorMessage(err)}`, false)));
+    req.on('error', (err) => {
+      cleanup();
+      const aborted = r.signal?.aborted === true && err === r.signal.reason;
+      reject(err instanceof TransportError || aborted ? err : new TransportError(`network error: ${errorMessage(err)}`, false));
+    });
     req.on('response', (res) => {
-      settled = true;
-      const chunks: Buffer[] = [];
-      let error: Error | undefined;
-      let finished = false;
-      const waiting: Array<{ resolve: (s: string) => void; reject: (e: Error) => void }> = [];
-      bodyDone = (err) => {
-        if (finished) return;
-        finished = true;
-        error = err;
-        cleanup();
-        for (const w of waiting.splice(0)) settle(w);
-      };
-      const settle = (w: (typeof waiting)[number]) => (error ? w.reject(error) : w.resolve(Buffer.concat(chunks).toString('utf8')));
-      const stream = decoded(res);
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => bodyDone?.());
-      stream.on('error', (err) => bodyDone?.(new TransportError(`response body: ${errorMessage(err)}`, false)));
-      res.on('aborted', () => bodyDone?.(new TransportError('response body cut off', false)));
-      resolve({
-        status: res.statusCode ?? 0,
-        ok: (res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300,
-        headers: new ResponseHeaders(res.headers),
-        text: () => new Promise<string>((resolveText, rejectText) => {
-          const w = { resolve: resolveText, reject: rejectText };
-          if (finished) settle(w);
-          else waiting.push(w);
-        }),
-      });
+      response = res;
+      const text = readAll(decoded(res))
+        .then((b) => b.toString('utf8'))
+        .catch((err: unknown) => {
+          throw err instanceof TransportError ? err : new TransportError(`response body: ${errorMessage(err)}`, false);
+        })
+        .finally(cleanup);
+      text.catch(() => {}); // rejected for whoever calls text(); never an unhandled rejection
+      const status = res.statusCode ?? 0;
+      resolve({ status, ok: status >= 200 && status < 300, headers: new ResponseHeaders(res.headers), text: () => text });
     });
     req.end(body);
   });
