@@ -4,7 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { fetchJson, TransportError } from '../../src/util/http.js';
 
-/** Loopback server: /gzip answers gzipped JSON, /stall sends half a body and waits, /cut sends half and drops. */
+/**
+ * Loopback server: /gzip answers gzipped JSON, /utf8 a body whose multi-byte characters straddle the chunks it is
+ * written in, /stall sends half a body and waits, /cut sends half and drops.
+ */
+const UNICODE = { name: 'Zoë — 北京 🚀', ascii: 'plain' };
 let server: Server;
 let base: string;
 beforeAll(async () => {
@@ -12,6 +16,13 @@ beforeAll(async () => {
     if (req.url === '/gzip') {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
       return res.end(gzipSync(JSON.stringify({ echo: req.headers['accept-encoding'] })));
+    }
+    if (req.url === '/utf8') {
+      const bytes = Buffer.from(JSON.stringify(UNICODE));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // One byte per write: every multi-byte character arrives split.
+      for (let i = 0; i < bytes.length; i++) res.write(bytes.subarray(i, i + 1));
+      return res.end();
     }
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
     res.write('{"value":[1,2', () => {
@@ -34,6 +45,12 @@ describe('fetchJson (node:http)', () => {
     const res = await get('/gzip');
     expect(res.status).toBe(200);
     expect(JSON.parse(await res.text())).toEqual({ echo: 'gzip, deflate, br' });
+  });
+
+  it('decodes UTF-8 split across chunks, and ASCII bodies unchanged', async () => {
+    expect(JSON.parse(await (await get('/utf8')).text())).toEqual(UNICODE);
+    const ascii = await (await get('/gzip')).text();
+    expect(ascii).toBe(JSON.stringify({ echo: 'gzip, deflate, br' }));
   });
 
   it('the timeout covers the body: a stalled body rejects as timed out', async () => {
