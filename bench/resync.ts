@@ -15,7 +15,8 @@
  * does); the timed run then reads every page from it (--no-response-cache to generate pages during the run instead).
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -53,6 +54,8 @@ const { values } = parseArgs({
      * the simulator's own CPU (generating and serializing pages) does not compete with the worker for the cores.
      */
     'no-response-cache': { type: 'boolean', default: false },
+    /** Directory for a CPU profile of this process (both simulators) during each timed run. */
+    'profile-simulators': { type: 'string', default: '' },
     /** Skip the mapping-bound measurement (quick runs). */
     'no-mapping-bound': { type: 'boolean', default: false },
   },
@@ -156,6 +159,24 @@ function portTally(port: PortSimulator) {
     port.requests.push(...pending);
   };
   return { t, drain };
+}
+
+/** CPU profile of this process (inspector), written as <dir>/<name>.cpuprofile for Chrome DevTools. */
+async function startProfile(): Promise<{ stop: (name: string) => Promise<string> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(name) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      const file = join(values['profile-simulators'], `${name.replace(/[^\w.-]+/g, '_')}.cpuprofile`);
+      mkdirSync(values['profile-simulators'], { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      return file;
+    },
+  };
 }
 
 function readStatus(pid: number): { hwm: number; rss: number } | undefined {
@@ -262,9 +283,11 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
       log(`${name}: ${fmt((performance.now() - started) / 1000, 0)} s, ADO requests ${fmt(ado.requests.length - adoBefore)}, entities sent ${fmt(t.entitiesSent)}, worker RSS ${fmt((s?.rss ?? 0) / 1024)} MB`);
     }
   }, 1000);
+  const profiler = values['profile-simulators'] ? await startProfile() : undefined;
   const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   const wallS = (performance.now() - started) / 1000;
   const simCpu = process.cpuUsage(simCpu0);
+  if (profiler) log(`${name}: simulators' CPU profile ${await profiler.stop(name)}`);
   clearInterval(sampler);
   clearInterval(progress);
   out.end();

@@ -129,10 +129,18 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Null prototype: a key named __proto__ is then an ordinary key, as in JSON. */
+/**
+ * Ordinary objects (V8 gives same-keyed ones one shape; null-prototype ones are dictionaries, a third slower to build
+ * and stringify). A key named __proto__ is defined, not assigned, so it stays an ordinary key, as in JSON.
+ */
+function put(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v;
+}
+
 function pick(src: Record<string, unknown>, keys: ReadonlySet<string>): Record<string, unknown> {
-  const out = Object.create(null) as Record<string, unknown>;
-  for (const k of keys) if (Object.hasOwn(src, k)) out[k] = src[k];
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (Object.hasOwn(src, k)) put(out, k, src[k]);
   return out;
 }
 
@@ -145,16 +153,17 @@ export function projectItem(item: unknown, projection: Projection): unknown {
   if (!isPlainObject(item)) return item;
   const out = pick(item, projection.keys);
   for (const [k, { fields, elements }] of projection.nested) {
+    if (!Object.hasOwn(out, k)) continue;
     const v = out[k];
     if (Array.isArray(v)) {
       // `.k.j` fails on an array whatever it holds; only `.k[].j` reads elements.
-      out[k] = v.map((e) => (isPlainObject(e) ? pick(e, elements) : e));
+      put(out, k, v.map((e) => (isPlainObject(e) ? pick(e, elements) : e)));
     } else if (isPlainObject(v)) {
-      if (elements.size === 0) out[k] = pick(v, fields);
+      if (elements.size === 0) put(out, k, pick(v, fields));
       else if (fields.size === 0) {
-        const values = Object.create(null) as Record<string, unknown>;
-        for (const key of Object.keys(v)) values[key] = isPlainObject(v[key]) ? pick(v[key], elements) : v[key];
-        out[k] = values;
+        const values: Record<string, unknown> = {};
+        for (const key of Object.keys(v)) put(values, key, isPlainObject(v[key]) ? pick(v[key], elements) : v[key]);
+        put(out, k, values);
       }
       // read both as .k.j and .k[].j: sent whole
     }

@@ -130,6 +130,14 @@ describe('projectionKeys', () => {
     expect(projectItem('s', projection)).toBe('s');
   });
 
+  it('a nested __proto__ key is read like any other, and never invented when the item lacks it', () => {
+    const p = analyseProjection(['."__proto__".x, .a.__proto__'])!;
+    const has = JSON.parse('{"__proto__":{"x":1,"y":2},"a":{"__proto__":{"k":1},"b":2},"c":3}') as unknown;
+    expect(JSON.stringify(projectItem(has, p))).toBe('{"__proto__":{"x":1},"a":{"__proto__":{"k":1}}}');
+    expect(JSON.stringify(projectItem(JSON.parse('{"a":{"b":2}}'), p))).toBe('{"a":{}}');
+    expect(JSON.stringify(projectItem({}, p))).toBe('{}');
+  });
+
   it('keeps only the parts read as .k.j or .k[].j; any other read of .k keeps it whole', () => {
     const p = analyseProjection([
       '.a.b, .a.c?, .r[]?.n, .r[].m, (.w | .x), .o.p, .o[].q, ."s".t, .["u"].v, {z}, .z.y, (.y).q, .x[0].q, $__loc__.f.g, first(.f.g)',
