@@ -42,6 +42,40 @@ describe('ado simulator: response cache (benchmarks)', () => {
     off();
   });
 
+  it('caches a WIQL query by its body, and no other POST', async () => {
+    const project = sim.dataset.org('acme')!.projects.record(0).name;
+    const wiql = (query: string) =>
+      fetch(`${sim.orgUrl()}/${encodeURIComponent(project)}/_apis/wit/wiql?api-version=7.1`, {
+        method: 'POST',
+        headers: { ...auth(sim.pat), 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
+    const all = 'SELECT [System.Id] FROM WorkItems ORDER BY [System.Id]';
+    const some = "SELECT [System.Id] FROM WorkItems WHERE [System.State] = 'Active' ORDER BY [System.Id]";
+    const off = sim.cacheResponses();
+    const fill = await wiql(all);
+    expect(fill.headers.get('content-encoding')).toBeNull();
+    const body = await fill.text();
+    const hit = await wiql(all);
+    expect(hit.headers.get('content-encoding')).toBe('gzip'); // only cached answers are compressed
+    expect(await hit.text()).toBe(body);
+    const other = await wiql(some);
+    expect(other.headers.get('content-encoding')).toBeNull();
+    const otherIds = (JSON.parse(await other.text()) as { workItems: unknown[] }).workItems;
+    expect(otherIds.length).toBeLessThan((JSON.parse(body) as { workItems: unknown[] }).workItems.length);
+    const lookup = () =>
+      fetch(`${sim.orgUrl()}/_apis/graph/subjectlookup?api-version=7.1-preview.1`, {
+        method: 'POST',
+        headers: { ...auth(sim.pat), 'content-type': 'application/json' },
+        body: JSON.stringify({ lookupKeys: [] }),
+      });
+    await lookup();
+    const again = await lookup();
+    expect(again.status).toBe(200);
+    expect(again.headers.get('content-encoding')).toBeNull();
+    off();
+  });
+
   it("the worker's client reads gzipped pages: every build of every project, same as uncached", async () => {
     const org = parseOrganizationUrl(sim.orgUrl(), 'services');
     const client = new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 });

@@ -119,6 +119,8 @@ export function queryOf(req: FastifyRequest): QueryParams {
 }
 
 const DATA_PATH = /\/_apis(\/|$)/i;
+/** POST routes that only read: the response cache may answer them. */
+const READ_ONLY_POST = /\/_apis\/wit\/wiql$/i;
 const API_VERSION = /^\d+\.\d+(-preview(\.\d+)?)?$/i;
 
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
@@ -217,12 +219,17 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
         ),
       );
     }
+  });
 
+  // After the body is parsed: a read-only POST (a WIQL query) is cached by its URL and body.
+  app.addHook('preHandler', async (req, reply) => {
+    const rs = states.get(req);
     const cache = state.responseCache;
-    if (!cache) return;
-    if (req.method !== 'GET' || rs.truncate || state.patches.length > 0) return;
-    const key = cache.key(req.url);
-    if (key === undefined) return;
+    if (!rs?.data || !cache || rs.truncate || state.patches.length > 0) return;
+    if (req.method !== 'GET' && !(req.method === 'POST' && READ_ONLY_POST.test(rs.entry.path))) return;
+    const urlKey = cache.key(req.url);
+    if (urlKey === undefined) return;
+    const key = req.method === 'GET' ? urlKey : `POST ${urlKey}\n${JSON.stringify(req.body)}`;
     const hit = cache.entries.get(key);
     if (!hit) return void (rs.cacheKey = key);
     reply.code(200).headers({ 'content-type': 'application/json; charset=utf-8', ...hit.headers });
