@@ -21,6 +21,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import yaml from 'js-yaml';
 import { PatAuth } from '../src/ado/auth.js';
 import { AdoClient } from '../src/ado/client.js';
 import { parseOrganizationUrl } from '../src/ado/orgUrl.js';
@@ -45,8 +46,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
     'mapping-sample': { type: 'string', default: '10000' },
-    /** NODE_OPTIONS of the worker, e.g. "--max-old-space-size=128" (default: none). */
-    'worker-node-options': { type: 'string', default: '' },
+    /** NODE_OPTIONS of the worker (default: the Helm chart's `nodeOptions`, as the pods run). */
+    'worker-node-options': { type: 'string' },
     /** Node flags not allowed in NODE_OPTIONS, before the CLI path, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     'worker-node-args': { type: 'string', default: '' },
     /**
@@ -60,6 +61,12 @@ const { values } = parseArgs({
     'no-mapping-bound': { type: 'boolean', default: false },
   },
 });
+/** The pods' NODE_OPTIONS: the chart's `nodeOptions` value. */
+function chartNodeOptions(): string {
+  const chart = yaml.load(readFileSync(join(ROOT, 'helm/ado-catalog-sync/values.yaml'), 'utf8')) as { nodeOptions?: string };
+  return chart.nodeOptions ?? '';
+}
+const WORKER_NODE_OPTIONS = values['worker-node-options'] ?? chartNodeOptions();
 const LATENCY = Number(values.latency);
 const RATE = Number(values.rate);
 const CONCURRENCY = Number(values.concurrency);
@@ -240,7 +247,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
       INTEGRATION_IDENTIFIER: identifier,
       REDIS_URL,
       LOG_LEVEL: 'info',
-      ...(values['worker-node-options'] ? { NODE_OPTIONS: values['worker-node-options'] } : {}),
+      ...(WORKER_NODE_OPTIONS ? { NODE_OPTIONS: WORKER_NODE_OPTIONS } : {}),
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -317,11 +324,12 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
 }
 
 /**
- * The pull-request window (`searchCriteria.minTime` = now - minTimeInDays) moves with the clock; folded to the hour,
- * the warm-up's pages answer the timed run's requests (the simulated data is years away from the window's edge).
+ * The pull-request window (`searchCriteria.minTime` = now - minTimeInDays) moves with the clock; with its value left
+ * out of the key, the warm-up's pages answer the timed run's requests, however much later it starts (the simulated
+ * data is years away from the window's edge).
  */
 function cacheKey(url: string): string {
-  return url.replace(/(searchCriteria\.minTime=[^&T]*T\d\d)[^&]*/i, '$1');
+  return url.replace(/(searchCriteria\.minTime=)[^&]*/i, '$1*');
 }
 
 /** Fetches every configured resource once without latency, so the simulator's response cache holds every page. */
@@ -411,7 +419,7 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   const out: string[] = [];
-  const header = `resync benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, latency ${LATENCY} ms/request, ADO_CONCURRENCY ${CONCURRENCY}, simulator response cache ${values['no-response-cache'] ? 'off' : 'on'}${values['worker-node-options'] ? `, worker NODE_OPTIONS ${values['worker-node-options']}` : ''}, load at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
+  const header = `resync benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, latency ${LATENCY} ms/request, ADO_CONCURRENCY ${CONCURRENCY}, simulator response cache ${values['no-response-cache'] ? 'off' : 'on'}${WORKER_NODE_OPTIONS ? `, worker NODE_OPTIONS ${WORKER_NODE_OPTIONS}` : ''}, load at start ${loadavg().map((x) => x.toFixed(2)).join(' ')}`;
   log(header);
   out.push(header);
   const identifiers: string[] = [];

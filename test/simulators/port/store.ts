@@ -223,7 +223,12 @@ export class PortStore {
     const relationsIn = merging ? { ...existing.relations, ...(rels as Record<string, unknown>) } : (rels as Record<string, unknown>);
 
     // Properties: null means "unset"; everything else must match the blueprint schema.
-    const present = Object.fromEntries(Object.entries(properties).filter(([, v]) => v !== null && v !== undefined));
+    const present: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(properties)) {
+      if (v === null || v === undefined) continue;
+      if (k === '__proto__') Object.defineProperty(present, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else present[k] = v;
+    }
     const validate = this.#validator(bp);
     if (!validate(present)) {
       const detail = (validate.errors ?? []).map((er) => `${er.instancePath || '/'} ${er.message ?? ''}`.trim()).join('; ');
