@@ -25,8 +25,8 @@
  * and the like are not allowed on a possible item: jq prints the start of the offending value in their errors.
  *
  * One level deeper: where the input may be the item, every read of it is a literal-key read (a `.k` that does not
- * follow a term, `."k"`, `.["k"]`, `{k}`). When every such read of k is immediately followed by `.j` (`.k.j`) or by
- * `[].j` (`.k[].j`, `?` allowed), jq gets only those j: of k's value when it is an object read as `.k.j`; of each
+ * follow a term, `."k"`, `.["k"]`, `{k}`). When every such read of k is immediately followed by `.j` or `."j"` (`.k.j`)
+ * or by `[].j` (`.k[].j`, `?` allowed), jq gets only those j: of k's value when it is an object read as `.k.j`; of each
  * element (or each value of an object, in order) read as `.k[].j`; an array read as `.k.j` fails the same whatever it
  * holds. Any other read (`.k`, `.k | …`, `.k[0]`, `{k}`, both `.k.j` and `.k[].j` on an object) keeps k whole.
  * A `.j` after a term (`(…).j`, `$x.j`, `.a.j`, `….j?`) is not a read of the input; everything else is counted as one,
@@ -327,14 +327,22 @@ function endsTerm(tok: Token | undefined): boolean {
 /** How the value read by `.k` at `tokens[j - 1]` is used: `.k.j`, `.k[].j` (each with optional `?`), or otherwise. */
 function suffixOf(tokens: Token[], j: number): { field: string } | { element: string } | undefined {
   const op = (t: Token | undefined, v: string) => t?.t === 'op' && t.v === v;
+  /** `.j`, or `."j"` with a plain string (keys such as "System.Title" need quotes): the name j. */
+  const name = (at: number): string | undefined => {
+    const t = tokens[at];
+    if (t?.t === 'field') return t.name;
+    const s = tokens[at + 1];
+    if (t?.t === 'dot' && s?.t === 'str' && s.interpolations.length === 0) return s.literal;
+    return undefined;
+  };
   if (op(tokens[j], '?')) j++;
-  const t = tokens[j];
-  if (t?.t === 'field') return { field: t.name };
-  if (op(t, '[') && op(tokens[j + 1], ']')) {
+  const field = name(j);
+  if (field !== undefined) return { field };
+  if (op(tokens[j], '[') && op(tokens[j + 1], ']')) {
     j += 2;
     if (op(tokens[j], '?')) j++;
-    const u = tokens[j];
-    if (u?.t === 'field') return { element: u.name };
+    const element = name(j);
+    if (element !== undefined) return { element };
   }
   return undefined;
 }

@@ -141,6 +141,7 @@ describe('projectionKeys', () => {
   it('keeps only the parts read as .k.j or .k[].j; any other read of .k keeps it whole', () => {
     const p = analyseProjection([
       '.a.b, .a.c?, .r[]?.n, .r[].m, (.w | .x), .o.p, .o[].q, ."s".t, .["u"].v, {z}, .z.y, (.y).q, .x[0].q, $__loc__.f.g, first(.f.g)',
+      '.fields."System.Title", .fields."System.CreatedBy".displayName, [.list[]?."a b"]',
     ])!;
     const nested = Object.fromEntries([...p.nested].map(([k, v]) => [k, { fields: [...v.fields].sort(), elements: [...v.elements].sort() }]));
     expect(nested).toEqual({
@@ -150,6 +151,8 @@ describe('projectionKeys', () => {
       s: { fields: ['t'], elements: [] },
       u: { fields: ['v'], elements: [] },
       f: { fields: ['g'], elements: [] },
+      fields: { fields: ['System.CreatedBy', 'System.Title'], elements: [] },
+      list: { fields: [], elements: ['a b'] },
     });
     const item = {
       a: { b: 1, c: 2, d: 3 },
@@ -260,6 +263,7 @@ const TRICKY = `resources:
             nestedArrayField: .value.name
             nestedOptional: .createdBy?.uniqueName
             nestedQuoted: '."_links".web.href, .["fields"]."System.Title"'
+            nestedQuotedOnly: '.__wiki."name", .__pipeline."README.md", [.__members[]?."id"], .__repository?."url"'
   - kind: release
     selector: { query: 'true' }
     port:
