@@ -50,6 +50,8 @@ export class AdoClientStats {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** 429 answers one request may get before it fails, beyond its maxAttempts for other errors. */
+const MAX_THROTTLED_RETRIES = 50;
 
 const SCOPE_HINTS: Array<[RegExp, string]> = [
   [/\/_apis\/(git|policy)\//i, 'Code (Read)'],
@@ -114,6 +116,7 @@ export class AdoClient {
     const method = options.method ?? 'GET';
     const retryable = method !== 'POST' && method !== 'PATCH' ? true : options.idempotent === true;
     let refreshedAuth = false;
+    let throttled = 0;
     for (let attempt = 1; ; attempt++) {
       await this.governor.ready(options.signal);
       try {
@@ -125,7 +128,15 @@ export class AdoClient {
           if (await this.auth.refresh()) continue;
         }
         const adoErr = err instanceof AdoError ? err : undefined;
-        const canRetry = retryable && (adoErr ? adoErr.retryable : true) && attempt < this.#opts.maxAttempts;
+        // A 429 is Azure DevOps pacing the client, not a failure: the governor already holds every request of the
+        // organization for its Retry-After, so it does not use up the attempts (with 8 requests racing for a few tokens
+        // a second, one can lose six times in a row); it has a budget of its own.
+        if (adoErr?.status === 429) throttled++;
+        const canRetry =
+          retryable &&
+          (adoErr ? adoErr.retryable : true) &&
+          attempt - throttled < this.#opts.maxAttempts &&
+          throttled <= MAX_THROTTLED_RETRIES;
         if (!canRetry) {
           this.stats.failures++;
           throw this.#describe(err, url, method, attempt);

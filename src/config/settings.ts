@@ -77,7 +77,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'pageSize', flag: 'page-size', env: ['ADO_PAGE_SIZE'], type: 'int', description: 'Page size for list endpoints, capped per endpoint (default 1000)' },
   { key: 'orgConcurrency', flag: 'org-concurrency', env: ['ADO_CONCURRENCY'], type: 'int', description: 'Requests in flight per organization (default 8)' },
   { key: 'requestTimeoutMs', flag: 'request-timeout-ms', env: ['ADO_REQUEST_TIMEOUT_MS', 'OCEAN__CLIENT_TIMEOUT_MS'], type: 'int', description: 'Timeout of one Azure DevOps request (default 60000)' },
-  { key: 'maxAttempts', flag: 'max-attempts', env: ['ADO_MAX_ATTEMPTS'], type: 'int', description: 'Attempts per Azure DevOps request before it fails (default 6)' },
+  { key: 'maxAttempts', flag: 'max-attempts', env: ['ADO_MAX_ATTEMPTS'], type: 'int', description: 'Attempts per Azure DevOps request before it fails (default 6); 429 answers do not count (retried after Retry-After, up to 50)' },
   { key: 'logLevel', flag: 'log-level', env: ['LOG_LEVEL', 'OCEAN__LOG_LEVEL'], type: 'string', description: 'trace | debug | info | warn | error (default info)' },
   { key: 'portClientId', flag: 'port-client-id', env: ['PORT_CLIENT_ID', 'OCEAN__PORT__CLIENT_ID'], type: 'string', secret: true, description: 'Port client id' },
   { key: 'portClientSecret', flag: 'port-client-secret', env: ['PORT_CLIENT_SECRET', 'OCEAN__PORT__CLIENT_SECRET'], type: 'string', secret: true, description: 'Port client secret' },
