@@ -5,6 +5,8 @@ export class AdoError extends Error {
     message: string,
     readonly status: number | undefined,
     readonly retryable: boolean,
+    /** The wait the response asked for (Retry-After), when it asked. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
