@@ -50,7 +50,7 @@ export class AdoClientStats {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-/** 429 answers one request may get before it fails, beyond its maxAttempts for other errors. */
+/** Retries one request gets after 429 answers, besides its maxAttempts for other errors. */
 const MAX_THROTTLED_RETRIES = 50;
 /**
  * Retries after a Retry-After are spread over at least this long, so that the requests held by one pause do not all
