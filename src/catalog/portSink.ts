@@ -3,9 +3,9 @@ import { silentLogger } from '../util/log.js';
 import { errorMessage } from '../util/errors.js';
 import { entityKey, type Entity, type EntityOrigin } from './entity.js';
 import type { CatalogSink, UpsertOutcome } from './sink.js';
-import type { EntityWriteResult, PortClient, UpsertFlags } from './port/client.js';
+import { entityText, type EntityWriteResult, type PortClient, type UpsertFlags } from './port/client.js';
 import { PortCatalog } from './port/catalog.js';
-import { entityText, textHash } from './port/hash.js';
+import { textHash } from './port/hash.js';
 
 /**
  * Remembers the hash of each entity's last successful write. Implemented by `sync/state.ts` (memory and Redis);

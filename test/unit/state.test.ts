@@ -10,7 +10,8 @@ import {
   type RunLedger,
 } from '../../src/sync/state.js';
 import { entityKey, type Entity } from '../../src/catalog/entity.js';
-import { entityText, textHash } from '../../src/catalog/port/hash.js';
+import { entityText } from '../../src/catalog/port/client.js';
+import { textHash } from '../../src/catalog/port/hash.js';
 
 let redis: Redis;
 const prefixes: string[] = [];

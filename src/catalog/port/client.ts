@@ -342,12 +342,12 @@ export class PortClient {
   async upsertEntities(blueprint: string, entities: Entity[], flags: UpsertFlags): Promise<EntityWriteResult[]> {
     return this.upsertEntityTexts(
       blueprint,
-      entities.map((e) => JSON.stringify(portBody(e))),
+      entities.map(entityText),
       flags,
     );
   }
 
-  /** `upsertEntities` for entities already serialized as their bulk-route items (`JSON.stringify(portBody(e))`). */
+  /** `upsertEntities` for entities already serialized by `entityText`. */
   async upsertEntityTexts(blueprint: string, texts: string[], flags: UpsertFlags): Promise<EntityWriteResult[]> {
     const results: EntityWriteResult[] = new Array(texts.length);
     const sizes = texts.map((t) => Buffer.byteLength(t));
@@ -493,6 +493,15 @@ export function portBody(e: Entity): Record<string, unknown> {
   body.properties = e.properties ?? {};
   body.relations = e.relations ?? {};
   return body;
+}
+
+/**
+ * The entity as it is sent to Port (the bulk route's item). Serialized once per entity: the same text is hashed and
+ * becomes part of the request body. The mapping builds every entity's keys in the same order, so equal content gives
+ * equal text.
+ */
+export function entityText(entity: Entity): string {
+  return JSON.stringify(portBody(entity));
 }
 
 function failure(index: number, err: unknown): EntityWriteResult {

@@ -59,9 +59,10 @@ export interface AdoSimulator {
    */
   minimumRequests(kinds: readonly string[], org?: string): MinimumRequests;
   /**
-   * Benchmarks only: keeps every served data page (GET, 200) by `key(url)` and answers the same key from memory after
-   * the injected latency; nothing invalidates it, so the dataset must not change meanwhile. `key` may fold parts of the URL that change between runs
-   * without changing the data (default: the URL). Returns a function that turns it off.
+   * Benchmarks only: keeps every served data page (GET, 200; a WIQL query also by its body) by `key(url)` and answers
+   * the same key from memory after the injected latency; nothing invalidates it, so the dataset must not change
+   * meanwhile. `key` may fold parts of the URL that change between runs without changing the data (default: the URL).
+   * Returns a function that turns it off.
    */
   cacheResponses(key?: (url: string) => string | undefined): () => void;
   /** The Entra token endpoint stand-in, when started with `entra`; its tokens are accepted as Bearer credentials. */

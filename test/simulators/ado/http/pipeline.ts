@@ -73,7 +73,7 @@ export class SimulatorState {
   }
 }
 
-/** A served GET response kept by the response cache: its gzipped body and the headers that carry data (continuation). */
+/** A response kept by the response cache: its gzipped body and the headers that carry data (continuation). */
 interface CachedResponse {
   gzipped: Buffer;
   headers: Record<string, string>;
@@ -83,10 +83,10 @@ interface CachedResponse {
 const DATA_HEADERS = ['x-ms-continuationtoken', 'link'];
 
 /**
- * Served GET data responses, by key, for benchmarks over a dataset nothing changes (the cache never invalidates): a hit
- * skips generating and serializing the page, the simulator's CPU not being what a benchmark measures. Faults, latency,
- * auth and the request log still apply. Bodies are kept gzipped (a tenth of the memory) and served so to clients that
- * accept gzip, as Azure DevOps does.
+ * Served data responses (GETs, and the read-only POSTs of READ_ONLY_POST keyed with their body), for benchmarks over
+ * a dataset nothing changes (the cache never invalidates): a hit skips generating and serializing the page, the
+ * simulator's CPU not being what a benchmark measures. Faults, latency, auth and the request log still apply. Bodies
+ * are kept gzipped (a tenth of the memory) and served so to clients that accept gzip, as Azure DevOps does.
  */
 export interface ResponseCache {
   /** The cache key of a request URL (path and query); undefined means "do not cache". */
