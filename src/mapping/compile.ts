@@ -1,4 +1,5 @@
 import type { ResourceConfig, SearchQueryMapping } from '../config/appConfig.js';
+import { rewriteLiteralGsub } from './literalGsub.js';
 import { normalizeQuotes } from './quotes.js';
 
 /** One jq expression of a mapping, with where its value goes in the entity. */
@@ -58,8 +59,8 @@ export function compileResource(resource: ResourceConfig): CompiledResource {
   const query = normalizeQuotes(resource.selector.query);
   const defs = [
     'def __f(f): try ([first(f)]) catch {"e": (. | tostring)};',
-    `def __map: [${fields.map((f) => `__f(${f.expr})`).join(', ')}];`,
-    `def __one: __f(${query}) as $q | if ($q | type) == "object" then {"q": $q.e} elif $q[0] == true then __map else 0 end;`,
+    `def __map: [${fields.map((f) => `__f(${rewriteLiteralGsub(f.expr)})`).join(', ')}];`,
+    `def __one: __f(${rewriteLiteralGsub(query)}) as $q | if ($q | type) == "object" then {"q": $q.e} elif $q[0] == true then __map else 0 end;`,
   ];
   let body: string;
   const itemsToParse = resource.port.itemsToParse === undefined ? undefined : normalizeQuotes(resource.port.itemsToParse);
@@ -67,7 +68,7 @@ export function compileResource(resource: ResourceConfig): CompiledResource {
     const name = resource.port.itemsToParseName ?? 'item';
     const base = resource.port.itemsToParseTopLevelTransform === false ? '.' : `(try del(${itemsToParse}) catch .)`;
     body = [
-      `__f(${itemsToParse}) as $it`,
+      `__f(${rewriteLiteralGsub(itemsToParse)}) as $it`,
       `| if ($it | type) == "object" then [{"i": $it.e}]`,
       `  else ($it[0] // []) as $arr`,
       `  | if ($arr | type) != "array" then [{"i": ("itemsToParse gave " + ($arr | type) + ", not an array")}]`,

@@ -26,7 +26,8 @@ export function normalizeQuotes(expr: string): string {
   return out;
 }
 
-function endOfDoubleQuoted(s: string, start: number): number {
+/** Index just past the double-quoted string (with any `\(…)` interpolations) that opens at `start`. */
+export function endOfDoubleQuoted(s: string, start: number): number {
   let depth = 0; // nesting of \( … ) interpolations, which may themselves contain strings
   for (let i = start + 1; i < s.length; i++) {
     const c = s[i]!;
