@@ -46,6 +46,7 @@ export interface Settings {
   authorityHost?: string;
   allowedServerHosts?: string[];
   maxConcurrentOrganizations: number;
+  maxConcurrentResources: number;
   /** Cluster mode (issue 5). */
   resyncIntervalMinutes?: number;
   resyncCron?: string;
@@ -96,6 +97,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'authorityHost', flag: 'authority-host', env: ['ADO_AUTHORITY_HOST', 'AZURE_AUTHORITY_HOST'], type: 'string', description: 'Entra ID authority (default https://login.microsoftonline.com); an http loopback authority is a test stand-in' },
   { key: 'allowedServerHosts', flag: 'allowed-server-hosts', env: ['ADO_ALLOWED_SERVER_HOSTS'], type: 'list', description: 'multiple mode: Azure DevOps Server hosts allowed besides dev.azure.com and *.visualstudio.com, comma-separated' },
   { key: 'maxConcurrentOrganizations', flag: 'max-concurrent-organizations', env: ['ADO_MAX_CONCURRENT_ORGANIZATIONS'], type: 'int', description: 'Organizations synced at once (default 2)' },
+  { key: 'maxConcurrentResources', flag: 'max-concurrent-resources', env: ['ADO_MAX_CONCURRENT_RESOURCES'], type: 'int', description: 'Resources of one organization synced at once when nothing orders them: unique literal blueprints, and relations only with createMissingRelatedEntities (default 2; dry-run 1)' },
   { key: 'redisUrl', flag: 'redis-url', env: ['REDIS_URL'], type: 'string', description: 'Redis for cluster mode and entity state (e.g. redis://127.0.0.1:6379)' },
   { key: 'resyncIntervalMinutes', flag: 'resync-interval-minutes', env: ['RESYNC_INTERVAL_MINUTES', 'OCEAN__SCHEDULED_RESYNC_INTERVAL'], type: 'int', description: 'serve/worker: full resync every N minutes (job scheduler, created once per cluster)' },
   { key: 'resyncCron', flag: 'resync-cron', env: ['RESYNC_CRON'], type: 'string', description: 'serve/worker: full resync on this cron pattern (instead of an interval)' },
@@ -126,6 +128,7 @@ const DEFAULTS: Settings = {
   portBaseUrl: 'eu',
   integrationIdentifier: 'ado-catalog-sync',
   maxConcurrentOrganizations: 2,
+  maxConcurrentResources: 2,
   serverPort: 8000,
   serverHost: '0.0.0.0',
   shutdownGraceMs: 25_000,
@@ -157,7 +160,7 @@ export function loadSettings(flags: Record<string, string | boolean | undefined>
   if (s.adoFlavor !== undefined && s.adoFlavor !== 'services' && s.adoFlavor !== 'server') {
     throw new UserInputError(`ADO_FLAVOR / --ado-flavor must be "services" or "server", not "${s.adoFlavor}"`);
   }
-  for (const key of ['jqPoolSize', 'pageSize', 'orgConcurrency', 'requestTimeoutMs', 'maxAttempts', 'maxConcurrentOrganizations'] as const) {
+  for (const key of ['jqPoolSize', 'pageSize', 'orgConcurrency', 'requestTimeoutMs', 'maxAttempts', 'maxConcurrentOrganizations', 'maxConcurrentResources'] as const) {
     if (!(s[key] >= 1)) throw new UserInputError(`${key} must be at least 1`);
   }
   return s;

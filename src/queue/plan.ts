@@ -1,5 +1,6 @@
 import type { FlowJob, FlowJobNode } from 'bullmq';
-import type { PortAppConfig, ResourceConfig } from '../config/appConfig.js';
+import type { PortAppConfig } from '../config/appConfig.js';
+import { isIndependent } from '../sync/resourceOrder.js';
 
 export interface ResourceJobData {
   runId: string;
@@ -14,20 +15,6 @@ export interface RunJobData {
   reason: string;
   organizations: string[];
   resourceIndexes: number[];
-}
-
-/**
- * A resource can run beside the ones before it only when nothing ties it to them: its blueprint is a literal that no
- * other resource writes (so it never merges into, or is merged into by, another resource's entities) and it maps no
- * relations (so it never needs earlier entities to exist). Everything else is ordered after every earlier resource.
- */
-export function isIndependent(resources: ResourceConfig[], index: number): boolean {
-  const literal = (r: ResourceConfig) => /^\s*"([^"\\]+)"\s*$/.exec(r.port.entity.mappings.blueprint)?.[1];
-  const mine = literal(resources[index]!);
-  if (!mine) return false;
-  if (resources.some((r, i) => i !== index && literal(r) === mine)) return false;
-  const relations = (resources[index]!.port.entity.mappings as { relations?: Record<string, unknown> }).relations;
-  return !relations || Object.keys(relations).length === 0;
 }
 
 /**
@@ -59,7 +46,7 @@ export function planResyncFlow(o: {
     o.config.resources.forEach((r, index) => {
       const data: ResourceJobData = { runId: o.runId, organization, index, kind: r.kind };
       const base = { name: 'resource', queueName: o.queueName, data, opts: { ...resourceOpts, jobId: `${o.runId}-${safeId(organization)}-${index}` } };
-      if (isIndependent(o.config.resources, index) || orgHeads.length === 0) orgHeads.push(base);
+      if (isIndependent(o.config, index) || orgHeads.length === 0) orgHeads.push(base);
       else orgHeads = [{ ...base, children: orgHeads }];
     });
     heads.push(...orgHeads);

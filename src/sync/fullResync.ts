@@ -30,6 +30,8 @@ export interface FullResyncOptions {
   signal?: AbortSignal;
   /** Organizations synced at once (default 1). */
   maxConcurrentOrganizations?: number;
+  /** Independent resources of one organization synced at once (default 1). */
+  maxConcurrentResources?: number;
 }
 
 export interface FullResyncResult {
@@ -71,6 +73,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             poolSize: o.poolSize,
             pageSize: o.pageSize,
             resourceIndexes: o.resourceIndexes,
+            maxConcurrentResources: o.maxConcurrentResources,
             signal: o.signal,
             onWritten: (entities) => recordProduced(entities, org.name, ledger, origins),
           });

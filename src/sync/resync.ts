@@ -9,6 +9,7 @@ import type { FetchContext } from '../kinds/types.js';
 import { ResourceMapper } from '../mapping/engine.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { runResourcesInOrder } from './resourceOrder.js';
 
 export type ResourceStatus = 'ok' | 'failed' | 'skipped';
 
@@ -42,6 +43,8 @@ export interface ResyncOptions {
   log: Logger;
   poolSize: number;
   pageSize: number;
+  /** Resources of this organization synced at once, when nothing ties them together (default 1). */
+  maxConcurrentResources?: number;
   /** Only resources at these indexes (default: all). */
   resourceIndexes?: number[];
   signal?: AbortSignal;
@@ -50,16 +53,20 @@ export interface ResyncOptions {
   progressIntervalMs?: number;
 }
 
-/** Every resource of one organization, in config order (later resources may merge into earlier ones' entities). */
+/**
+ * Every resource of one organization, in config order; independent ones (see resourceOrder.ts) up to
+ * `maxConcurrentResources` at a time, so one resource's waits on Azure DevOps and its drain overlap the next one's work.
+ */
 export async function resyncOrganization(o: ResyncOptions): Promise<ResourceSummary[]> {
   const cache = new RunCache();
-  const summaries: ResourceSummary[] = [];
-  for (const [index, resource] of o.config.resources.entries()) {
-    if (o.resourceIndexes && !o.resourceIndexes.includes(index)) continue;
-    if (o.signal?.aborted) break;
-    summaries.push(await syncResource(o, index, resource, cache));
-  }
-  return summaries;
+  const resources = o.config.resources;
+  return runResourcesInOrder({
+    config: o.config,
+    indexes: [...resources.keys()].filter((i) => !o.resourceIndexes || o.resourceIndexes.includes(i)),
+    concurrency: o.maxConcurrentResources ?? 1,
+    signal: o.signal,
+    run: (index) => syncResource(o, index, resources[index]!, cache),
+  });
 }
 
 async function syncResource(o: ResyncOptions, index: number, resource: ResourceConfig, cache: RunCache): Promise<ResourceSummary> {

@@ -187,8 +187,8 @@ describe('fastify server', () => {
 describe('resync flow plan', () => {
   const res = (kind: string, blueprint: string, relations?: Record<string, string>) =>
     ({ kind, selector: { query: 'true' }, port: { entity: { mappings: { identifier: '.id', blueprint, ...(relations ? { relations } : {}) } } } }) as unknown;
-  const plan = (resources: unknown[], organizations = ['a']) =>
-    planResyncFlow({ queueName: 'q', runId: 'run-x', config: { resources } as unknown as PortAppConfig, organizations, reason: 't', attempts: 3, backoffMs: 10 });
+  const plan = (resources: unknown[], organizations = ['a'], createMissingRelatedEntities = false) =>
+    planResyncFlow({ queueName: 'q', runId: 'run-x', config: { resources, createMissingRelatedEntities } as unknown as PortAppConfig, organizations, reason: 't', attempts: 3, backoffMs: 10 });
 
   it('runs independent resources side by side and orders dependent ones after everything before them', () => {
     const flow = plan([res('project', '"p"'), res('repository', '"r"'), res('pull-request', '"pr"', { repository: '.repo' }), res('repository', '"p"')]);
@@ -200,6 +200,12 @@ describe('resync flow plan', () => {
     const level2 = heads[0]!.children!;
     expect(level2.map(idx)).toEqual([2]);
     expect(level2[0]!.children!.map(idx)).toEqual([0, 1]);
+  });
+
+  it('runs resources with relations side by side when the catalog creates missing relation targets', () => {
+    const flow = plan([res('project', '"p"'), res('repository', '"r"', { project: '.p' }), res('repository', '"x"', { project: '.p' })], ['a'], true);
+    expect(flow.children!.map((c) => c.data.index)).toEqual([0, 1, 2]);
+    expect(flow.children!.every((c) => c.children === undefined)).toBe(true);
   });
 
   it('gives every organization its own chain', () => {

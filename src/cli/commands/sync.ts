@@ -48,6 +48,7 @@ async function runAndReport(p: Prepared, sink: CatalogSink, extra: Partial<FullR
     pageSize: p.settings.pageSize,
     resourceIndexes: p.indexes,
     maxConcurrentOrganizations: p.settings.maxConcurrentOrganizations,
+    maxConcurrentResources: p.settings.maxConcurrentResources,
     ...extra,
   });
   process.stderr.write('\n' + formatSummary(result.summaries, sink.name));
@@ -68,7 +69,8 @@ export async function dryRunCommand(argv: string[]): Promise<number> {
   const p = await prepare(argv, { pretty: { type: 'boolean' } });
   const sink = new DryRunSink(process.stdout, p.flags.pretty === true);
   try {
-    return await runAndReport(p, sink);
+    // One resource at a time, so the printed entities come grouped by resource.
+    return await runAndReport(p, sink, { maxConcurrentResources: 1 });
   } finally {
     await sink.close();
   }
