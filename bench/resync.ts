@@ -135,8 +135,8 @@ interface RunFigures {
   peakTreeRssMb: number;
   bulkRequests: number;
   entitiesSent: number;
-  /** CPU seconds: the worker (node, and its reaped jq children) and this process (both simulators). */
-  cpu: { worker: number; jq: number; simulators: number };
+  /** CPU seconds: the worker (node, and its reaped jq children), this process (both simulators) and Redis. */
+  cpu: { worker: number; jq: number; simulators: number; redis: number };
   entitiesInPort: number;
   items: number;
   summary: string[];
@@ -197,6 +197,13 @@ function readStatus(pid: number): { hwm: number; rss: number } | undefined {
 
 const CLK_TCK = 100;
 
+/** CPU seconds Redis has used since it started (INFO cpu), to count the state store's share of a run. */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_cpu_sys') + field('used_cpu_user');
+}
+
 /** utime+stime and cutime+cstime (reaped children) of a process, in seconds. */
 function cpuTimes(pid: number): { self: number; children: number } | undefined {
   try {
@@ -222,7 +229,7 @@ function children(pid: number): number[] {
   return out;
 }
 
-async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, identifier: string): Promise<RunFigures> {
+async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, redis: Redis, identifier: string): Promise<RunFigures> {
   const adoBefore = ado.requests.length;
   const { t, drain } = portTally(port);
   drain();
@@ -267,6 +274,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
   let peakHwm = 0;
   const pid = child.pid as number;
   const simCpu0 = process.cpuUsage();
+  const redisCpu0 = await redisCpuSeconds(redis);
   let workerCpu = { self: 0, children: 0 };
   const liveJq = new Map<number, number>();
   const sample = () => {
@@ -293,6 +301,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
   const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
   const wallS = (performance.now() - started) / 1000;
   const simCpu = process.cpuUsage(simCpu0);
+  const redisCpu = (await redisCpuSeconds(redis)) - redisCpu0;
   if (profiler) log(`${name}: simulators' CPU profile ${await profiler.stop(name)}`);
   clearInterval(sampler);
   clearInterval(progress);
@@ -315,7 +324,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, i
     bulkRequests: t.bulkRequests,
     entitiesSent: t.entitiesSent,
     // jq children reaped by the worker are in its cutime; ones still alive at the last sample are added.
-    cpu: { worker: workerCpu.self, jq: Math.max(workerCpu.children, [...liveJq.values()].reduce((a, b) => a + b, 0)), simulators: (simCpu.user + simCpu.system) / 1e6 },
+    cpu: { worker: workerCpu.self, jq: Math.max(workerCpu.children, [...liveJq.values()].reduce((a, b) => a + b, 0)), simulators: (simCpu.user + simCpu.system) / 1e6, redis: redisCpu },
     entitiesInPort,
     items,
     summary,
@@ -411,7 +420,7 @@ function report(f: RunFigures, extra: string[] = []): string[] {
     row('ADO requests / minimum', `${fmt(f.adoRequests)} / ${fmt(f.minimum.total)} = ${(f.adoRequests / f.minimum.total).toFixed(3)}x${f.adoThrottled ? ` (${fmt(f.adoThrottled)} answered 429)` : ''}`),
     row('worker peak RSS (VmHWM)', `${fmt(f.peakRssMb)} MB (node + jq children, sampled: ${fmt(f.peakTreeRssMb)} MB)`),
     row('catalog writes', `${fmt(f.entitiesSent)} entities in ${fmt(f.bulkRequests)} bulk requests; ${fmt(f.entitiesInPort)} entities in Port`),
-    row('CPU seconds', `worker node ${fmt(f.cpu.worker, 1)} + jq ${fmt(f.cpu.jq, 1)}, simulators ${fmt(f.cpu.simulators, 1)}; all / ${cpus().length} cores = ${fmt((f.cpu.worker + f.cpu.jq + f.cpu.simulators) / cpus().length, 1)} s`),
+    row('CPU seconds', `worker node ${fmt(f.cpu.worker, 1)} + jq ${fmt(f.cpu.jq, 1)}, simulators ${fmt(f.cpu.simulators, 1)}, Redis ${fmt(f.cpu.redis, 1)}; all / ${cpus().length} cores = ${fmt((f.cpu.worker + f.cpu.jq + f.cpu.simulators + f.cpu.redis) / cpus().length, 1)} s`),
     ...extra,
   ];
   return lines;
@@ -448,7 +457,7 @@ async function main(): Promise<void> {
       try {
         const requestBound = (minimum.total * LATENCY) / 1000 / CONCURRENCY;
         const lower = Math.max(requestBound, bound.seconds);
-        const first = await runResync(`resync-${size}`, ado, port, identifier);
+        const first = await runResync(`resync-${size}`, ado, port, redis, identifier);
         out.push(
           ...report(first, [
             row('lower bound', `max(request-bound ${fmt(requestBound, 1)} s, mapping-bound ${fmt(bound.seconds, 1)} s) = ${fmt(lower, 1)} s; wall / bound = ${(first.wallS / lower).toFixed(2)}x`),
@@ -457,7 +466,7 @@ async function main(): Promise<void> {
         );
         log(out.slice(-8).join('\n'));
         if (scenarios.has('unchanged')) {
-          const again = await runResync(`resync-unchanged-${size}`, ado, port, identifier);
+          const again = await runResync(`resync-unchanged-${size}`, ado, port, redis, identifier);
           out.push(...report(again));
           log(out.slice(-6).join('\n'));
         }
@@ -479,7 +488,7 @@ async function main(): Promise<void> {
       try {
         const minimum = ado.minimumRequests(KINDS);
         log(`throttled: ${fmt(minimum.total)} minimum requests at ${RATE}/s`);
-        const f = await runResync(`throttled (${RATE} requests/s)`, ado, port, identifier);
+        const f = await runResync(`throttled (${RATE} requests/s)`, ado, port, redis, identifier);
         const served = f.adoRequests - f.adoThrottled;
         out.push(
           ...report(f, [
