@@ -44,6 +44,8 @@ const { values } = parseArgs({
     latency: { type: 'string', default: '20' },
     rate: { type: 'string', default: '50' },
     concurrency: { type: 'string', default: '8' },
+    /** ADO_MAX_CONCURRENT_RESOURCES of the worker (default: the worker's own default). */
+    'max-concurrent-resources': { type: 'string' },
     'mapping-sample': { type: 'string', default: '10000' },
     /** NODE_OPTIONS of the worker (default: the Helm chart's `nodeOptions`, as the pods run). */
     'worker-node-options': { type: 'string' },
@@ -247,6 +249,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, r
       ADO_PERSONAL_ACCESS_TOKEN: ado.pat,
       ADO_FLAVOR: 'services',
       ADO_CONCURRENCY: String(CONCURRENCY),
+      ...(values['max-concurrent-resources'] ? { ADO_MAX_CONCURRENT_RESOURCES: values['max-concurrent-resources'] } : {}),
       PORT_CLIENT_ID: port.clientId,
       PORT_CLIENT_SECRET: port.clientSecret,
       PORT_BASE_URL: port.url,

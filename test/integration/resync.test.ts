@@ -71,6 +71,8 @@ describe('ado-sync resync to the Port simulator', () => {
     expect(r.stderr).toMatch(/blueprints: created [1-9]\d*, kept 0/);
     expect(r.code).toBe(0);
     expect(port.entities('azureDevopsProject')).toHaveLength(5);
+    // Projects and repositories may run side by side: a project first seen as a relation target still ends up whole.
+    for (const p of port.entities('azureDevopsProject')) expect([p.identifier, typeof p.title, p.properties.state]).toEqual([p.identifier, 'string', 'wellFormed']);
     const repos = port.entities('azureDevopsRepository');
     expect(repos).toHaveLength(10);
     const projectIds = new Set(port.entities('azureDevopsProject').map((e) => e.identifier));
