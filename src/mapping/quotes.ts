@@ -5,29 +5,41 @@
  */
 export function normalizeQuotes(expr: string): string {
   if (!expr.includes("'")) return expr;
+  return rewriteOutsideStrings(expr, (text, i) => {
+    if (text[i] !== "'") return undefined;
+    const close = text.indexOf("'", i + 1);
+    if (close < 0) return { text: text.slice(i), length: text.length - i }; // unbalanced: let jq report it
+    return { text: JSON.stringify(text.slice(i + 1, close)), length: close + 1 - i };
+  });
+}
+
+/**
+ * Copies a jq expression, keeping double-quoted strings as they are and offering every other position to `at`, which
+ * may replace the text starting there: it returns the replacement and how many characters that replaces.
+ */
+export function rewriteOutsideStrings(expr: string, at: (expr: string, i: number) => { text: string; length: number } | undefined): string {
   let out = '';
   let i = 0;
   while (i < expr.length) {
-    const c = expr[i]!;
-    if (c === '"') {
+    if (expr[i] === '"') {
       const end = endOfDoubleQuoted(expr, i);
       out += expr.slice(i, end);
       i = end;
-    } else if (c === "'") {
-      const close = expr.indexOf("'", i + 1);
-      if (close < 0) return out + expr.slice(i); // unbalanced: let jq report it
-      out += JSON.stringify(expr.slice(i + 1, close));
-      i = close + 1;
+      continue;
+    }
+    const r = at(expr, i);
+    if (r) {
+      out += r.text;
+      i += r.length;
     } else {
-      out += c;
+      out += expr[i];
       i++;
     }
   }
   return out;
 }
 
-/** Index just past the double-quoted string (with any `\(…)` interpolations) that opens at `start`. */
-export function endOfDoubleQuoted(s: string, start: number): number {
+function endOfDoubleQuoted(s: string, start: number): number {
   let depth = 0; // nesting of \( … ) interpolations, which may themselves contain strings
   for (let i = start + 1; i < s.length; i++) {
     const c = s[i]!;
