@@ -61,7 +61,8 @@ describe('ado-sync resync to the Port simulator', () => {
 
   const run = (sim: AdoSimulator, args: string[] = [], cfg = config()) =>
     runCli(['resync', '--config', cfg, ...args], {
-      env: syncEnv(sim, port, { INTEGRATION_IDENTIFIER: identifier, REDIS_URL: 'redis://127.0.0.1:6379', LOG_LEVEL: 'info' }),
+      // Two resources at once: projects and repositories (which relate to them) run side by side.
+      env: syncEnv(sim, port, { INTEGRATION_IDENTIFIER: identifier, REDIS_URL: 'redis://127.0.0.1:6379', LOG_LEVEL: 'info', ADO_MAX_CONCURRENT_RESOURCES: '2' }),
     });
   const upserts = () => port.requestsTo('POST', /\/entities\/bulk$/).length + port.requestsTo('POST', /\/entities$/).length;
 
@@ -71,7 +72,7 @@ describe('ado-sync resync to the Port simulator', () => {
     expect(r.stderr).toMatch(/blueprints: created [1-9]\d*, kept 0/);
     expect(r.code).toBe(0);
     expect(port.entities('azureDevopsProject')).toHaveLength(5);
-    // Projects and repositories may run side by side: a project first seen as a relation target still ends up whole.
+    // A project first seen as a relation target of a repository still ends up whole.
     for (const p of port.entities('azureDevopsProject')) expect([p.identifier, typeof p.title, p.properties.state]).toEqual([p.identifier, 'string', 'wellFormed']);
     const repos = port.entities('azureDevopsRepository');
     expect(repos).toHaveLength(10);
