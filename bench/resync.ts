@@ -138,7 +138,7 @@ interface RunFigures {
   bulkRequests: number;
   entitiesSent: number;
   /** CPU seconds: the worker (node, and its reaped jq children), this process (both simulators) and Redis. */
-  cpu: { worker: number; jq: number; simulators: number; redis: number };
+  cpu: { worker: number; workerMainThread: number; jq: number; simulators: number; redis: number };
   entitiesInPort: number;
   items: number;
   summary: string[];
@@ -206,10 +206,13 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
   return field('used_cpu_sys') + field('used_cpu_user');
 }
 
-/** utime+stime and cutime+cstime (reaped children) of a process, in seconds. */
-function cpuTimes(pid: number): { self: number; children: number } | undefined {
+/**
+ * utime+stime and cutime+cstime (reaped children) of a process, in seconds; with `thread`, of that thread only (the
+ * main thread's id is the process id).
+ */
+function cpuTimes(pid: number, thread?: number): { self: number; children: number } | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
     // Fields after the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
     return { self: ((f[11] ?? 0) + (f[12] ?? 0)) / CLK_TCK, children: ((f[13] ?? 0) + (f[14] ?? 0)) / CLK_TCK };
@@ -279,11 +282,13 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, r
   const simCpu0 = process.cpuUsage();
   const redisCpu0 = await redisCpuSeconds(redis);
   let workerCpu = { self: 0, children: 0 };
+  let mainThreadCpu = 0;
   const liveJq = new Map<number, number>();
   const sample = () => {
     const s = readStatus(pid);
     if (!s) return;
     workerCpu = cpuTimes(pid) ?? workerCpu;
+    mainThreadCpu = cpuTimes(pid, pid)?.self ?? mainThreadCpu;
     for (const c of children(pid)) liveJq.set(c, cpuTimes(c)?.self ?? liveJq.get(c) ?? 0);
     peakHwm = Math.max(peakHwm, s.hwm);
     let tree = s.rss;
@@ -327,7 +332,7 @@ async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, r
     bulkRequests: t.bulkRequests,
     entitiesSent: t.entitiesSent,
     // jq children reaped by the worker are in its cutime; ones still alive at the last sample are added.
-    cpu: { worker: workerCpu.self, jq: Math.max(workerCpu.children, [...liveJq.values()].reduce((a, b) => a + b, 0)), simulators: (simCpu.user + simCpu.system) / 1e6, redis: redisCpu },
+    cpu: { worker: workerCpu.self, workerMainThread: mainThreadCpu, jq: Math.max(workerCpu.children, [...liveJq.values()].reduce((a, b) => a + b, 0)), simulators: (simCpu.user + simCpu.system) / 1e6, redis: redisCpu },
     entitiesInPort,
     items,
     summary,
@@ -423,7 +428,7 @@ function report(f: RunFigures, extra: string[] = []): string[] {
     row('ADO requests / minimum', `${fmt(f.adoRequests)} / ${fmt(f.minimum.total)} = ${(f.adoRequests / f.minimum.total).toFixed(3)}x${f.adoThrottled ? ` (${fmt(f.adoThrottled)} answered 429)` : ''}`),
     row('worker peak RSS (VmHWM)', `${fmt(f.peakRssMb)} MB (node + jq children, sampled: ${fmt(f.peakTreeRssMb)} MB)`),
     row('catalog writes', `${fmt(f.entitiesSent)} entities in ${fmt(f.bulkRequests)} bulk requests; ${fmt(f.entitiesInPort)} entities in Port`),
-    row('CPU seconds', `worker node ${fmt(f.cpu.worker, 1)} + jq ${fmt(f.cpu.jq, 1)}, simulators ${fmt(f.cpu.simulators, 1)}, Redis ${fmt(f.cpu.redis, 1)}; all / ${cpus().length} cores = ${fmt((f.cpu.worker + f.cpu.jq + f.cpu.simulators + f.cpu.redis) / cpus().length, 1)} s`),
+    row('CPU seconds', `worker node ${fmt(f.cpu.worker, 1)} (main thread ${fmt(f.cpu.workerMainThread, 1)}) + jq ${fmt(f.cpu.jq, 1)}, simulators ${fmt(f.cpu.simulators, 1)}, Redis ${fmt(f.cpu.redis, 1)}; all / ${cpus().length} cores = ${fmt((f.cpu.worker + f.cpu.jq + f.cpu.simulators + f.cpu.redis) / cpus().length, 1)} s`),
     ...extra,
   ];
   return lines;
