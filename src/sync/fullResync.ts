@@ -7,6 +7,7 @@ import { deleteStaleEntities, type StaleDeletionCatalog, type StaleDeletionResul
 import { MemoryRunLedger, type RunLedger } from './state.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
+import { literalBlueprint } from './resourceOrder.js';
 
 export interface FullResyncOptions {
   config: PortAppConfig;
@@ -205,8 +206,8 @@ export function syncedBlueprints(config: PortAppConfig, summaries: ResourceSumma
   const ran = new Set(summaries.filter((s) => s.status !== 'skipped').map((s) => s.index));
   const out = new Set(produced);
   config.resources.forEach((r, i) => {
-    const literal = /^\s*"([^"\\]+)"\s*$/.exec(r.port.entity.mappings.blueprint);
-    if (literal && ran.has(i)) out.add(literal[1]!);
+    const literal = literalBlueprint(r);
+    if (literal && ran.has(i)) out.add(literal);
   });
   return [...out].sort();
 }

@@ -1,7 +1,8 @@
 import type { PortAppConfig, ResourceConfig } from '../config/appConfig.js';
 import { normalizeQuotes } from '../mapping/quotes.js';
 
-const literalBlueprint = (r: ResourceConfig) => /^\s*"([^"\\]+)"\s*$/.exec(normalizeQuotes(r.port.entity.mappings.blueprint))?.[1];
+/** The blueprint a resource writes when its mapping names it as a string literal (either quote style), else undefined. */
+export const literalBlueprint = (r: ResourceConfig): string | undefined => /^\s*"([^"\\]+)"\s*$/.exec(normalizeQuotes(r.port.entity.mappings.blueprint))?.[1];
 
 /**
  * A resource can run beside the others only when nothing ties it to them:
