@@ -15,7 +15,7 @@
  * does); the timed run then reads every page from it (--no-response-cache to generate pages during the run instead).
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -30,6 +30,7 @@ import { fetchKind, getKind } from '../src/kinds/registry.js';
 import { RunCache } from '../src/kinds/shared/runCache.js';
 import type { FetchContext, RawItem, Selector } from '../src/kinds/types.js';
 import { silentLogger } from '../src/util/log.js';
+import { children, cpuTimes, readStatus } from './procStats.js';
 import { startAdoSimulator, type AdoScale, type AdoSimulator, type MinimumRequests } from '../test/simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../test/simulators/port/index.js';
 
@@ -58,7 +59,7 @@ const { values } = parseArgs({
     'no-response-cache': { type: 'boolean', default: false },
     /** Directory for a CPU profile of this process (both simulators) during each timed run. */
     'profile-simulators': { type: 'string', default: '' },
-    /** Skip the mapping-bound measurement (quick runs). */
+    /** Skip the mapping-bound and pipeline-floor measurements (quick runs). */
     'no-mapping-bound': { type: 'boolean', default: false },
   },
 });
@@ -187,51 +188,11 @@ async function startProfile(): Promise<{ stop: (name: string) => Promise<string>
   };
 }
 
-function readStatus(pid: number): { hwm: number; rss: number } | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
-    return { hwm: kb('VmHWM'), rss: kb('VmRSS') };
-  } catch {
-    return undefined;
-  }
-}
-
-const CLK_TCK = 100;
-
 /** CPU seconds Redis has used since it started (INFO cpu), to count the state store's share of a run. */
 async function redisCpuSeconds(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return field('used_cpu_sys') + field('used_cpu_user');
-}
-
-/**
- * utime+stime and cutime+cstime (reaped children) of a process, in seconds; with `thread`, of that thread only (the
- * main thread's id is the process id).
- */
-function cpuTimes(pid: number, thread?: number): { self: number; children: number } | undefined {
-  try {
-    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    // Fields after the command: state(0) ... utime(11) stime(12) cutime(13) cstime(14).
-    return { self: ((f[11] ?? 0) + (f[12] ?? 0)) / CLK_TCK, children: ((f[13] ?? 0) + (f[14] ?? 0)) / CLK_TCK };
-  } catch {
-    return undefined;
-  }
-}
-
-function children(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const c = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
-      if (c) out.push(...c.split(/\s+/).map(Number));
-    }
-  } catch {
-    /* gone */
-  }
-  return out;
 }
 
 async function runResync(name: string, ado: AdoSimulator, port: PortSimulator, redis: Redis, identifier: string): Promise<RunFigures> {
@@ -416,6 +377,41 @@ async function mappingBound(ado: AdoSimulator, minimum: MinimumRequests): Promis
   return { seconds, rates };
 }
 
+interface FloorPass {
+  items: number;
+  wallS: number;
+  nodeCpuS: number;
+  jqCpuS: number;
+}
+
+/**
+ * The worker's floor without the catalog (pipelineFloor.js in a fresh process with the worker's NODE_OPTIONS, no
+ * latency, every page cached): fetch only, then fetch and map. The mapping bound leaves out reading the pages, which
+ * the worker cannot skip; this shows what that costs on this machine and how much the sink adds on top.
+ */
+async function pipelineFloor(ado: AdoSimulator): Promise<{ fetch: FloorPass; map: FloorPass; simulatorCpuS: number }> {
+  const cpu0 = process.cpuUsage();
+  const child = spawn(process.execPath, [join(ROOT, 'dist/bench/pipelineFloor.js'), '--config', CONFIG, '--org-url', ado.orgUrl()], {
+    env: {
+      PATH: process.env.PATH,
+      JQ_PATH: process.env.JQ_PATH ?? '/usr/bin/jq',
+      ADO_PERSONAL_ACCESS_TOKEN: ado.pat,
+      ...(WORKER_NODE_OPTIONS ? { NODE_OPTIONS: WORKER_NODE_OPTIONS } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  if (code !== 0) throw new Error(`pipelineFloor exited with ${code}`);
+  const cpu = process.cpuUsage(cpu0);
+  return { ...(JSON.parse(out) as { fetch: FloorPass; map: FloorPass }), simulatorCpuS: (cpu.user + cpu.system) / 1e6 };
+}
+
+function floorText(p: FloorPass): string {
+  return `${fmt(p.wallS, 1)} s (node ${fmt(p.nodeCpuS, 1)}${p.jqCpuS ? ` + jq ${fmt(p.jqCpuS, 1)}` : ''} CPU-s)`;
+}
+
 function row(label: string, value: string): string {
   return `  ${label.padEnd(34)} ${value}`;
 }
@@ -458,6 +454,8 @@ async function main(): Promise<void> {
       }
       const bound = values['no-mapping-bound'] ? { seconds: 0, rates: {} } : await mappingBound(ado, minimum);
       log(`resync-${size}: mapping-bound ${fmt(bound.seconds, 1)} s (items/s per kind ${JSON.stringify(Object.fromEntries(Object.entries(bound.rates).map(([k, v]) => [k, Math.round(v)])))})`);
+      const floor = values['no-mapping-bound'] ? undefined : await pipelineFloor(ado);
+      if (floor) log(`resync-${size}: pipeline floor: fetch ${floorText(floor.fetch)}, fetch + map ${floorText(floor.map)}; simulator ${fmt(floor.simulatorCpuS, 1)} CPU-s`);
       ado.setFaults({ latencyMs: LATENCY });
       const port = await startPortSimulator();
       const identifier = `bench-${size}-${process.pid}-${Date.now()}`;
@@ -469,10 +467,16 @@ async function main(): Promise<void> {
         out.push(
           ...report(first, [
             row('lower bound', `max(request-bound ${fmt(requestBound, 1)} s, mapping-bound ${fmt(bound.seconds, 1)} s) = ${fmt(lower, 1)} s; wall / bound = ${(first.wallS / lower).toFixed(2)}x`),
+            ...(floor
+              ? [
+                  row('floor: fetch only, no latency', floorText(floor.fetch)),
+                  row('floor: fetch + map, no latency', `${floorText(floor.map)}; wall / floor = ${(first.wallS / floor.map.wallS).toFixed(2)}x`),
+                ]
+              : []),
             row('requests by kind (minimum)', JSON.stringify(minimum.byKind)),
           ]),
         );
-        log(out.slice(-8).join('\n'));
+        log(out.slice(-(floor ? 10 : 8)).join('\n'));
         if (scenarios.has('unchanged')) {
           const again = await runResync(`resync-unchanged-${size}`, ado, port, redis, identifier);
           out.push(...report(again));
