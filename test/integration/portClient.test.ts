@@ -190,6 +190,26 @@ describe('PortClient against the Port simulator', () => {
     expect(sim.entities('project').map((e) => e.identifier)).toEqual(['theirs']);
   });
 
+  test('search asks for the next page while the caller is still on the current one, and no page beyond the last', async () => {
+    const client = clientFor(sim);
+    await client.upsertEntities('project', Array.from({ length: 120 }, (_, i) => project(`p${String(i).padStart(3, '0')}`)), flags);
+    const searchPath = '/v1/blueprints/project/entities/search';
+    const pages = client.search('project', undefined, ['$identifier'], 50)[Symbol.asyncIterator]();
+    const first = await pages.next();
+    expect(first.value).toHaveLength(50);
+    // Settles only if page 2 was asked for before the caller asked for it.
+    let timer: NodeJS.Timeout | undefined;
+    const noReadAhead = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('page 2 was not requested before the caller asked for it')), 5000);
+    });
+    await Promise.race([sim.untilRequests('POST', searchPath, 2), noReadAhead]).finally(() => clearTimeout(timer));
+    const ids = (first.value as Array<{ identifier: string }>).map((e) => e.identifier);
+    for (let r = await pages.next(); !r.done; r = await pages.next()) ids.push(...r.value.map((e) => e.identifier));
+    expect(ids).toHaveLength(120);
+    expect(new Set(ids).size).toBe(120);
+    expect(sim.requestsTo('POST', searchPath).map((r) => (r.body as { from?: string }).from === undefined)).toEqual([true, false, false]);
+  });
+
   test('with deleteDependentEntities off, a refused bulk delete falls back to one by one', async () => {
     const client = clientFor(sim);
     await client.upsertEntities('project', [project('p1'), project('p2')], flags);

@@ -38,7 +38,7 @@ export class PortCatalog {
     options: PortCatalogOptions = {},
   ) {
     this.deleteDependentEntities = options.deleteDependentEntities ?? true;
-    this.#pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 500));
+    this.#pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 1000));
     this.#log = options.log ?? silentLogger;
   }
 

@@ -425,14 +425,23 @@ export class PortClient {
     return { entities: res.data.entities ?? [], next: res.data.next ?? undefined };
   }
 
-  /** Every entity of a blueprint matching `query`, page by page. */
+  /**
+   * Every entity of a blueprint matching `query`, page by page. The next page is asked for as soon as a page arrives,
+   * while the caller works through it: listing a large blueprint is otherwise a chain of round trips, each waiting on
+   * the caller (stale deletion checks every page against Redis). A caller that stops early costs one unread page.
+   */
   async *search(blueprint: string, query?: SearchQuery, include?: string[], pageSize = 500): AsyncGenerator<PortEntity[]> {
-    let from: string | undefined;
-    do {
-      const page = await this.searchPage(blueprint, { query, include, limit: pageSize, from });
+    const fetchPage = (from?: string) => {
+      const p = this.searchPage(blueprint, { query, include, limit: pageSize, from });
+      p.catch(() => {}); // awaited below; not an unhandled rejection if the caller stops before reaching it
+      return p;
+    };
+    let next: Promise<SearchPage> | undefined = fetchPage();
+    while (next) {
+      const page: SearchPage = await next;
+      next = page.next ? fetchPage(page.next) : undefined;
       if (page.entities.length > 0) yield page.entities;
-      from = page.next;
-    } while (from);
+    }
   }
 
   /** `POST /v1/entities/search` across blueprints (not paginated by Port). */

@@ -42,6 +42,8 @@ export interface PortSimulator {
   entity(blueprint: string, identifier: string): StoredEntity | undefined;
   /** Requests whose method and path match, e.g. `requestsTo('POST', /\/entities\/bulk$/)`. */
   requestsTo(method: string, path: RegExp | string): RecordedRequest[];
+  /** Settles once `count` requests matching method and path have arrived (counting those already logged). */
+  untilRequests(method: string, path: RegExp | string, count: number): Promise<void>;
   setFaults(faults: PortFaults): void;
   /** Makes every token issued so far expired: the next call with one answers 401. */
   expireTokens(): void;
@@ -64,6 +66,10 @@ export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promi
   let faults: PortFaults = { ...opts.faults };
   const requests: RecordedRequest[] = [];
   const records = new WeakMap<FastifyRequest, RecordedRequest>();
+  const matches = (r: RecordedRequest, method: string, path: RegExp | string) =>
+    r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path));
+  /** untilRequests() callers: each is told of every arrival and answers whether it is satisfied. */
+  let waiters: Array<(r: RecordedRequest) => boolean> = [];
   const tokens = new Map<string, TokenInfo>();
   let counter = 0;
 
@@ -103,6 +109,7 @@ export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promi
     };
     requests.push(rec);
     records.set(req, rec);
+    waiters = waiters.filter((arrived) => !arrived(rec));
   });
 
   // Faults and auth run once the body is parsed, so the request log shows what a refused request carried.
@@ -291,8 +298,19 @@ export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promi
       const e = store.entities.get(bp)?.get(id);
       return e ? structuredClone(e) : undefined;
     },
-    requestsTo: (method, path) =>
-      requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path))),
+    requestsTo: (method, path) => requests.filter((r) => matches(r, method, path)),
+    untilRequests: (method, path, count) => {
+      let seen = requests.filter((r) => matches(r, method, path)).length;
+      if (seen >= count) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        waiters.push((r) => {
+          if (matches(r, method, path)) seen++;
+          if (seen < count) return false;
+          resolve();
+          return true;
+        });
+      });
+    },
     setFaults: (f) => {
       faults = { ...faults, ...f };
     },
@@ -315,9 +333,11 @@ function asList(v: unknown): string[] | undefined {
 
 /** Applies Port's `include` / `exclude` field selection (meta-properties may carry a `$` prefix). */
 function project(e: StoredEntity, include: unknown, exclude: unknown): Record<string, unknown> {
-  const full = publicEntity(e) as unknown as Record<string, unknown>;
   const paths = (v: unknown) => (Array.isArray(v) ? v.map((p) => String(p).replace(/^\$/, '').split('.')) : undefined);
   const inc = paths(include);
+  // With `include`, only the picked values are copied (a listing of owned entities asks for three of them).
+  const { datasource: _ignored, ...view } = e;
+  const full = (inc && inc.length > 0 ? view : publicEntity(e)) as unknown as Record<string, unknown>;
   let out: Record<string, unknown> = full;
   if (inc && inc.length > 0) {
     out = {};
