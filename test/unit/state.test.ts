@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
   MemoryEntityStateStore,
@@ -47,6 +47,14 @@ describe('entity text and hash', () => {
     expect(h(e)).not.toBe(h({ ...e, properties: { a: 1, b: 3 } }));
     expect(h(e)).not.toBe(h({ ...e, properties: { a: 1, b: 2, c: null } }));
     expect(h(e)).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  test('the hash is the hex SHA-1 of the text, so hashes stored by earlier versions still match', () => {
+    // FIPS 180 test vectors: "abc" and the empty message.
+    expect(textHash('abc')).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
+    expect(textHash('')).toBe('da39a3ee5e6b4b0d3255bfef95601890afd80709');
+    // Non-ASCII text is hashed as UTF-8, as createHash().update(text) did.
+    expect(textHash('é')).toBe(createHash('sha1').update(Buffer.from('é', 'utf8')).digest('hex'));
   });
 });
 
