@@ -31,6 +31,9 @@ describe('live events', () => {
   let events: QueueEvents;
   let queue: Queue;
   let redis: Redis;
+  /** BullMQ leaves connections it is handed open on close(); these are quit in afterAll. */
+  let eventsConnection: Redis;
+  let queueConnection: Redis;
   let hookUrl: string;
   let identifier: string;
   let seq = 0;
@@ -59,8 +62,10 @@ describe('live events', () => {
     const address = app.server.address() as { port: number };
     hookUrl = `http://127.0.0.1:${address.port}/webhooks/azure-devops`;
     redis = new Redis(REDIS, { maxRetriesPerRequest: null });
-    events = new QueueEvents('webhook-events', { connection: redis.duplicate(), prefix: cluster.keys.bull });
-    queue = new Queue('webhook-events', { connection: redis.duplicate(), prefix: cluster.keys.bull });
+    eventsConnection = redis.duplicate();
+    queueConnection = redis.duplicate();
+    events = new QueueEvents('webhook-events', { connection: eventsConnection, prefix: cluster.keys.bull });
+    queue = new Queue('webhook-events', { connection: queueConnection, prefix: cluster.keys.bull });
     await events.waitUntilReady();
   });
 
@@ -70,6 +75,8 @@ describe('live events', () => {
     await events.close();
     await queue.obliterate({ force: true }).catch(() => undefined);
     await queue.close();
+    await eventsConnection.quit();
+    await queueConnection.quit();
     await deleteKeys(redis, `ado-sync:${identifier}:*`);
     await redis.quit();
     await sim.close();
