@@ -430,7 +430,7 @@ export class PortClient {
    * while the caller works through it: listing a large blueprint is otherwise a chain of round trips, each waiting on
    * the caller (stale deletion checks every page against Redis). A caller that stops early costs one unread page.
    */
-  async *search(blueprint: string, query?: SearchQuery, include?: string[], pageSize = 500): AsyncGenerator<PortEntity[]> {
+  async *search(blueprint: string, query?: SearchQuery, include?: string[], pageSize = 1000): AsyncGenerator<PortEntity[]> {
     const fetchPage = (from?: string) => {
       const p = this.searchPage(blueprint, { query, include, limit: pageSize, from });
       p.catch(() => {}); // awaited below; not an unhandled rejection if the caller stops before reaching it
