@@ -11,15 +11,12 @@
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { PatAuth } from '../src/ado/auth.js';
-import { AdoClient } from '../src/ado/client.js';
-import { parseOrganizationUrl, type AdoFlavor } from '../src/ado/orgUrl.js';
+import type { AdoFlavor } from '../src/ado/orgUrl.js';
 import { loadAppConfig, type ResourceConfig } from '../src/config/appConfig.js';
 import { fetchKind, getKind } from '../src/kinds/registry.js';
-import { RunCache } from '../src/kinds/shared/runCache.js';
-import type { FetchContext, RawItem, Selector } from '../src/kinds/types.js';
+import type { RawItem, Selector } from '../src/kinds/types.js';
 import { ResourceMapper } from '../src/mapping/engine.js';
-import { silentLogger } from '../src/util/log.js';
+import { fetchContext } from './fetchContext.js';
 import { cpuTimes } from './procStats.js';
 
 const { values } = parseArgs({
@@ -30,7 +27,6 @@ if (!values.config || !values['org-url'] || !pat) {
   throw new Error('usage: ADO_PERSONAL_ACCESS_TOKEN=... pipelineFloor --config FILE --org-url URL [--flavor services]');
 }
 const resources = loadAppConfig(values.config).config.resources as ResourceConfig[];
-const org = parseOrganizationUrl(values['org-url'], values.flavor as AdoFlavor);
 
 interface Pass {
   items: number;
@@ -41,13 +37,7 @@ interface Pass {
 
 /** Each resource in turn, as `resync` runs them by default; a fresh run cache per pass, as per resync. */
 async function pass(consume: (resource: ResourceConfig, pages: AsyncIterable<RawItem[]>) => Promise<number>): Promise<Pass> {
-  const ctx: FetchContext = {
-    client: new AdoClient(org, new PatAuth(pat!), { maxAttempts: 3 }),
-    log: silentLogger,
-    cache: new RunCache(),
-    pageSize: 1000,
-    markIncomplete: () => {},
-  };
+  const { ctx, org } = fetchContext(values['org-url']!, pat!, values.flavor as AdoFlavor);
   const cpu0 = cpuTimes(process.pid) ?? { self: 0, children: 0 };
   const t0 = performance.now();
   let items = 0;

@@ -22,14 +22,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import yaml from 'js-yaml';
-import { PatAuth } from '../src/ado/auth.js';
-import { AdoClient } from '../src/ado/client.js';
-import { parseOrganizationUrl } from '../src/ado/orgUrl.js';
 import { loadAppConfig, type ResourceConfig } from '../src/config/appConfig.js';
 import { fetchKind, getKind } from '../src/kinds/registry.js';
-import { RunCache } from '../src/kinds/shared/runCache.js';
-import type { FetchContext, RawItem, Selector } from '../src/kinds/types.js';
-import { silentLogger } from '../src/util/log.js';
+import type { RawItem, Selector } from '../src/kinds/types.js';
+import { fetchContext } from './fetchContext.js';
 import { children, cpuTimes, readStatus } from './procStats.js';
 import { startAdoSimulator, type AdoScale, type AdoSimulator, type MinimumRequests } from '../test/simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../test/simulators/port/index.js';
@@ -313,7 +309,7 @@ function cacheKey(url: string): string {
 async function warmUp(ado: AdoSimulator): Promise<{ seconds: number; items: number; requests: number }> {
   const t0 = performance.now();
   const before = ado.requests.length;
-  const { ctx, org } = fetchContext(ado);
+  const { ctx, org } = fetchContext(ado.orgUrl(), ado.pat);
   let items = 0;
   for (const resource of config.resources as ResourceConfig[]) {
     const kind = getKind(resource.kind);
@@ -325,18 +321,6 @@ async function warmUp(ado: AdoSimulator): Promise<{ seconds: number; items: numb
   return { seconds: (performance.now() - t0) / 1000, items, requests };
 }
 
-function fetchContext(ado: AdoSimulator): { ctx: FetchContext; org: ReturnType<typeof parseOrganizationUrl> } {
-  const org = parseOrganizationUrl(ado.orgUrl(), 'services');
-  const ctx: FetchContext = {
-    client: new AdoClient(org, new PatAuth(ado.pat), { maxAttempts: 3 }),
-    log: silentLogger,
-    cache: new RunCache(),
-    pageSize: 1000,
-    markIncomplete: () => {},
-  };
-  return { ctx, org };
-}
-
 /**
  * Mapping-bound time: each resource's mapping rate on a sample of its real payloads (fetched from the simulator without
  * latency), applied to the item count the dataset holds. The rate is measured by mappingRate.js in a fresh process with
@@ -344,7 +328,7 @@ function fetchContext(ado: AdoSimulator): { ctx: FetchContext; org: ReturnType<t
  * with the simulators' gigabyte of data, and the bound came out anywhere between 61 and 102 s for the same code.
  */
 async function mappingBound(ado: AdoSimulator, minimum: MinimumRequests): Promise<{ seconds: number; rates: Record<string, number> }> {
-  const { ctx, org } = fetchContext(ado);
+  const { ctx, org } = fetchContext(ado.orgUrl(), ado.pat);
   const dir = mkdtempSync(join(tmpdir(), 'bench-mapping-bound-'));
   const resources = config.resources as ResourceConfig[];
   for (const [index, resource] of resources.entries()) {
