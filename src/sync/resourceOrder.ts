@@ -29,7 +29,8 @@ export function isIndependent(config: Pick<PortAppConfig, 'resources' | 'createM
 /**
  * Runs `run` for the given resource indexes, started in config order: an independent resource as soon as fewer than
  * `concurrency` are running, any other once everything started before it has finished. Results come back in the
- * order given. Stops starting new ones once `signal` is aborted. A rejection is raised after the running ones end.
+ * order given. Stops starting new ones once `signal` is aborted or one has rejected; the rejection is raised after the
+ * running ones end.
  */
 export async function runResourcesInOrder<T>(o: {
   config: Pick<PortAppConfig, 'resources' | 'createMissingRelatedEntities'>;
@@ -41,15 +42,19 @@ export async function runResourcesInOrder<T>(o: {
   const limit = Math.max(1, o.concurrency);
   const running = new Set<Promise<unknown>>();
   const started: Array<Promise<T>> = [];
+  let failed = false;
   for (const index of o.indexes) {
     const alone = !isIndependent(o.config, index);
     while (running.size >= (alone ? 1 : limit)) await Promise.race(running);
-    if (o.signal?.aborted) break;
+    if (o.signal?.aborted || failed) break;
     const p = o.run(index);
     started.push(p);
     const settled: Promise<void> = p.then(
       () => void running.delete(settled),
-      () => void running.delete(settled),
+      () => {
+        failed = true;
+        running.delete(settled);
+      },
     );
     running.add(settled);
     // A dependent resource is also waited for by everything after it.

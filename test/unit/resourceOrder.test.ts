@@ -99,4 +99,14 @@ describe('running resources in config order', () => {
     await expect(done).rejects.toThrow('boom');
     expect(h.events).toEqual(['start 0', 'start 1', 'end 1']);
   });
+
+  it('starts nothing after a resource has failed, as the one-at-a-time loop did', async () => {
+    const h = harness();
+    const done = runResourcesInOrder({ config: cfg([res('"a"'), res('"b"'), res('"c"')]), indexes: [0, 1, 2], concurrency: 2, run: h.run });
+    await h.started(1);
+    h.fail(0, new Error('boom'));
+    h.end(1);
+    await expect(done).rejects.toThrow('boom');
+    expect(h.events).toEqual(['start 0', 'start 1', 'end 1']);
+  });
 });
