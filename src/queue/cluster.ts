@@ -49,8 +49,8 @@ export function workerConnection(url: string, extra: RedisOptions = {}): Redis {
 }
 
 /** Connection for producers and request handlers: fail fast while Redis is away instead of queueing commands. */
-export function producerConnection(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+export function producerConnection(url: string, overrides: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, ...overrides });
 }
 
 export interface LastRun {

@@ -63,8 +63,9 @@ describe('fastify server', () => {
         return { runId: 'run-1', started: triggers.length === 1 };
       },
     });
-    // Nothing listens on port 1: every Redis call fails at once.
-    downRedis = producerConnection('redis://127.0.0.1:1');
+    // Nothing listens on port 1: every Redis call fails at once. Its refused socket never emits "close" again, so
+    // disconnect() would otherwise hold a 2 s timer (ioredis's disconnectTimeout) past the end of the file.
+    downRedis = producerConnection('redis://127.0.0.1:1', { disconnectTimeout: 0 });
     downRedis.on('error', () => undefined);
     downQueue = new Queue('webhook-events', { connection: downRedis, prefix });
     downQueue.on('error', () => undefined);
