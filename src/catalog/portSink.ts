@@ -2,7 +2,7 @@ import type { Logger } from '../util/log.js';
 import { silentLogger } from '../util/log.js';
 import { errorMessage } from '../util/errors.js';
 import { entityKey, type Entity, type EntityOrigin } from './entity.js';
-import type { CatalogSink, UpsertOutcome } from './sink.js';
+import type { CatalogPresence, CatalogSink, UpsertOutcome } from './sink.js';
 import { entityText, type EntityWriteResult, type PortClient, type UpsertFlags } from './port/client.js';
 import { PortCatalog } from './port/catalog.js';
 import { textHash } from './port/hash.js';
@@ -26,8 +26,12 @@ export interface PortSinkOptions {
   enableMergeEntity?: boolean;
   /** port-app-config `deleteDependentEntities` (default true): used by `catalog` when deleting. */
   deleteDependentEntities?: boolean;
-  /** Skip entities whose content is unchanged since their last successful write. */
+  /** Skip entities whose content is unchanged since their last successful write (and that Port holds: `presence`). */
   state?: EntityHashStore;
+  /** Without it nothing is skipped (live events always write); a resync sets it with `usePresence`. */
+  presence?: CatalogPresence;
+  /** `ADOPT_OCEAN_IDENTIFIER`: used by `catalog` (entities of that Ocean installation count as owned). */
+  adoptOceanIdentifier?: string;
   /** Retry passes over entities waiting for a relation target, in `flush()` (default 3; stops early without progress). */
   maxRetryPasses?: number;
   log?: Logger;
@@ -74,6 +78,7 @@ export class PortSink implements CatalogSink {
   readonly catalog: PortCatalog;
   readonly #client: PortClient;
   readonly #state?: EntityHashStore;
+  #presence?: CatalogPresence;
   readonly #log: Logger;
   readonly #maxPasses: number;
   #pending: Item[] = [];
@@ -81,13 +86,23 @@ export class PortSink implements CatalogSink {
   constructor(options: PortSinkOptions) {
     this.#client = options.client;
     this.#state = options.state;
+    this.#presence = options.presence;
     this.#log = options.log ?? silentLogger;
     this.#maxPasses = Math.max(1, options.maxRetryPasses ?? 3);
     this.flags = {
       createMissingRelatedEntities: options.createMissingRelatedEntities ?? true,
       merge: options.enableMergeEntity ?? true,
     };
-    this.catalog = new PortCatalog(this.#client, { deleteDependentEntities: options.deleteDependentEntities ?? true, log: this.#log });
+    this.catalog = new PortCatalog(this.#client, {
+      deleteDependentEntities: options.deleteDependentEntities ?? true,
+      adoptOceanIdentifier: options.adoptOceanIdentifier,
+      log: this.#log,
+    });
+  }
+
+  /** Lets unchanged entities be skipped, for those Port holds (a resync run's owned snapshot). */
+  usePresence(presence: CatalogPresence | undefined): void {
+    this.#presence = presence;
   }
 
   /** Entities waiting for a relation target, to be retried by `flush()`. */
@@ -154,20 +169,34 @@ export class PortSink implements CatalogSink {
   }
 
   async #skipUnchanged(items: Item[]): Promise<Item[]> {
-    if (!this.#state) return items;
+    const state = this.#state;
+    const presence = this.#presence;
+    if (!state || !presence) return items;
     // A key present twice in one call with different content is always sent: "unchanged" must be unambiguous.
     const hashesByKey = new Map<string, Set<string>>();
     for (const i of items) if (i.key) (hashesByKey.get(i.key) ?? hashesByKey.set(i.key, new Set()).get(i.key)!).add(i.hash!);
-    const entries = items.filter((i) => i.key && hashesByKey.get(i.key)!.size === 1).map((i) => ({ key: i.key!, hash: i.hash! }));
-    if (entries.length === 0) return items;
+    const candidates = items.filter((i) => i.key && hashesByKey.get(i.key)!.size === 1);
+    if (candidates.length === 0) return items;
+    const byBlueprint = new Map<string, string[]>();
+    for (const i of candidates) {
+      if (typeof i.entity.identifier !== 'string') continue;
+      (byBlueprint.get(i.entity.blueprint) ?? byBlueprint.set(i.entity.blueprint, []).get(i.entity.blueprint)!).push(i.entity.identifier);
+    }
     let same: Set<string>;
+    const held = new Set<string>();
     try {
-      same = await this.#state.unchanged(entries);
+      const [unchanged] = await Promise.all([
+        state.unchanged(candidates.map((i) => ({ key: i.key!, hash: i.hash! }))),
+        ...[...byBlueprint].map(async ([bp, ids]) => {
+          for (const id of await presence.present(bp, ids)) held.add(entityKey({ blueprint: bp, identifier: id })!);
+        }),
+      ]);
+      same = unchanged;
     } catch (err) {
-      this.#log.warn({ err: errorMessage(err) }, 'entity state store unavailable; sending every entity');
+      this.#log.warn({ err: errorMessage(err) }, 'entity state or owned listing unavailable; sending every entity');
       return items;
     }
-    return items.filter((i) => !(i.key && hashesByKey.get(i.key)!.size === 1 && same.has(i.key)));
+    return items.filter((i) => !(i.key && hashesByKey.get(i.key)!.size === 1 && same.has(i.key) && held.has(i.key)));
   }
 
   /** One bulk upsert per blueprint, concurrently; sorts the results into written, missing-target and failed. */

@@ -1,5 +1,13 @@
 import type { Entity, EntityOrigin } from './entity.js';
 
+/**
+ * Which entities the catalog holds (sync/ownedSnapshot.ts implements it per resync run). A remembered hash lets an
+ * entity be skipped only when the catalog still holds it, so an entity deleted behind the worker's back is written again.
+ */
+export interface CatalogPresence {
+  present(blueprint: string, identifiers: string[]): Promise<Set<string>>;
+}
+
 export interface UpsertOutcome {
   /** Entities the catalog accepted (or printed, for dry-run). */
   written: number;
@@ -21,6 +29,8 @@ export interface CatalogSink {
    */
   readonly concurrentUpserts?: number;
   upsert(entities: Entity[], origin: EntityOrigin): Promise<UpsertOutcome>;
+  /** For sinks that skip unchanged entities: which entities the catalog holds (set for a resync run, then cleared). */
+  usePresence?(presence: CatalogPresence | undefined): void;
   /** Finishes pending work (retries of entities waiting for a relation target). */
   flush(): Promise<UpsertOutcome>;
   close(): Promise<void>;

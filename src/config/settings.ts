@@ -31,6 +31,8 @@ export interface Settings {
   portClientSecret?: string;
   portBaseUrl: string;
   integrationIdentifier: string;
+  /** Migration from Ocean: entities of Ocean's Azure DevOps integration installed under this identifier count as owned. */
+  adoptOceanIdentifier?: string;
   redisUrl?: string;
   /** Multi-organization mode and Entra ID auth (issue 7); normalized and validated by sync/targets.ts. */
   accountMode?: string;
@@ -84,6 +86,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'portClientSecret', flag: 'port-client-secret', env: ['PORT_CLIENT_SECRET', 'OCEAN__PORT__CLIENT_SECRET'], type: 'string', secret: true, description: 'Port client secret' },
   { key: 'portBaseUrl', flag: 'port-base-url', env: ['PORT_BASE_URL', 'OCEAN__PORT__BASE_URL'], type: 'string', description: 'Port API: eu (default, https://api.port.io), us (https://api.us.port.io) or a URL' },
   { key: 'integrationIdentifier', flag: 'integration-identifier', env: ['INTEGRATION_IDENTIFIER', 'OCEAN__INTEGRATION__IDENTIFIER'], type: 'string', description: 'Identifies this installation; stamps entity ownership (default ado-catalog-sync)' },
+  { key: 'adoptOceanIdentifier', flag: 'adopt-ocean-entities', env: ['ADOPT_OCEAN_IDENTIFIER'], type: 'string', description: 'Migration from Ocean: entities written by Ocean\'s Azure DevOps integration with this identifier count as owned (stale deletion keeps working; every write re-stamps them as this worker\'s)' },
   { key: 'accountMode', flag: 'account-mode', env: ['ADO_ACCOUNT_MODE', 'OCEAN__INTEGRATION__CONFIG__ACCOUNT_MODE'], type: 'string', description: 'single (one organization URL + PAT, default) or multiple (a list of organization URLs + Entra ID); Ocean\'s "Single Account" / "Multiple Accounts" accepted' },
   { key: 'organizationUrls', flag: 'org-urls', env: ['ADO_ORGANIZATION_URLS', 'OCEAN__INTEGRATION__CONFIG__ORGANIZATION_URLS'], type: 'list', description: 'multiple mode: organization URLs, comma-separated' },
   { key: 'authMethod', flag: 'auth-method', env: ['ADO_AUTH_METHOD'], type: 'string', description: 'pat | client-secret | client-certificate | managed-identity | workload-identity (default: pat in single mode, client-secret in multiple mode)' },

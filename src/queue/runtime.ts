@@ -8,7 +8,9 @@ import { Redis } from 'ioredis';
 import { bootstrapBlueprints } from '../catalog/port/index.js';
 import type { PortAppConfig } from '../config/appConfig.js';
 import type { Settings } from '../config/settings.js';
-import { finishRun, organizationFailure, recordProduced } from '../sync/fullResync.js';
+import { finishRun, organizationFailure, resourceBlueprints } from '../sync/fullResync.js';
+import { OwnedSnapshot } from '../sync/ownedSnapshot.js';
+import { recordProduced } from '../sync/produced.js';
 import { buildPortTarget } from '../sync/portTarget.js';
 import { resyncOrganization, type ResourceSummary } from '../sync/resync.js';
 import { RedisRunLedger } from '../sync/state.js';
@@ -141,6 +143,10 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     if (!target) throw new UnrecoverableError(`organization ${d.organization} is no longer configured`);
     const port = buildPortTarget(settings, config, jobLog, state);
     const ledger = new RedisRunLedger({ redis: state, prefix: keys.base, runId: d.runId });
+    // The run's listing of what Port holds, shared by its jobs through Redis: unchanged entities are skipped only if held.
+    const snapshot = new OwnedSnapshot(ledger, port.catalog, jobLog);
+    port.sink.usePresence(snapshot);
+    snapshot.prefetch(resourceBlueprints(config, [d.index]));
     try {
       const [summary] = await resyncOrganization({
         config,
@@ -150,7 +156,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         poolSize: settings.jqPoolSize,
         pageSize: settings.pageSize,
         resourceIndexes: [d.index],
-        onWritten: (entities) => recordProduced(entities, d.organization, ledger, organizations.length > 1 ? port.origins : undefined),
+        onWritten: (entities) =>
+          recordProduced(entities, d.organization, {
+            ledger,
+            origins: organizations.length > 1 ? port.origins : undefined,
+            relationTargets: (bp) => port.catalog.relationTargets(bp),
+          }),
       });
       if (!summary) throw new UnrecoverableError(`resources[${d.index}] is not in the config`);
       const flushed = await port.sink.flush();
@@ -197,6 +208,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         ledger,
         startedAt: new Date(d.startedAt),
         catalog: port.catalog,
+        snapshot: new OwnedSnapshot(ledger, port.catalog, runLog),
         state: port.state,
         origins: port.origins,
         log: runLog,

@@ -3,8 +3,10 @@ import type { PortAppConfig } from '../config/appConfig.js';
 import type { CatalogSink } from '../catalog/sink.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { deleteStaleEntities, type StaleDeletionCatalog, type StaleDeletionResult } from './staleDeletion.js';
+import { deleteStaleEntities, type OwnedListing, type StaleDeletionCatalog, type StaleDeletionResult } from './staleDeletion.js';
 import { MemoryRunLedger, type RunLedger } from './state.js';
+import { OwnedSnapshot, type OwnedLister } from './ownedSnapshot.js';
+import { recordProduced } from './produced.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
 import { literalBlueprint } from './resourceOrder.js';
@@ -18,8 +20,11 @@ export interface FullResyncOptions {
   pageSize: number;
   /** Only these resources (a `--kinds` run): such a partial run never deletes anything. */
   resourceIndexes?: number[];
-  /** Where stale entities are looked up and deleted; without it (dry-run) nothing is deleted. */
-  catalog?: StaleDeletionCatalog;
+  /**
+   * Where owned entities are listed (so unchanged ones are skipped only while Port holds them) and stale ones deleted;
+   * without it (dry-run) nothing is deleted.
+   */
+  catalog?: ResyncCatalog;
   /** What the run produced; shared in Redis when several workers serve one run. */
   ledger?: RunLedger;
   state?: { forget(keys: string[]): Promise<void> };
@@ -33,6 +38,11 @@ export interface FullResyncOptions {
   maxConcurrentOrganizations?: number;
   /** Independent resources of one organization synced at once (default 1). */
   maxConcurrentResources?: number;
+}
+
+/** The catalog side of a resync (PortCatalog): listing and deleting owned entities, relation definitions. */
+export interface ResyncCatalog extends StaleDeletionCatalog, OwnedLister {
+  relationTargets(blueprint: string): Promise<Record<string, string>>;
 }
 
 export interface FullResyncResult {
@@ -54,6 +64,13 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   const startedAt = new Date();
   const ledger = o.ledger ?? new MemoryRunLedger();
   const summaries: ResourceSummary[] = [];
+  const catalog = o.catalog;
+  const snapshot = catalog ? new OwnedSnapshot(ledger, catalog, o.log) : undefined;
+  if (snapshot) {
+    o.sink.usePresence?.(snapshot);
+    // Listing what Port holds overlaps the first resources' fetching; the sink waits only for a blueprint not listed yet.
+    snapshot.prefetch(resourceBlueprints(o.config, o.resourceIndexes));
+  }
   // Organizations run side by side, at most `maxConcurrentOrganizations` at once, each through its own client (own
   // request concurrency and rate-limit window). One that fails is reported and the others go on; its failure makes the
   // run incomplete, so nothing is deleted.
@@ -76,7 +93,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             resourceIndexes: o.resourceIndexes,
             maxConcurrentResources: o.maxConcurrentResources,
             signal: o.signal,
-            onWritten: (entities) => recordProduced(entities, org.name, ledger, origins),
+            onWritten: (entities) => recordProduced(entities, org.name, { ledger, origins, relationTargets: catalog && ((bp) => catalog.relationTargets(bp)) }),
           });
         } catch (err) {
           o.log.error({ org: org.name, err: errorMessage(err) }, 'organization failed; the others go on, and nothing will be deleted');
@@ -87,6 +104,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   );
   for (const s of perOrg) summaries.push(...s);
   const flushed = await o.sink.flush();
+  o.sink.usePresence?.(undefined);
   for (const f of flushed.failed.slice(0, 20)) o.log.error({ identifier: f.entity.identifier, blueprint: f.entity.blueprint, error: f.error }, 'entity could not be written');
 
   const outcome = await finishRun({
@@ -98,7 +116,8 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
     ledger,
     startedAt,
     // A `--kinds` run covers part of the config: it never deletes.
-    catalog: o.resourceIndexes ? undefined : o.catalog,
+    catalog: o.resourceIndexes ? undefined : catalog,
+    snapshot,
     state: o.state,
     origins,
     log: o.log,
@@ -116,28 +135,6 @@ export function organizationFailure(organization: string, err: unknown): Resourc
   };
 }
 
-/** Groups identifiers by blueprint; search-query identifiers resolve in Port and are never swept, so they are left out. */
-export function byBlueprint(entities: Array<{ blueprint: string; identifier: unknown }>): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const e of entities) {
-    if (typeof e.identifier !== 'string') continue;
-    (out.get(e.blueprint) ?? out.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
-  }
-  return out;
-}
-
-/** Notes what a run produced (for stale deletion) and, when kept, which organization produced it. */
-export async function recordProduced(
-  entities: Array<{ blueprint: string; identifier: unknown }>,
-  organization: string,
-  ledger: RunLedger,
-  origins?: EntityOrigins,
-): Promise<void> {
-  await Promise.all(
-    [...byBlueprint(entities)].map(([bp, ids]) => Promise.all([ledger.markSeen(bp, ids), origins?.record(organization, bp, ids)])),
-  );
-}
-
 export interface FinishRunOptions {
   config: PortAppConfig;
   summaries: ResourceSummary[];
@@ -149,6 +146,8 @@ export interface FinishRunOptions {
   startedAt: Date;
   /** Without a catalog (dry-run, partial runs) nothing is deleted. */
   catalog?: StaleDeletionCatalog;
+  /** The run's listing of owned entities (required with a catalog). */
+  snapshot?: OwnedListing;
   state?: { forget(keys: string[]): Promise<void> };
   origins?: EntityOrigins;
   log: Logger;
@@ -161,7 +160,7 @@ export interface FinishRunOptions {
  */
 export async function finishRun(o: FinishRunOptions): Promise<{ complete: boolean; incompleteReason?: string; deletion?: StaleDeletionResult }> {
   const reason = incompleteReason(o.summaries, o.flushFailures, o.aborted);
-  if (!o.catalog) return { complete: reason === undefined, incompleteReason: reason };
+  if (!o.catalog || !o.snapshot) return { complete: reason === undefined, incompleteReason: reason };
   const failedOrgs = new Set(o.summaries.filter((s) => s.status !== 'skipped' && !isComplete(s)).map((s) => s.organization));
   const scoped = reason !== undefined && o.origins !== undefined && !o.aborted && o.flushFailures === 0 && failedOrgs.size < o.organizations;
   if (scoped) o.log.warn({ failed: [...failedOrgs] }, 'some organizations failed: their entities (and any of unknown origin) are kept');
@@ -169,6 +168,7 @@ export async function finishRun(o: FinishRunOptions): Promise<{ complete: boolea
   const deletion = await deleteStaleEntities({
     blueprints: syncedBlueprints(o.config, o.summaries, await o.ledger.blueprints()),
     ledger: o.ledger,
+    snapshot: o.snapshot,
     catalog: o.catalog,
     keep:
       scoped && origins
@@ -185,7 +185,19 @@ export async function finishRun(o: FinishRunOptions): Promise<{ complete: boolea
     state: o.state,
     log: o.log,
   });
+  // A listing of what Port holds that failed leaves the catalog unconverged: the run is not complete.
+  if (deletion.error && reason === undefined) return { complete: false, incompleteReason: deletion.error, deletion };
   return { complete: reason === undefined, incompleteReason: reason, deletion };
+}
+
+/** Literal blueprints of the resources a run syncs, in config order (what it will write, known before it starts). */
+export function resourceBlueprints(config: PortAppConfig, indexes?: number[]): string[] {
+  const out = new Set<string>();
+  config.resources.forEach((r, i) => {
+    const literal = literalBlueprint(r);
+    if (literal && (!indexes || indexes.includes(i))) out.add(literal);
+  });
+  return [...out];
 }
 
 function incompleteReason(summaries: ResourceSummary[], flushFailures: number, aborted: boolean): string | undefined {

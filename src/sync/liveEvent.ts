@@ -13,7 +13,7 @@ import type { FetchContext, RawItem, Selector, ServiceHookEvent } from '../kinds
 import { ResourceMapper } from '../mapping/engine.js';
 import type { Logger } from '../util/log.js';
 import type { EntityOrigins } from './entityOrigins.js';
-import { byBlueprint } from './fullResync.js';
+import { byBlueprint } from './produced.js';
 import type { OrgTarget } from './resync.js';
 
 /** The delete side of the catalog for live events: only entities this instance owns are removed. */

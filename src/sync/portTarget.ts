@@ -3,7 +3,8 @@ import { PortClient, PortCatalog } from '../catalog/port/index.js';
 import { PortSink } from '../catalog/portSink.js';
 import type { PortAppConfig } from '../config/appConfig.js';
 import type { Settings } from '../config/settings.js';
-import { UserInputError } from '../util/errors.js';
+import { errorMessage, UserInputError } from '../util/errors.js';
+import { assertIntegrationIdentifier } from '../catalog/port/ownership.js';
 import type { Logger } from '../util/log.js';
 import { VERSION } from '../util/version.js';
 import { MemoryEntityStateStore, RedisEntityStateStore, type EntityStateStore } from './state.js';
@@ -26,6 +27,13 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
   if (!settings.portClientId || !settings.portClientSecret) {
     throw new UserInputError('no Port credentials: set PORT_CLIENT_ID and PORT_CLIENT_SECRET (or OCEAN__PORT__CLIENT_ID / OCEAN__PORT__CLIENT_SECRET)');
   }
+  if (settings.adoptOceanIdentifier) {
+    try {
+      assertIntegrationIdentifier(settings.adoptOceanIdentifier, 'ADOPT_OCEAN_IDENTIFIER / --adopt-ocean-entities');
+    } catch (err) {
+      throw new UserInputError(errorMessage(err));
+    }
+  }
   const client = new PortClient(
     { clientId: settings.portClientId, clientSecret: settings.portClientSecret, baseUrl: settings.portBaseUrl, integrationIdentifier: settings.integrationIdentifier, version: VERSION },
     {},
@@ -42,6 +50,7 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
     createMissingRelatedEntities: config.createMissingRelatedEntities,
     enableMergeEntity: config.enableMergeEntity,
     deleteDependentEntities: config.deleteDependentEntities,
+    adoptOceanIdentifier: settings.adoptOceanIdentifier,
     state,
     log: log.child({ component: 'port-sink' }),
   });

@@ -1,8 +1,8 @@
 /**
  * Stale-entity deletion after a full resync: delete the entities this integration instance owns in the synced
- * blueprints that the run did not produce. Guarded three ways: only after a complete run (every resource of every
- * organization succeeded), never more than `threshold` of the owned entities, and never an entity that a produced
- * entity relates to.
+ * blueprints that the run did not produce. Guarded four ways: only after a complete run (every resource of every
+ * organization succeeded), never more than `threshold` of the owned entities, never an entity that a produced entity
+ * relates to, and never by a cascade that could reach a produced entity.
  */
 import type { Logger } from '../util/log.js';
 import { errorMessage } from '../util/errors.js';
@@ -12,21 +12,30 @@ export interface OwnedEntityRef {
   blueprint: string;
   identifier: string;
   relations?: Record<string, unknown>;
+  /** Port's `$updatedAt`. */
+  updatedAt?: string;
 }
 
 /** What stale deletion needs from the catalog (PortCatalog implements it). */
 export interface StaleDeletionCatalog {
-  /** Owned entities of a blueprint; must throw on failure, never yield a partial list silently. */
-  listOwned(blueprint: string, opts?: { updatedBefore?: Date }): AsyncIterable<OwnedEntityRef>;
-  delete(blueprint: string, identifiers: string[]): Promise<{ deleted: string[]; failed: Array<{ identifier: string; error: string }> }>;
-  /** Relation id → target blueprint. Without it, a relation target is protected by identifier in every blueprint. */
-  relationTargets?(blueprint: string): Promise<Record<string, string>>;
+  /** The owned entities among `identifiers` as Port holds them now (gone or no longer owned ones are left out). */
+  describeOwned(blueprint: string, identifiers: string[]): Promise<OwnedEntityRef[]>;
+  /** `cascade`: Port also deletes the entities that relate to them (`delete_dependents`). */
+  delete(blueprint: string, identifiers: string[], opts: { cascade: boolean }): Promise<{ deleted: string[]; failed: Array<{ identifier: string; error: string }> }>;
+}
+
+/** The run's listing of owned entities (ownedSnapshot.ts). */
+export interface OwnedListing {
+  ensure(blueprint: string): Promise<void>;
+  owned(blueprint: string): Promise<number>;
+  unproduced(blueprint: string): AsyncIterable<string[]>;
 }
 
 export interface StaleDeletionOptions {
   /** Blueprints the resync wrote to (from the mapping), whether or not the run produced anything for them. */
   blueprints: string[];
   ledger: RunLedger;
+  snapshot: OwnedListing;
   catalog: StaleDeletionCatalog;
   /** port-app-config `entityDeletionThreshold`: the largest share of owned entities one run may delete. Default 0.9. */
   threshold?: number;
@@ -40,8 +49,9 @@ export interface StaleDeletionOptions {
    */
   runStartedAt?: Date;
   /**
-   * port-app-config `deleteDependentEntities` (default true). When false, Port refuses to delete an entity others
-   * relate to, so stale entities are deleted in waves: referrers before the entities they relate to.
+   * port-app-config `deleteDependentEntities` (default true). When true, Port deletes what relates to a deleted entity;
+   * this is used only for blueprints no produced entity may relate to unseen (through a search-query relation). When
+   * false (or for those blueprints), stale entities are deleted in waves: referrers before the entities they relate to.
    */
   deleteDependentEntities?: boolean;
   /**
@@ -59,18 +69,18 @@ export type SkippedReason = 'incomplete' | 'threshold';
 export interface StaleDeletionResult {
   deleted: number;
   deletedByBlueprint: Record<string, number>;
-  /** Owned entities considered (in the synced blueprints, updated before the run started). */
+  /** Owned entities of the synced blueprints in Port (as listed in this run), rewritten in the run or not. */
   owned: number;
   /** Owned, not produced and not protected. */
   stale: number;
-  /** Owned, not produced, but a relation target of a produced entity. */
+  /** Owned, not produced, but kept: a relation target of a produced entity, updated during the run, or held back. */
   protected: number;
   failed: Array<{ blueprint: string; identifier: string; error: string }>;
   skippedReason?: SkippedReason;
+  /** Why deletion could not run although the resync was complete (the owned listing failed). */
+  error?: string;
 }
 
-const PAGE = 500;
-const ANY = '*';
 const key = (blueprint: string, identifier: string) => `${blueprint}\u0000${identifier}`;
 
 export async function deleteStaleEntities(options: StaleDeletionOptions): Promise<StaleDeletionResult> {
@@ -87,72 +97,78 @@ export async function deleteStaleEntities(options: StaleDeletionOptions): Promis
   if (!(threshold >= 0 && threshold <= 1)) throw new Error(`entityDeletionThreshold must be between 0 and 1, got ${threshold}`);
 
   const blueprints = [...new Set(options.blueprints)];
-  const unseen: OwnedEntityRef[] = [];
-  /** Relation targets of produced entities: `blueprint\0id`, or `*\0id` when the target blueprint is unknown. */
-  const targets = new Set<string>();
-
-  for (const blueprint of blueprints) {
-    const relTargets = catalog.relationTargets ? await catalog.relationTargets(blueprint) : {};
-    let page: OwnedEntityRef[] = [];
-    const drain = async () => {
-      if (page.length === 0) return;
-      const notSeen = new Set(await ledger.filterUnseen(blueprint, page.map((e) => e.identifier)));
-      for (const e of page) {
-        if (notSeen.has(e.identifier)) {
-          unseen.push({ blueprint, identifier: e.identifier, relations: e.relations });
-          continue;
-        }
-        for (const [rel, value] of Object.entries(e.relations ?? {})) {
-          const tbp = relTargets[rel] ?? ANY;
-          for (const id of relationIds(value)) targets.add(key(tbp, id));
-        }
-      }
-      page = [];
-    };
-    for await (const e of catalog.listOwned(blueprint, { updatedBefore: options.runStartedAt })) {
-      result.owned++;
-      page.push(e);
-      if (page.length >= PAGE) await drain();
+  /** Not produced by the run, by blueprint (deduplicated: a set scan may repeat a member). */
+  const unproduced = new Map<string, Set<string>>();
+  try {
+    for (const blueprint of blueprints) {
+      await options.snapshot.ensure(blueprint);
+      result.owned += await options.snapshot.owned(blueprint);
+      const ids = new Set<string>();
+      for await (const chunk of options.snapshot.unproduced(blueprint)) for (const id of chunk) ids.add(id);
+      unproduced.set(blueprint, ids);
     }
-    await drain();
+  } catch (err) {
+    const error = `listing the owned entities failed: ${errorMessage(err)}`;
+    log.warn({ err: error }, 'stale entity deletion skipped: what Port holds could not be listed completely');
+    return { ...result, skippedReason: 'incomplete', error };
   }
 
-  // A relation target of a produced entity is still wanted: deleting it would either cascade to the produced entity
-  // (deleteDependentEntities) or be refused by Port; and stubs created by createMissingRelatedEntities live on this way.
-  let stale = unseen.filter((e) => !targets.has(key(e.blueprint, e.identifier)) && !targets.has(key(ANY, e.identifier)));
-  if (options.keep) {
-    const kept = new Set<string>();
-    const byBlueprint = new Map<string, string[]>();
-    for (const e of stale) (byBlueprint.get(e.blueprint) ?? byBlueprint.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
-    for (const [bp, ids] of byBlueprint) for (const id of await options.keep(bp, ids)) kept.add(key(bp, id));
-    stale = stale.filter((e) => !kept.has(key(e.blueprint, e.identifier)));
+  // A relation target of a produced entity is still wanted: deleting it would either cascade to the produced entity or
+  // be refused by Port; and stubs created by createMissingRelatedEntities live on this way. Then whatever `keep` holds back.
+  let candidates = 0;
+  const byBlueprint = new Map<string, string[]>();
+  for (const [blueprint, ids] of unproduced) {
+    const list = [...ids];
+    candidates += list.length;
+    if (list.length === 0) continue;
+    const targets = await ledger.relationTargetsAmong(blueprint, list);
+    let left = list.filter((id) => !targets.has(id));
+    if (options.keep && left.length > 0) {
+      const kept = await options.keep(blueprint, left);
+      left = left.filter((id) => !kept.has(id));
+    }
+    if (left.length > 0) byBlueprint.set(blueprint, left);
   }
-  result.protected = unseen.length - stale.length;
-  result.stale = stale.length;
+  let stale = [...byBlueprint.values()].reduce((n, ids) => n + ids.length, 0);
+  // Judged before re-reading the candidates from Port, so a mass deletion costs no request at all.
+  if (stale > 0 && stale / result.owned > threshold) return overThreshold(result, candidates, stale, threshold, log);
+
+  // Re-read the candidates: one updated after the run started (a webhook) is kept, one already gone is no candidate.
+  const staleRefs: OwnedEntityRef[] = [];
+  let recent = 0;
+  for (const [blueprint, ids] of byBlueprint) {
+    for (const e of await catalog.describeOwned(blueprint, ids)) {
+      if (options.runStartedAt && e.updatedAt && Date.parse(e.updatedAt) >= options.runStartedAt.getTime()) recent++;
+      else staleRefs.push(e);
+    }
+  }
+  stale = staleRefs.length;
+  result.stale = stale;
+  result.protected = candidates - stale;
   if (result.protected > 0) {
-    log.info({ protected: result.protected }, 'kept owned entities that produced entities relate to');
+    log.info({ protected: result.protected, updatedDuringRun: recent }, 'kept owned entities that produced entities relate to, or that changed during the run');
   }
-  if (stale.length === 0) {
+  if (stale === 0) {
     log.info({ owned: result.owned, blueprints }, 'no stale entities to delete');
     return result;
   }
-  const share = stale.length / result.owned;
-  if (share > threshold) {
-    log.warn(
-      { stale: stale.length, owned: result.owned, share: Number(share.toFixed(4)), threshold },
-      'stale entity deletion skipped: the share of owned entities to delete exceeds entityDeletionThreshold',
-    );
-    return { ...result, skippedReason: 'threshold' };
-  }
+  if (stale / result.owned > threshold) return overThreshold(result, candidates, stale, threshold, log);
 
-  const waves = options.deleteDependentEntities === false ? deletionWaves(stale) : [stale];
+  // A cascade must not reach a produced entity: only where no produced entity may relate to the blueprint unseen (a
+  // search-query relation, resolved by Port) does Port delete dependents; elsewhere referrers go first, in waves.
+  const cascadeFor = new Map<string, boolean>();
+  for (const bp of new Set(staleRefs.map((e) => e.blueprint))) {
+    cascadeFor.set(bp, options.deleteDependentEntities !== false && !(await ledger.mayRelateBySearch(bp)));
+  }
+  const waves = [...cascadeFor.values()].every(Boolean) ? [staleRefs] : deletionWaves(staleRefs);
   for (const wave of waves) {
-    const byBlueprint = new Map<string, string[]>();
-    for (const e of wave) (byBlueprint.get(e.blueprint) ?? byBlueprint.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
-    for (const [blueprint, ids] of byBlueprint) {
+    const waveByBlueprint = new Map<string, string[]>();
+    for (const e of wave) (waveByBlueprint.get(e.blueprint) ?? waveByBlueprint.set(e.blueprint, []).get(e.blueprint)!).push(e.identifier);
+    for (const [blueprint, ids] of waveByBlueprint) {
+      const cascade = cascadeFor.get(blueprint) === true;
       let res: Awaited<ReturnType<StaleDeletionCatalog['delete']>>;
       try {
-        res = await catalog.delete(blueprint, ids);
+        res = await catalog.delete(blueprint, ids, { cascade });
       } catch (err) {
         res = { deleted: [], failed: ids.map((identifier) => ({ identifier, error: errorMessage(err) })) };
       }
@@ -161,7 +177,7 @@ export async function deleteStaleEntities(options: StaleDeletionOptions): Promis
       for (const f of res.failed) result.failed.push({ blueprint, ...f });
       if (res.deleted.length > 0) {
         log.info(
-          { blueprint, deleted: res.deleted.length, reason: 'owned by this integration and not produced by the complete resync' },
+          { blueprint, deleted: res.deleted.length, cascade, reason: 'owned by this integration and not produced by the complete resync' },
           'deleted stale entities',
         );
         log.debug({ blueprint, identifiers: res.deleted }, 'deleted stale entity identifiers');
@@ -180,6 +196,14 @@ export async function deleteStaleEntities(options: StaleDeletionOptions): Promis
   }
   log.info({ deleted: result.deleted, owned: result.owned, threshold, byBlueprint: result.deletedByBlueprint }, 'stale entity deletion done');
   return result;
+}
+
+function overThreshold(result: StaleDeletionResult, candidates: number, stale: number, threshold: number, log: Logger): StaleDeletionResult {
+  log.warn(
+    { stale, owned: result.owned, share: Number((stale / result.owned).toFixed(4)), threshold },
+    'stale entity deletion skipped: the share of owned entities to delete exceeds entityDeletionThreshold',
+  );
+  return { ...result, stale, protected: candidates - stale, skippedReason: 'threshold' };
 }
 
 function relationIds(value: unknown): string[] {

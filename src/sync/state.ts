@@ -1,10 +1,12 @@
 /**
  * Run state kept between writes and across replicas:
  * - EntityStateStore: the content hash of each entity's last successful write, so unchanged entities are not re-sent;
- * - RunLedger: which (blueprint, identifier) a resync run produced, so stale deletion knows what is still wanted.
+ * - RunLedger: which (blueprint, identifier) a resync run produced and what those entities relate to, so stale deletion
+ *   knows what is still wanted.
  * Both come in memory (one-shot CLI runs) and Redis (workers sharing a run) flavours.
  */
 import type { Redis } from 'ioredis';
+import { execOrThrow, MemoryRunSets, RedisRunSets, type RunSets } from './runSets.js';
 
 export interface HashEntry {
   /** `entityKey()` of the entity: blueprint, NUL, identifier. */
@@ -159,42 +161,77 @@ export class RedisEntityStateStore implements EntityStateStore {
 
 // ---------------------------------------------------------------------------------------------------- run ledger
 
-/** What a resync run produced, by blueprint. Stale deletion deletes owned entities the run did not produce. */
-export interface RunLedger {
-  markSeen(blueprint: string, identifiers: string[]): Promise<void>;
-  seen(blueprint: string, identifier: string): Promise<boolean>;
-  /** The identifiers (in input order) the run did not produce. */
-  filterUnseen(blueprint: string, identifiers: string[]): Promise<string[]>;
-  /** Blueprints with at least one produced entity. */
-  blueprints(): Promise<string[]>;
-  clear(): Promise<void>;
-}
+/** Relation target ids of produced entities, keyed by target blueprint (`*` when the blueprint is not known). */
+export type RelationTargets = Map<string, Set<string>>;
 
-export class MemoryRunLedger implements RunLedger {
-  readonly #seen = new Map<string, Set<string>>();
+/** Any blueprint: a relation whose target blueprint could not be read from the blueprint definition. */
+export const ANY_BLUEPRINT = '*';
+
+/**
+ * What a resync run produced, by blueprint, and what those entities relate to. Stale deletion deletes owned entities
+ * the run did not produce, and never one a produced entity relates to.
+ */
+export class RunLedger {
+  constructor(readonly sets: RunSets) {}
+
+  static seenSet(blueprint: string): string {
+    return `seen:${blueprint}`;
+  }
 
   async markSeen(blueprint: string, identifiers: string[]): Promise<void> {
     if (identifiers.length === 0) return;
-    let set = this.#seen.get(blueprint);
-    if (!set) this.#seen.set(blueprint, (set = new Set()));
-    for (const id of identifiers) set.add(id);
+    await this.sets.addAll([
+      [RunLedger.seenSet(blueprint), identifiers],
+      ['blueprints', [blueprint]],
+    ]);
+  }
+
+  /** Relation targets of produced entities, and the blueprints they relate to through search queries (unresolved). */
+  async markRelations(targets: RelationTargets, unresolved: Iterable<string> = []): Promise<void> {
+    const entries: Array<[string, string[]]> = [...targets].map(([bp, ids]) => [`targets:${bp}`, [...ids]]);
+    const open = [...unresolved];
+    if (open.length > 0) entries.push(['unresolved-targets', open]);
+    await this.sets.addAll(entries);
   }
 
   async seen(blueprint: string, identifier: string): Promise<boolean> {
-    return this.#seen.get(blueprint)?.has(identifier) ?? false;
+    return (await this.sets.has(RunLedger.seenSet(blueprint), [identifier]))[0] === true;
   }
 
+  /** The identifiers (in input order) the run did not produce. */
   async filterUnseen(blueprint: string, identifiers: string[]): Promise<string[]> {
-    const set = this.#seen.get(blueprint);
-    return set ? identifiers.filter((id) => !set.has(id)) : [...identifiers];
+    const flags = await this.sets.has(RunLedger.seenSet(blueprint), identifiers);
+    return identifiers.filter((_, i) => !flags[i]);
   }
 
+  /** Those of `identifiers` (of `blueprint`) that a produced entity relates to. */
+  async relationTargetsAmong(blueprint: string, identifiers: string[]): Promise<Set<string>> {
+    const [exact, any] = await Promise.all([this.sets.has(`targets:${blueprint}`, identifiers), this.sets.has(`targets:${ANY_BLUEPRINT}`, identifiers)]);
+    return new Set(identifiers.filter((_, i) => exact[i] || any[i]));
+  }
+
+  /** Whether a produced entity may relate to entities of `blueprint` through a search query (its target is unknown here). */
+  async mayRelateBySearch(blueprint: string): Promise<boolean> {
+    const [exact, any] = await this.sets.has('unresolved-targets', [blueprint, ANY_BLUEPRINT]);
+    return exact === true || any === true;
+  }
+
+  /** Blueprints with at least one produced entity. */
   async blueprints(): Promise<string[]> {
-    return [...this.#seen.keys()];
+    const out: string[] = [];
+    for await (const chunk of this.sets.members('blueprints')) out.push(...chunk);
+    return [...new Set(out)];
   }
 
-  async clear(): Promise<void> {
-    this.#seen.clear();
+  clear(): Promise<void> {
+    return this.sets.clear();
+  }
+}
+
+/** A ledger in this process's memory (a one-shot run without Redis). */
+export class MemoryRunLedger extends RunLedger {
+  constructor() {
+    super(new MemoryRunSets());
   }
 }
 
@@ -207,77 +244,11 @@ export interface RedisRunLedgerOptions {
   ttlSeconds?: number;
 }
 
-const CHUNK = 1000;
-
-/** One Redis set per blueprint (`<prefix>:run:<runId>:seen:<blueprint>`) plus a set of the blueprints. */
-export class RedisRunLedger implements RunLedger {
-  readonly #redis: Redis;
-  readonly #base: string;
-  readonly #ttl: number;
-
-  constructor(options: RedisRunLedgerOptions) {
-    this.#redis = options.redis;
-    this.#base = `${options.prefix}:run:${options.runId}`;
-    this.#ttl = options.ttlSeconds ?? 7 * 24 * 3600;
+/** A ledger in Redis (`<prefix>:run:<runId>:seen:<blueprint>`, …), shared by every worker of the run. */
+export class RedisRunLedger extends RunLedger {
+  constructor(o: RedisRunLedgerOptions) {
+    super(new RedisRunSets({ redis: o.redis, base: `${o.prefix}:run:${o.runId}`, ttlSeconds: o.ttlSeconds ?? 7 * 24 * 3600 }));
   }
-
-  #seenKey(blueprint: string): string {
-    return `${this.#base}:seen:${blueprint}`;
-  }
-
-  get #blueprintsKey(): string {
-    return `${this.#base}:blueprints`;
-  }
-
-  async markSeen(blueprint: string, identifiers: string[]): Promise<void> {
-    if (identifiers.length === 0) return;
-    const key = this.#seenKey(blueprint);
-    const pipe = this.#redis.pipeline();
-    for (let i = 0; i < identifiers.length; i += CHUNK) pipe.sadd(key, ...identifiers.slice(i, i + CHUNK));
-    pipe.expire(key, this.#ttl);
-    pipe.sadd(this.#blueprintsKey, blueprint);
-    pipe.expire(this.#blueprintsKey, this.#ttl);
-    await execOrThrow(pipe);
-  }
-
-  async seen(blueprint: string, identifier: string): Promise<boolean> {
-    return (await this.#redis.sismember(this.#seenKey(blueprint), identifier)) === 1;
-  }
-
-  async filterUnseen(blueprint: string, identifiers: string[]): Promise<string[]> {
-    if (identifiers.length === 0) return [];
-    const key = this.#seenKey(blueprint);
-    const pipe = this.#redis.pipeline();
-    const chunks: string[][] = [];
-    for (let i = 0; i < identifiers.length; i += CHUNK) chunks.push(identifiers.slice(i, i + CHUNK));
-    for (const c of chunks) pipe.smismember(key, ...c);
-    const replies = await execOrThrow(pipe);
-    const out: string[] = [];
-    chunks.forEach((c, ci) => {
-      const flags = replies[ci] as number[];
-      c.forEach((id, i) => {
-        if (flags[i] !== 1) out.push(id);
-      });
-    });
-    return out;
-  }
-
-  async blueprints(): Promise<string[]> {
-    return this.#redis.smembers(this.#blueprintsKey);
-  }
-
-  async clear(): Promise<void> {
-    const bps = await this.blueprints();
-    await this.#redis.del(this.#blueprintsKey, ...bps.map((bp) => this.#seenKey(bp)));
-  }
-}
-
-async function execOrThrow(pipe: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-  const replies = (await pipe.exec()) ?? [];
-  return replies.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }
 
 async function deleteByPattern(redis: Redis, pattern: string): Promise<void> {

@@ -163,7 +163,7 @@ describe('PortClient against the Port simulator', () => {
     expect(sim.requests).toHaveLength(1);
   });
 
-  test('listOwned pages through this instance\'s entities only; delete goes in batches of 100', async () => {
+  test('ownedIdentifiers pages through this instance\'s entities only; delete goes in batches of 100', async () => {
     const mine = clientFor(sim);
     const other = clientFor(sim, {}, undefined, 'other-instance');
     const older = new PortClient(
@@ -175,7 +175,7 @@ describe('PortClient against the Port simulator', () => {
     await other.upsertEntities('project', [project('theirs')], flags);
     const catalog = new PortCatalog(mine, { pageSize: 50 });
     const owned: string[] = [];
-    for await (const e of catalog.listOwned('project')) owned.push(e.identifier);
+    for await (const page of catalog.ownedIdentifiers('project', 'ours')) owned.push(...page);
     expect(owned).toHaveLength(141);
     expect(owned).toContain('old-version');
     expect(owned).not.toContain('theirs');

@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { defaultBlueprints } from '../simulators/port/fixtures.js';
-import { clientFor, project, repo, service } from '../simulators/port/testing.js';
+import { captureLogger, clientFor, project, repo, service } from '../simulators/port/testing.js';
 import { PortSink, dependencyLevels } from '../../src/catalog/portSink.js';
-import { MemoryEntityStateStore, RedisEntityStateStore } from '../../src/sync/state.js';
+import { MemoryEntityStateStore, MemoryRunLedger, RedisEntityStateStore } from '../../src/sync/state.js';
+import { OwnedSnapshot } from '../../src/sync/ownedSnapshot.js';
 import type { EntityOrigin } from '../../src/catalog/entity.js';
 import type { CatalogSink } from '../../src/catalog/sink.js';
 
@@ -29,6 +30,9 @@ beforeEach(async () => {
 afterEach(async () => {
   await sim.close();
 });
+
+/** What a resync gives its sink: the run's listing of the entities Port holds as this instance's. */
+const heldBy = (sink: PortSink) => new OwnedSnapshot(new MemoryRunLedger(), sink.catalog, captureLogger().log);
 
 describe('PortSink', () => {
   test('satisfies CatalogSink and writes entities with relations (stubs for missing targets by default)', async () => {
@@ -110,6 +114,9 @@ describe('PortSink', () => {
     const sink = new PortSink({ client: clientFor(sim), state });
     const batch = Array.from({ length: 30 }, (_, i) => repo(`r${i}`));
     expect(await sink.upsert(batch, origin)).toEqual({ written: 30, unchanged: 0, failed: [] });
+    // Without knowing what Port holds (a live event), nothing is skipped.
+    expect(await sink.upsert(structuredClone(batch), origin)).toEqual({ written: 30, unchanged: 0, failed: [] });
+    sink.usePresence(heldBy(sink));
     const before = upserts(sim).length;
     expect(await sink.upsert(structuredClone(batch), origin)).toEqual({ written: 0, unchanged: 30, failed: [] });
     expect(upserts(sim).length).toBe(before);
@@ -139,7 +146,9 @@ describe('PortSink', () => {
       const batch = Array.from({ length: 25 }, (_, i) => repo(`r${i}`));
       await new PortSink({ client: clientFor(sim), state }).upsert(batch, origin);
       sim.clearRequests();
-      const again = await new PortSink({ client: clientFor(sim), state }).upsert(structuredClone(batch), origin);
+      const second = new PortSink({ client: clientFor(sim), state });
+      second.usePresence(heldBy(second));
+      const again = await second.upsert(structuredClone(batch), origin);
       expect(again).toEqual({ written: 0, unchanged: 25, failed: [] });
       expect(upserts(sim)).toHaveLength(0);
     } finally {

@@ -6,8 +6,10 @@ import { defaultBlueprints } from '../simulators/port/fixtures.js';
 import { captureLogger, clientFor, repo } from '../simulators/port/testing.js';
 import { PortSink } from '../../src/catalog/portSink.js';
 import type { Entity, EntityOrigin } from '../../src/catalog/entity.js';
-import { RedisEntityStateStore, RedisRunLedger, type RunLedger } from '../../src/sync/state.js';
-import { deleteStaleEntities, type StaleDeletionCatalog } from '../../src/sync/staleDeletion.js';
+import { RedisEntityStateStore, RedisRunLedger } from '../../src/sync/state.js';
+import { deleteStaleEntities, type StaleDeletionOptions } from '../../src/sync/staleDeletion.js';
+import { OwnedSnapshot } from '../../src/sync/ownedSnapshot.js';
+import { recordProduced } from '../../src/sync/produced.js';
 
 const origin: EntityOrigin = { organization: 'org', resourceIndex: 0, kind: 'repository' };
 let sim: PortSimulator;
@@ -30,72 +32,113 @@ afterEach(async () => {
   if (keys.length > 0) await redis.del(...keys);
 });
 
-/** What the sync layer does per page: write, then record the produced entities in the run ledger. */
-async function run(sink: PortSink, ledger: RunLedger, entities: Entity[]) {
-  const out = await sink.upsert(entities, origin);
-  await ledger.markSeen('repository', entities.map((e) => e.identifier as string));
-  return out;
+/** One resync run as the sync layer drives it: the run's ledger and owned listing, the sink told what Port holds. */
+function startRun(sink: PortSink, runId: string) {
+  const ledger = new RedisRunLedger({ redis, prefix, runId });
+  const snapshot = new OwnedSnapshot(ledger, sink.catalog, captureLogger().log);
+  sink.usePresence(snapshot);
+  const startedAt = new Date();
+  return {
+    ledger,
+    snapshot,
+    startedAt,
+    /** Writes a page and records it, as every resource page is. */
+    write: async (entities: Entity[]) => {
+      const out = await sink.upsert(entities, origin);
+      await recordProduced(entities, origin.organization, { ledger, relationTargets: (bp) => sink.catalog.relationTargets(bp) });
+      return out;
+    },
+    finish: (extra: Partial<StaleDeletionOptions> = {}) =>
+      deleteStaleEntities({
+        blueprints: ['repository', 'project'],
+        ledger,
+        snapshot,
+        catalog: sink.catalog,
+        complete: true,
+        runStartedAt: startedAt,
+        log: captureLogger().log,
+        ...extra,
+      }),
+  };
 }
+
+const bulkWrites = () => sim.requests.filter((r) => /\/entities\/bulk$/.test(r.path));
 
 test('an item removed from Azure DevOps is deleted after the next complete resync; other owners are untouched', async () => {
   const state = new RedisEntityStateStore({ redis, prefix });
   const sink = new PortSink({ client: clientFor(sim), state });
-  const catalog: StaleDeletionCatalog = sink.catalog;
   const repos = Array.from({ length: 10 }, (_, i) => repo(`r${i}`, { relations: { project: 'proj' } }));
 
-  const run1 = new RedisRunLedger({ redis, prefix, runId: 'run-1' });
-  await run(sink, run1, repos);
+  const run1 = startRun(sink, 'run-1');
+  await run1.write(repos);
   await clientFor(sim, {}, undefined, 'someone-else').upsertEntities('repository', [repo('theirs')], { createMissingRelatedEntities: true, merge: true });
   expect(sim.entity('project', 'proj')).toBeDefined(); // stub created for the relation target
 
-  // Run 2: r9 vanished from Azure DevOps; the rest is unchanged, so nothing is even sent.
-  const run2 = new RedisRunLedger({ redis, prefix, runId: 'run-2' });
-  const startedAt = new Date();
+  // Run 2: r9 vanished from Azure DevOps; the rest is unchanged (and Port holds it), so nothing is even sent.
+  const run2 = startRun(sink, 'run-2');
   sim.clearRequests();
-  const out = await run(sink, run2, structuredClone(repos.slice(0, 9)));
+  const out = await run2.write(structuredClone(repos.slice(0, 9)));
   expect(out).toEqual({ written: 0, unchanged: 9, failed: [] });
-  expect(sim.requests.filter((r) => /\/entities\/bulk$/.test(r.path))).toHaveLength(0);
+  expect(bulkWrites()).toHaveLength(0);
 
-  const logs = captureLogger('debug');
-  const res = await deleteStaleEntities({
-    blueprints: ['repository', 'project'],
-    ledger: run2,
-    catalog,
-    complete: true,
-    runStartedAt: startedAt,
-    state,
-    log: logs.log,
-  });
+  const state2 = { forget: (keys: string[]) => state.forget(keys) };
+  const res = await run2.finish({ state: state2 });
   expect(res).toMatchObject({ deleted: 1, deletedByBlueprint: { repository: 1 }, owned: 11, stale: 1, protected: 1, failed: [] });
   expect(sim.entity('repository', 'r9')).toBeUndefined();
   expect(sim.entity('repository', 'theirs')).toBeDefined();
   expect(sim.entity('project', 'proj')).toBeDefined();
   expect(sim.entities('repository')).toHaveLength(10);
-  expect(logs.records()).toContainEqual(expect.objectContaining({ level: 20, blueprint: 'repository', identifiers: ['r9'] }));
   // Its hash is forgotten: if r9 comes back it is written again.
-  const run3 = new RedisRunLedger({ redis, prefix, runId: 'run-3' });
-  expect(await run(sink, run3, [structuredClone(repos[9]!)])).toEqual({ written: 1, unchanged: 0, failed: [] });
+  const run3 = startRun(sink, 'run-3');
+  expect(await run3.write([structuredClone(repos[9]!)])).toEqual({ written: 1, unchanged: 0, failed: [] });
+});
+
+test('an unchanged entity that Port lost (deleted by hand, or by a cascade) is written again in the same run', async () => {
+  const state = new RedisEntityStateStore({ redis, prefix });
+  const sink = new PortSink({ client: clientFor(sim), state });
+  const repos = Array.from({ length: 5 }, (_, i) => repo(`r${i}`, { relations: { project: 'proj' } }));
+  await startRun(sink, 'run-1').write(repos);
+  // Behind the worker's back: one repository deleted by hand, and the project with its dependents (a cascade).
+  sim.store.deleteEntities('repository', ['r0'], false);
+  sim.store.deleteEntities('project', ['proj'], true);
+  expect(sim.entities('repository')).toHaveLength(0);
+
+  const run2 = startRun(sink, 'run-2');
+  sim.clearRequests();
+  const out = await run2.write(structuredClone(repos));
+  // Their hashes are fresh, yet Port no longer holds them: every one is sent again (and the stub project recreated).
+  expect(out).toEqual({ written: 5, unchanged: 0, failed: [] });
+  expect(sim.entities('repository').map((e) => e.identifier).sort()).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+  expect(sim.entity('project', 'proj')).toBeDefined();
+  expect(await run2.finish()).toMatchObject({ deleted: 0, stale: 0 });
+});
+
+test('after the entity hashes are lost (Redis flushed), every entity is rewritten and stale deletion still runs', async () => {
+  const state = new RedisEntityStateStore({ redis, prefix });
+  const sink = new PortSink({ client: clientFor(sim), state });
+  const repos = Array.from({ length: 20 }, (_, i) => repo(`r${i}`));
+  await startRun(sink, 'run-1').write(repos);
+  await state.clear();
+
+  const run2 = startRun(sink, 'run-2');
+  expect(await run2.write(structuredClone(repos.slice(0, 18)))).toEqual({ written: 18, unchanged: 0, failed: [] });
+  // 2 of 20 owned entities are stale, whatever the run rewrote: well under the threshold.
+  const res = await run2.finish({ threshold: 0.2 });
+  expect(res).toMatchObject({ owned: 20, stale: 2, deleted: 2 });
+  expect(sim.entities('repository')).toHaveLength(18);
 });
 
 test('nothing is deleted when one resource failed, nor when the threshold would be crossed', async () => {
   const sink = new PortSink({ client: clientFor(sim) });
-  const run1 = new RedisRunLedger({ redis, prefix, runId: 'run-1' });
-  await run(sink, run1, Array.from({ length: 10 }, (_, i) => repo(`r${i}`)));
-  const run2 = new RedisRunLedger({ redis, prefix, runId: 'run-2' });
-  await run(sink, run2, [repo('r0')]);
+  await startRun(sink, 'run-1').write(Array.from({ length: 10 }, (_, i) => repo(`r${i}`)));
+  const run2 = startRun(sink, 'run-2');
+  await run2.write([repo('r0')]);
   sim.clearRequests();
 
-  const incomplete = await deleteStaleEntities({
-    blueprints: ['repository'],
-    ledger: run2,
-    catalog: sink.catalog,
-    complete: false,
-    incompleteReason: 'resource 1 failed',
-    log: captureLogger().log,
-  });
+  const incomplete = await run2.finish({ complete: false, incompleteReason: 'resource 1 failed' });
   expect(incomplete).toMatchObject({ deleted: 0, skippedReason: 'incomplete' });
 
-  const overThreshold = await deleteStaleEntities({ blueprints: ['repository'], ledger: run2, catalog: sink.catalog, complete: true, threshold: 0.5, log: captureLogger().log });
+  const overThreshold = await run2.finish({ threshold: 0.5 });
   expect(overThreshold).toMatchObject({ deleted: 0, skippedReason: 'threshold', stale: 9, owned: 10 });
   expect(sim.requests.filter((r) => /delete/.test(r.path) || r.method === 'DELETE')).toHaveLength(0);
   expect(sim.entities('repository')).toHaveLength(10);
@@ -106,16 +149,15 @@ test('entities written after the resync started (e.g. by a webhook) are not dele
   let now = Date.parse('2026-03-01T10:00:00Z');
   sim = await startPortSimulator({ blueprints: defaultBlueprints(), now: () => now });
   const sink = new PortSink({ client: clientFor(sim) });
-  const ledger = new RedisRunLedger({ redis, prefix, runId: 'run-1' });
-  await run(sink, ledger, [repo('a'), repo('b')]);
+  const run1 = startRun(sink, 'run-1');
+  await run1.write([repo('a'), repo('b')]);
   now += 60_000;
   const startedAt = new Date(now);
+  const run2 = startRun(sink, 'run-2');
+  await run2.write([repo('a'), repo('b')]);
   now += 1_000;
   await sink.upsert([repo('c')], origin); // a webhook during the resync: the run never saw "c"
-  const res = await deleteStaleEntities({ blueprints: ['repository'], ledger, catalog: sink.catalog, complete: true, runStartedAt: startedAt, log: captureLogger().log });
-  expect(res).toMatchObject({ deleted: 0, owned: 2 });
+  const res = await run2.finish({ runStartedAt: startedAt });
+  expect(res).toMatchObject({ deleted: 0, owned: 3, stale: 0 });
   expect(sim.entity('repository', 'c')).toBeDefined();
-  expect(sim.requestsTo('POST', '/v1/blueprints/repository/entities/search')[0]!.body).toMatchObject({
-    query: { rules: expect.arrayContaining([{ property: '$updatedAt', operator: '<', value: '2026-03-01T10:01:00.000Z' }]) },
-  });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { TokenCache, type PortToken } from '../../src/catalog/port/token.js';
 import { resolvePortBaseUrl } from '../../src/catalog/port/settings.js';
-import { ownershipRules, userAgent } from '../../src/catalog/port/ownership.js';
+import { oceanOwnershipQuery, ownedByAnyQuery, ownershipQuery, userAgent } from '../../src/catalog/port/ownership.js';
 import { waitFromHeaders } from '../../src/catalog/port/client.js';
 
 function fakeIssuer(lifetimeSeconds: number) {
@@ -62,13 +62,23 @@ describe('Port settings and ownership', () => {
     expect(() => resolvePortBaseUrl({ baseUrl: 'not a url' })).toThrow(/not a valid URL/);
   });
 
-  test('User-Agent carries version, instance and feature; ownership rules skip the version', () => {
+  test('User-Agent carries version, instance and feature; ownership anchors product and instance, skipping the version', () => {
     expect(userAgent('prod-ado', '1.2.3')).toBe('ado-catalog-sync/1.2.3/prod-ado/exporter');
-    expect(ownershipRules('prod-ado')).toEqual([
-      { property: '$datasource', operator: 'contains', value: 'ado-catalog-sync/' },
-      { property: '$datasource', operator: 'contains', value: '/prod-ado/exporter' },
+    expect(ownershipQuery('prod-ado')).toEqual({
+      combinator: 'and',
+      rules: [
+        { property: '$datasource', operator: 'beginsWith', value: 'ado-catalog-sync/' },
+        { property: '$datasource', operator: 'endsWith', value: '/prod-ado/exporter' },
+      ],
+    });
+    expect(oceanOwnershipQuery('ocean-ado').rules).toEqual([
+      { property: '$datasource', operator: 'beginsWith', value: 'port-ocean/azure-devops/' },
+      { property: '$datasource', operator: 'endsWith', value: '/ocean-ado/exporter' },
     ]);
+    expect(ownedByAnyQuery('prod-ado')).toEqual(ownershipQuery('prod-ado'));
+    expect(ownedByAnyQuery('prod-ado', 'ocean-ado')).toEqual({ combinator: 'or', rules: [ownershipQuery('prod-ado'), oceanOwnershipQuery('ocean-ado')] });
     expect(() => userAgent('has/slash')).toThrow(/integration identifier/);
+    expect(() => oceanOwnershipQuery('a/b')).toThrow(/adopted Ocean identifier/);
   });
 
   test('waitFromHeaders: Retry-After always, x-ratelimit-reset only when throttled', () => {

@@ -1,16 +1,17 @@
 import type { Logger } from '../../util/log.js';
 import { silentLogger } from '../../util/log.js';
 import { errorMessage } from '../../util/errors.js';
-import type { SearchQuery, SearchRule } from '../entity.js';
+import type { SearchQuery } from '../entity.js';
 import type { PortClient } from './client.js';
 import { PortApiError } from './errors.js';
-import { ownershipRules } from './ownership.js';
+import { ownedByAnyQuery, oceanOwnershipQuery, ownershipQuery, type Owner } from './ownership.js';
 
-/** An entity owned by this integration instance, as listed for stale deletion. */
+/** An owned entity as stale deletion re-reads it just before deleting: what it relates to, and when it last changed. */
 export interface OwnedEntity {
   blueprint: string;
   identifier: string;
   relations: Record<string, unknown>;
+  updatedAt?: string;
 }
 
 export interface DeleteResult {
@@ -23,12 +24,18 @@ export interface PortCatalogOptions {
   deleteDependentEntities?: boolean;
   /** Search page size (Port allows 1..1000). */
   pageSize?: number;
+  /** `ADOPT_OCEAN_IDENTIFIER`: entities of the Ocean Azure DevOps installation with this identifier count as owned. */
+  adoptOceanIdentifier?: string;
   log?: Logger;
 }
 
-/** The read/delete side of Port that stale deletion needs, restricted to entities this instance owns. */
+/** Identifiers per `$identifier in [...]` search. */
+const IN_CHUNK = 100;
+
+/** The read/delete side of Port that stale deletion and live events need, restricted to entities this instance owns. */
 export class PortCatalog {
   readonly deleteDependentEntities: boolean;
+  readonly adoptOceanIdentifier?: string;
   readonly #pageSize: number;
   readonly #log: Logger;
   readonly #relationTargets = new Map<string, Promise<Record<string, string>>>();
@@ -38,34 +45,54 @@ export class PortCatalog {
     options: PortCatalogOptions = {},
   ) {
     this.deleteDependentEntities = options.deleteDependentEntities ?? true;
+    this.adoptOceanIdentifier = options.adoptOceanIdentifier;
     this.#pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 1000));
     this.#log = options.log ?? silentLogger;
   }
 
+  /** Whether entities of an adopted Ocean installation count as owned. */
+  get adopts(): boolean {
+    return this.adoptOceanIdentifier !== undefined;
+  }
+
   /**
-   * Entities of `blueprint` whose datasource is this integration instance (see ownership.ts), page by page through
-   * Port's paginated search. `updatedBefore` keeps out entities written after that time (e.g. by a webhook during the
-   * resync). A failure is thrown, never read as "no entities".
+   * Identifiers of `blueprint`'s entities last written by this instance (`ours`) or by the adopted Ocean installation
+   * (`adopted`), page by page through Port's paginated search. A failure is thrown, never read as "no entities".
    */
-  async *listOwned(blueprint: string, opts: { updatedBefore?: Date } = {}): AsyncGenerator<OwnedEntity> {
-    const rules: SearchRule[] = ownershipRules(this.client.integrationIdentifier);
-    if (opts.updatedBefore) rules.push({ property: '$updatedAt', operator: '<', value: opts.updatedBefore.toISOString() });
-    const query: SearchQuery = { combinator: 'and', rules };
-    for await (const page of this.client.search(blueprint, query, ['$identifier', '$blueprint', 'relations'], this.#pageSize)) {
-      for (const e of page) yield { blueprint, identifier: e.identifier, relations: (e.relations as Record<string, unknown>) ?? {} };
+  async *ownedIdentifiers(blueprint: string, owner: Owner): AsyncGenerator<string[]> {
+    const query = owner === 'ours' ? ownershipQuery(this.client.integrationIdentifier) : oceanOwnershipQuery(this.#adopted());
+    for await (const page of this.client.search(blueprint, query, ['$identifier'], this.#pageSize)) {
+      yield page.map((e) => e.identifier);
     }
+  }
+
+  /** The owned (ours or adopted) entities among `identifiers`, as Port holds them now: relations and last update. */
+  async describeOwned(blueprint: string, identifiers: string[]): Promise<OwnedEntity[]> {
+    const out: OwnedEntity[] = [];
+    for (const e of await this.#ownedAmong(blueprint, identifiers, ['$identifier', 'relations', '$updatedAt'])) {
+      out.push({ blueprint, identifier: e.identifier, relations: (e.relations as Record<string, unknown>) ?? {}, updatedAt: e.updatedAt });
+    }
+    return out;
   }
 
   /** Which of these identifiers exist in `blueprint` and are owned by this instance (live deletions touch only those). */
   async ownedAmong(blueprint: string, identifiers: string[]): Promise<string[]> {
-    const found: string[] = [];
-    for (let i = 0; i < identifiers.length; i += 100) {
-      const rules: SearchRule[] = [...ownershipRules(this.client.integrationIdentifier), { property: '$identifier', operator: 'in', value: identifiers.slice(i, i + 100) }];
-      for await (const page of this.client.search(blueprint, { combinator: 'and', rules }, ['$identifier'], this.#pageSize)) {
-        for (const e of page) found.push(e.identifier);
-      }
+    return (await this.#ownedAmong(blueprint, identifiers, ['$identifier'])).map((e) => e.identifier);
+  }
+
+  async #ownedAmong(blueprint: string, identifiers: string[], include: string[]) {
+    const owned = ownedByAnyQuery(this.client.integrationIdentifier, this.adoptOceanIdentifier);
+    const found = [];
+    for (let i = 0; i < identifiers.length; i += IN_CHUNK) {
+      const query: SearchQuery = { combinator: 'and', rules: [owned, { property: '$identifier', operator: 'in', value: identifiers.slice(i, i + IN_CHUNK) }] };
+      for await (const page of this.client.search(blueprint, query, include, this.#pageSize)) found.push(...page);
     }
     return found;
+  }
+
+  #adopted(): string {
+    if (!this.adoptOceanIdentifier) throw new Error('no Ocean installation is adopted (ADOPT_OCEAN_IDENTIFIER)');
+    return this.adoptOceanIdentifier;
   }
 
   /** Relation id → target blueprint, from the blueprint definition (cached per instance). */
@@ -82,18 +109,20 @@ export class PortCatalog {
   }
 
   /**
-   * Deletes identifiers of one blueprint in bulk calls of at most 100. Port refuses a whole bulk call when an entity
-   * has dependents and `delete_dependents` is off; such a batch is retried one entity at a time so only the entities
-   * that really have dependents fail. Identifiers Port no longer has are neither deleted nor failed.
+   * Deletes identifiers of one blueprint in bulk calls of at most 100, with Port deleting their dependents too when
+   * `cascade` (default: `deleteDependentEntities`). Port refuses a whole bulk call when an entity has dependents and
+   * `delete_dependents` is off; such a batch is retried one entity at a time so only the entities that really have
+   * dependents fail. Identifiers Port no longer has are neither deleted nor failed.
    */
-  async delete(blueprint: string, identifiers: string[]): Promise<DeleteResult> {
+  async delete(blueprint: string, identifiers: string[], opts: { cascade?: boolean } = {}): Promise<DeleteResult> {
+    const cascade = opts.cascade ?? this.deleteDependentEntities;
     const result: DeleteResult = { deleted: [], failed: [] };
     const batches: string[][] = [];
     for (let i = 0; i < identifiers.length; i += 100) batches.push(identifiers.slice(i, i + 100));
     await Promise.all(
       batches.map(async (batch) => {
         try {
-          result.deleted.push(...(await this.client.bulkDelete(blueprint, batch, this.deleteDependentEntities)));
+          result.deleted.push(...(await this.client.bulkDelete(blueprint, batch, cascade)));
           return;
         } catch (err) {
           if (!(err instanceof PortApiError) || err.status === undefined || err.status >= 500 || err.status === 429) {
@@ -104,7 +133,7 @@ export class PortCatalog {
         }
         for (const id of batch) {
           try {
-            if (await this.client.deleteEntity(blueprint, id, this.deleteDependentEntities)) result.deleted.push(id);
+            if (await this.client.deleteEntity(blueprint, id, cascade)) result.deleted.push(id);
           } catch (err) {
             result.failed.push({ identifier: id, error: errorMessage(err) });
           }
