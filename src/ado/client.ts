@@ -261,8 +261,8 @@ function errorDetail(text: string): string {
   return text.slice(0, 200).replace(/\s+/g, ' ');
 }
 
-/** Continuation tokens can be long and opaque; keep logs readable. */
-function redactQuery(url: string): string {
+/** Continuation tokens can be long and opaque; keep logs and messages readable. */
+export function redactQuery(url: string): string {
   const u = new URL(url);
   if (u.searchParams.has('continuationToken')) u.searchParams.set('continuationToken', '…');
   return decodeURIComponent(u.toString());

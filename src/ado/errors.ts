@@ -21,3 +21,14 @@ export class AdoAuthError extends AdoError {
 export class AdoNotFoundError extends AdoError {
   override name = 'AdoNotFoundError';
 }
+
+/**
+ * A list answer that does not prove it is complete: its array is missing or mistyped, its `count` disagrees, or its
+ * paging never ends. Never retried and never read as "no items": the resource fails, so stale deletion is blocked.
+ */
+export class IncompleteListingError extends AdoError {
+  override name = 'IncompleteListingError';
+  constructor(message: string, status?: number) {
+    super(`${message}; incomplete listing`, status, false);
+  }
+}

@@ -36,6 +36,7 @@ async function* areasOf(ctx: FetchContext, project: ProjectRef, depth: number | 
     if (String(node.structureType ?? 'area').toLowerCase() === 'area') {
       out.push({ ...rest, __project: project, __parentIdentifier: parent, __normalizedPath: normalizePath(node.path) });
     }
+    // Not a listing: leaves, and nodes at the `$depth` limit, come without `children`.
     for (const c of Array.isArray(children) ? children : []) if (c && typeof c === 'object') walk(c, node.identifier ?? null);
   };
   walk(root, null);

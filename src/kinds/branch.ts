@@ -1,4 +1,4 @@
-import { pagesByContinuation } from '../ado/paging.js';
+import { getList, pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { isHealthyRepository, listRepositories, type RepositoryRef } from './shared/listings.js';
@@ -23,8 +23,13 @@ function branchItem(refName: string, objectId: unknown, repository: RawItem): Ra
   return { name: refName.replace(/^refs\/heads\//, ''), refName, objectId: objectId ?? null, __repository: repository };
 }
 
+/** Repositories whose branches the resync lists, declared once for the listing and for pushes: healthy, not empty. */
+function listsBranches(repo: RepositoryRef): boolean {
+  return isHealthyRepository(repo) && repo.defaultBranch !== undefined;
+}
+
 async function* fetchBranches(ctx: FetchContext, _selector: Selector): AsyncGenerator<RawItem[]> {
-  const repos = (await listRepositories(ctx)).filter((r) => isHealthyRepository(r) && r.defaultBranch !== undefined);
+  const repos = (await listRepositories(ctx)).filter(listsBranches);
   yield* mergeMap(repos, (repo) => repositoryBranches(ctx, repo), 8);
 }
 
@@ -35,6 +40,7 @@ async function* repositoryBranches(ctx: FetchContext, repo: RepositoryRef): Asyn
       query: { filter: 'heads/', 'api-version': API.ga },
       top: Math.min(ctx.pageSize, REFS_MAX_PAGE),
       tokenFrom: 'header',
+      idOf: (ref) => ref?.name,
       signal: ctx.signal,
     });
     for await (const page of pages) {
@@ -73,7 +79,8 @@ const ZERO_OBJECT_ID = /^0+$/;
 
 /**
  * Every branch a push created, moved or deleted: deletions (new object id all zeros) are removed; the others are read
- * back from the refs API (a later push may have moved or deleted them since), with the repository as it is now.
+ * back from the refs API (a later push may have moved or deleted them since), with the repository as it is now. In a
+ * repository the resync does not list branches of (disabled, in a project being deleted), they are all removed.
  */
 async function branchesOfPush(ctx: FetchContext, event: ServiceHookEvent): Promise<EventOutcome> {
   const repoId = field<string>(event.resource, 'repository', 'id');
@@ -82,6 +89,7 @@ async function branchesOfPush(ctx: FetchContext, event: ServiceHookEvent): Promi
   if (updates.length === 0) return nothing();
   const repo = await getIfExists<RepositoryRef>(ctx, ctx.client.url(`_apis/git/repositories/${encodeURIComponent(repoId)}`));
   if (!repo) return deletedItems(...updates.map((u) => branchItem(u.name!, u.oldObjectId, field<RawItem>(event.resource, 'repository')!)));
+  if (!listsBranches(repo)) return deletedItems(...updates.map((u) => branchItem(u.name!, u.oldObjectId, repo)));
   const outcome = nothing();
   for (const u of updates) {
     const refName = u.name!;
@@ -89,13 +97,15 @@ async function branchesOfPush(ctx: FetchContext, event: ServiceHookEvent): Promi
       outcome.deleted.push(branchItem(refName, u.oldObjectId, repo));
       continue;
     }
-    const res = await ctx.client.get<{ value?: GitRef[] }>(
+    // A proven list (an answer without its array fails the event rather than deleting the branch).
+    const refs = await getList<GitRef>(
+      ctx.client,
       ctx.client.url(`${encodeURIComponent(repo.project.id)}/_apis/git/repositories/${encodeURIComponent(repo.id)}/refs`),
       { filter: refName.slice('refs/'.length), 'api-version': API.ga },
-      ctx.signal,
+      { signal: ctx.signal },
     );
     // The filter is a prefix match: pick the exact ref.
-    const ref = (res.data?.value ?? []).find((r) => r?.name === refName);
+    const ref = refs.find((r) => r?.name === refName);
     if (ref) outcome.upsert.push(branchItem(refName, ref.objectId, repo));
     else outcome.deleted.push(branchItem(refName, u.oldObjectId, repo));
   }

@@ -4,8 +4,8 @@ import { items, mergeMap } from '../util/asyncIter.js';
 import { errorMessage } from '../util/errors.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
-import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE, PROJECT_CONCURRENCY, buildPages, projectPath, top } from './shared/pipelines.js';
-import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
+import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE, PROJECT_CONCURRENCY, buildPages, isListedBuild, projectPath, top } from './shared/pipelines.js';
+import { deletedItems, eventProject, eventProjectId, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface BuildSelector extends Selector {
@@ -32,7 +32,7 @@ async function* fetchBuilds(ctx: FetchContext, selector: BuildSelector): AsyncGe
 async function* projectBuilds(ctx: FetchContext, project: ProjectRef, firstCommit: boolean): AsyncGenerator<RawItem[]> {
   for await (const page of buildPages(ctx, project)) {
     // Stamped in place: the page was just parsed and nothing else holds it, so no copy of every build.
-    const stamped = page.map((b) => Object.assign(b, { __projectId: project.id, __project: project }) as Build);
+    const stamped = page.filter(isListedBuild).map((b) => Object.assign(b, { __projectId: project.id, __project: project }) as Build);
     if (!firstCommit) {
       yield stamped;
       continue;
@@ -119,10 +119,10 @@ export const buildKind: KindDefinition<BuildSelector> = {
       const projectId = eventProjectId(event) ?? field<string>(event.resource, 'definition', 'project', 'id');
       if (id === undefined) throw missing(event, 'resource.id (the build id)');
       if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
-      const project = await projectById(ctx, projectId);
-      if (!project) return nothing();
-      const build = await getIfExists<Build>(ctx, ctx.client.url(projectPath(project, `build/builds/${id}`)));
-      if (!build) return deletedItems({ id, __projectId: project.id, __project: project });
+      // A build of a project the resync does not list, gone, or deleted (still readable) is removed, never written.
+      const { project, listed } = await eventProject(ctx, projectId);
+      const build = listed ? await getIfExists<Build>(ctx, ctx.client.url(projectPath(project, `build/builds/${id}`))) : undefined;
+      if (!build || !isListedBuild(build)) return deletedItems({ ...(build ?? { id }), __projectId: project.id, __project: project });
       const stamped: Build = { ...build, __projectId: project.id, __project: project };
       if (!selector.enrichWithFirstCommit) return upserted(stamped);
       const out: RawItem[] = [];

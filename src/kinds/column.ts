@@ -1,3 +1,4 @@
+import { IncompleteListingError } from '../ado/errors.js';
 import { listBoards } from './shared/boards.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
@@ -6,7 +7,9 @@ async function* fetchColumns(ctx: FetchContext): AsyncGenerator<RawItem[]> {
   let page: RawItem[] = [];
   for (const board of await listBoards(ctx)) {
     const { columns, ...rest } = board;
-    for (const column of Array.isArray(columns) ? columns : []) {
+    // Every board has columns: a board answer without them is incomplete, not a board whose columns were all deleted.
+    if (!Array.isArray(columns)) throw new IncompleteListingError(`board "${String(board.name ?? board.id)}": the board answer has no "columns" array`);
+    for (const column of columns) {
       for (const [stateType, stateName] of Object.entries(column?.stateMappings ?? {})) {
         page.push({ ...column, __board: { ...rest, columns }, __stateType: stateType, __stateName: stateName });
         if (page.length >= ctx.pageSize) {

@@ -1,5 +1,6 @@
 import yaml from 'js-yaml';
-import { AdoNotFoundError } from '../ado/errors.js';
+import { AdoNotFoundError, IncompleteListingError } from '../ado/errors.js';
+import { getList, postList } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { globBase, globToRegExp, hasGlob, trimPath } from './shared/globs.js';
@@ -32,12 +33,21 @@ interface GitItem {
  * repository (`files.repos` names, default all; disabled ones included, empty ones skipped as Ocean does). Literal paths
  * are read directly; globs are listed with one itemsbatch per repository, then each match is read. One page per repository.
  */
+/**
+ * The repositories the resync reads files from, declared once for the listing and for pushes: not empty (a default
+ * branch; disabled ones included, as Ocean does) and named in `files.repos` when it is given.
+ */
+function selectsRepository(files: NonNullable<FileSelector['files']>): (repo: RepositoryRef) => boolean {
+  const wanted = files.repos?.length ? new Set(files.repos.map((n) => n.toLowerCase())) : undefined;
+  return (repo) => repo.defaultBranch !== undefined && (!wanted || wanted.has(String(repo.name).toLowerCase()));
+}
+
 async function* fetchFiles(ctx: FetchContext, selector: FileSelector): AsyncGenerator<RawItem[]> {
   const files = selector.files;
   if (!files?.path) throw new Error('file: the selector needs files.path (a path, a glob or a list of them)');
   const patterns = (Array.isArray(files.path) ? files.path : [files.path]).map(trimPath).filter((p) => p !== '');
   const wanted = files.repos?.length ? new Set(files.repos.map((n) => n.toLowerCase())) : undefined;
-  const repos = (await listRepositories(ctx)).filter((r) => r.defaultBranch && (!wanted || wanted.has(String(r.name).toLowerCase())));
+  const repos = (await listRepositories(ctx)).filter(selectsRepository(files));
   if (wanted) {
     const found = new Set(repos.map((r) => String(r.name).toLowerCase()));
     const missing = [...wanted].filter((n) => !found.has(n));
@@ -80,28 +90,30 @@ async function listMatches(ctx: FetchContext, repo: RepositoryRef, branch: strin
     bases.set(base, (bases.get(base) ?? false) || deep);
   }
   const descriptors = [...bases].map(([base, deep]) => ({ path: `/${base}`, recursionLevel: deep ? 'full' : 'oneLevel', version: branch, versionType: 'branch' }));
-  let listings: GitItem[][];
+  let listings: unknown[];
   try {
-    const res = await ctx.client.request<{ value?: GitItem[][] }>(repoUrl(ctx, repo, 'itemsbatch'), {
-      method: 'POST',
+    listings = await postList<unknown>(ctx.client, repoUrl(ctx, repo, 'itemsbatch'), { itemDescriptors: descriptors, includeContentMetadata: true }, {
       query: { 'api-version': API.ga },
-      body: { itemDescriptors: descriptors, includeContentMetadata: true },
-      idempotent: true,
       signal: ctx.signal,
     });
-    listings = Array.isArray(res.data?.value) ? res.data.value : [];
+    // One listing per descriptor, each an array: anything else is as incomplete as a missing `value`.
+    if (listings.length !== descriptors.length || !listings.every(Array.isArray)) {
+      throw new IncompleteListingError(`repository "${repo.name}": itemsbatch answered ${listings.length} listings for ${descriptors.length} folders, or one that is not an array`);
+    }
   } catch (err) {
     if (!(err instanceof AdoNotFoundError)) throw err;
     // One missing base folder fails the whole batch: list each base on its own; a missing folder has no matches.
     listings = [];
     for (const d of descriptors) {
       try {
-        const res = await ctx.client.get<{ value?: GitItem[] }>(
-          repoUrl(ctx, repo, 'items'),
-          { scopePath: d.path, recursionLevel: d.recursionLevel, versionType: 'Branch', version: branch, 'api-version': API.ga },
-          ctx.signal,
+        listings.push(
+          await getList<GitItem>(
+            ctx.client,
+            repoUrl(ctx, repo, 'items'),
+            { scopePath: d.path, recursionLevel: d.recursionLevel, versionType: 'Branch', version: branch, 'api-version': API.ga },
+            { signal: ctx.signal },
+          ),
         );
-        listings.push(res.data?.value ?? []);
       } catch (inner) {
         if (!(inner instanceof AdoNotFoundError)) throw inner;
       }
@@ -109,8 +121,8 @@ async function listMatches(ctx: FetchContext, repo: RepositoryRef, branch: strin
   }
   const res = globs.map(globToRegExp);
   const out = new Set<string>();
-  for (const list of listings) {
-    for (const item of Array.isArray(list) ? list : []) {
+  for (const list of listings as GitItem[][]) {
+    for (const item of list) {
       if (item?.gitObjectType !== 'blob' || typeof item.path !== 'string' || item.isFolder) continue;
       if (typeof item.size === 'number' && item.size > MAX_FILE_BYTES) continue;
       const path = trimPath(item.path);
@@ -228,14 +240,15 @@ async function filesOfPush(ctx: FetchContext, event: ServiceHookEvent, selector:
   if (!repoId) throw missing(event, 'resource.repository.id');
   const repo = await getIfExists<RepositoryRef>(ctx, ctx.client.url(`_apis/git/repositories/${encodeURIComponent(repoId)}`));
   if (!repo?.defaultBranch) return nothing();
-  if (files.repos?.length && !files.repos.some((n) => n.toLowerCase() === String(repo.name).toLowerCase())) return nothing();
+  // A repository the resync reads no files from (left out of `files.repos`): what the push touched is removed.
+  const selected = selectsRepository(files)(repo);
   const update = (field<Array<{ name?: string; oldObjectId?: string; newObjectId?: string }>>(event.resource, 'refUpdates') ?? []).find((u) => u?.name === repo.defaultBranch);
   if (!update?.newObjectId || /^0+$/.test(update.newObjectId)) return nothing();
   const patterns = (Array.isArray(files.path) ? files.path : [files.path]).map(trimPath).filter((p) => p !== '');
   const included = selector.includedFiles ?? [];
   if (!update.oldObjectId || /^0+$/.test(update.oldObjectId)) {
     const outcome = nothing();
-    for await (const page of repositoryFiles(ctx, repo, patterns, included)) outcome.upsert.push(...page);
+    for await (const page of repositoryFiles(ctx, repo, patterns, included)) (selected ? outcome.upsert : outcome.deleted).push(...page);
     return outcome;
   }
   const matchers = patterns.map(globToRegExp); // a literal path compiles to an exact match
@@ -245,10 +258,12 @@ async function filesOfPush(ctx: FetchContext, event: ServiceHookEvent, selector:
     if (change.item?.isFolder || change.item?.gitObjectType === 'tree') continue;
     for (const p of paths) if (typeof p === 'string' && matchers.some((re) => re.test(trimPath(p)))) touched.add(trimPath(p));
   }
+  const gone = (path: string): RawItem => ({ file: { path, isFolder: false }, repo });
+  if (!selected) return { upsert: [], deleted: [...touched].map(gone) };
   const branch = repo.defaultBranch.replace(/^refs\/heads\//, '');
   const current = await readFiles(ctx, repo, branch, touched, included);
   const present = new Set(current.map((f) => (f.file as { path: string }).path));
-  return { upsert: current, deleted: [...touched].filter((p) => !present.has(p)).map((path) => ({ file: { path, isFolder: false }, repo })) };
+  return { upsert: current, deleted: [...touched].filter((p) => !present.has(p)).map(gone) };
 }
 
 async function* pushChanges(ctx: FetchContext, repo: RepositoryRef, base: string, target: string): AsyncGenerator<NonNullable<CommitDiffs['changes']>[number]> {

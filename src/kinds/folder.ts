@@ -1,4 +1,5 @@
 import { AdoNotFoundError } from '../ado/errors.js';
+import { getList } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { globBase, globToRegExp, trimPath } from './shared/globs.js';
@@ -69,12 +70,12 @@ async function* matchFolders(ctx: FetchContext, t: Target, included: string[]): 
   const re = globToRegExp(t.pattern);
   let items: GitItem[];
   try {
-    const res = await ctx.client.get<{ value?: GitItem[] }>(
+    items = await getList<GitItem>(
+      ctx.client,
       ctx.client.url(`${encodeURIComponent(t.repo.project.id)}/_apis/git/repositories/${encodeURIComponent(t.repo.id)}/items`),
       { scopePath: `/${base}`, recursionLevel: deep ? 'Full' : 'OneLevel', versionType: 'Branch', version: t.branch, 'api-version': API.ga },
-      ctx.signal,
+      { signal: ctx.signal },
     );
-    items = Array.isArray(res.data?.value) ? res.data.value : [];
   } catch (err) {
     if (err instanceof AdoNotFoundError) return; // folder or branch absent in this repository
     throw err;

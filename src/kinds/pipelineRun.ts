@@ -1,11 +1,15 @@
+import { getList } from '../ado/paging.js';
 import { items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { OCEAN_DEFAULT_TEAM, pipelinePages, PROJECT_CONCURRENCY, projectPath, type PipelineRef } from './shared/pipelines.js';
-import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
+import { deletedItems, eventProject, eventProjectId, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem } from './types.js';
 
-/** Runs of every YAML pipeline (the runs list is not paged: the service returns up to 10,000 newest runs). */
+/** The runs list is not paged: the service returns up to its 10,000 newest runs ("Gets top 10000 runs"). */
+const MAX_RUNS = 10_000;
+
+/** Runs of every YAML pipeline. */
 async function* fetchPipelineRuns(ctx: FetchContext): AsyncGenerator<RawItem[]> {
   const projects = await listProjects(ctx);
   yield* mergeMap(
@@ -16,12 +20,12 @@ async function* fetchPipelineRuns(ctx: FetchContext): AsyncGenerator<RawItem[]> 
 }
 
 async function* pipelineRuns(ctx: FetchContext, project: ProjectRef, pipeline: PipelineRef): AsyncGenerator<RawItem[]> {
-  const res = await ctx.client.get<{ value?: RawItem[] }>(
+  const runs = await getList<RawItem>(
+    ctx.client,
     ctx.client.url(projectPath(project, `pipelines/${encodeURIComponent(String(pipeline.id))}/runs`)),
     { 'api-version': API.ga },
-    ctx.signal,
+    { maxItems: MAX_RUNS, signal: ctx.signal },
   );
-  const runs = res.data?.value ?? [];
   if (runs.length > 0) yield runs.map((r) => ({ ...r, __project: project, __pipeline: pipeline }));
 }
 
@@ -43,9 +47,11 @@ export const pipelineRunKind: KindDefinition = {
       const projectId = eventProjectId(event);
       if (runId === undefined || pipelineId === undefined) throw missing(event, 'resource.run.id and resource.pipeline.id');
       if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
-      const project = await projectById(ctx, projectId);
-      if (!project) return nothing();
-      const pipeline = await getIfExists<PipelineRef>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}`)));
+      // A run of a project the resync does not list is removed, never written. The runs listing holds a pipeline's
+      // 10,000 newest runs: not checked here, since a run an event announces is a current one (and were it older, the
+      // next resync would remove it, which converges).
+      const { project, listed } = await eventProject(ctx, projectId);
+      const pipeline = listed ? await getIfExists<PipelineRef>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}`))) : undefined;
       const run = pipeline && (await getIfExists<RawItem>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}/runs/${runId}`))));
       const enrich = (r: RawItem): RawItem => ({ ...r, __project: project, __pipeline: pipeline ?? field(event.resource, 'pipeline') });
       return run ? upserted(enrich(run)) : deletedItems(enrich({ ...(field<RawItem>(event.resource, 'run') ?? { id: runId }) }));

@@ -1,13 +1,11 @@
+import { getList } from '../ado/paging.js';
 import { chunk, items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
-import { buildPages, OCEAN_DEFAULT_TEAM, PROJECT_CONCURRENCY, projectPath } from './shared/pipelines.js';
-import { eventProjectId, field, getIfExists, missing, nothing, numericId, projectById } from './shared/events.js';
+import { AdoNotFoundError } from '../ado/errors.js';
+import { buildPages, isListedBuild, OCEAN_DEFAULT_TEAM, PROJECT_CONCURRENCY, projectPath } from './shared/pipelines.js';
+import { eventProjectId, field, getIfExists, isListedProject, missing, nothing, numericId, projectById } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
-
-interface Timeline {
-  records?: Array<RawItem & { type?: string }> | null;
-}
 
 /**
  * Stages of every build: builds stream per project (newest first) while their timelines are fetched a few at a time;
@@ -19,19 +17,23 @@ async function* fetchPipelineStages(ctx: FetchContext): AsyncGenerator<RawItem[]
 }
 
 async function* projectStages(ctx: FetchContext, project: ProjectRef): AsyncGenerator<RawItem> {
-  const builds = items(buildPages(ctx, project));
-  for await (const stages of mergeMap(builds, (build) => buildStages(ctx, project, build), 5)) yield* stages;
+  for await (const stages of mergeMap(listedBuilds(ctx, project), (build) => buildStages(ctx, project, build), 5)) yield* stages;
 }
 
+async function* listedBuilds(ctx: FetchContext, project: ProjectRef): AsyncGenerator<RawItem> {
+  for await (const build of items(buildPages(ctx, project))) if (isListedBuild(build)) yield build;
+}
+
+/** The build's timeline records of `type == "Stage"`: the kind's one filter, for the listing and for events alike. */
 async function* buildStages(ctx: FetchContext, project: ProjectRef, build: RawItem): AsyncGenerator<RawItem[]> {
   if (build.id === undefined || build.id === null) return;
-  const res = await ctx.client.get<Timeline | undefined>(
+  // A build that has not started yet has no timeline (204/empty body): no stages. A body without `records` is incomplete.
+  const records = await getList<RawItem & { type?: string }>(
+    ctx.client,
     ctx.client.url(projectPath(project, `build/builds/${encodeURIComponent(String(build.id))}/timeline`)),
     { 'api-version': API.ga },
-    ctx.signal,
+    { itemsKey: 'records', noContentIsEmpty: true, signal: ctx.signal },
   );
-  // A build that has not started yet has no timeline (204/empty body): no stages.
-  const records = res.data?.records ?? [];
   yield records.filter((r) => r?.type === 'Stage').map((r) => ({ ...r, __project: project, __build: build }));
 }
 
@@ -53,12 +55,20 @@ export const pipelineStageKind: KindDefinition<Selector> = {
       const projectId = eventProjectId(event);
       if (runId === undefined) throw missing(event, 'resource.run.id');
       if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
+      // Gone project or build: their stages cannot be named (the event's stage id is not the timeline record's).
       const project = await projectById(ctx, projectId);
       if (!project) return nothing();
       const build = await getIfExists<RawItem>(ctx, ctx.client.url(projectPath(project, `build/builds/${runId}`)));
       if (!build) return nothing();
+      // The stages of a build the resync does not list (its project not listed, the build deleted) are removed.
+      const listed = isListedProject(project) && isListedBuild(build);
       const outcome = nothing();
-      for await (const stages of buildStages(ctx, project, build)) outcome.upsert.push(...stages);
+      try {
+        for await (const stages of buildStages(ctx, project, build)) (listed ? outcome.upsert : outcome.deleted).push(...stages);
+      } catch (err) {
+        if (err instanceof AdoNotFoundError) return nothing(); // deleted since: nothing left to name
+        throw err;
+      }
       return outcome;
     },
   },

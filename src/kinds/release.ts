@@ -1,6 +1,9 @@
+import type { Query } from '../ado/client.js';
+import { getList } from '../ado/paging.js';
+import { API } from './shared/api.js';
 import { PIPELINE_PAGE, projectPath } from './shared/pipelines.js';
 import { releaseListPages, tagList } from './shared/release.js';
-import { deletedItems, eventProjectId, field, getIfExists, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
+import { deletedItems, eventProject, eventProjectId, field, missing, numericId, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 interface ReleaseSelector extends Selector {
@@ -12,21 +15,24 @@ interface ReleaseSelector extends Selector {
   maxCreatedTime?: string;
 }
 
+/**
+ * The selector options as the releases list's filters, declared once: the listing sends them, and an event asks the same
+ * list for its one release (`releaseIdFilter`), so Azure DevOps applies the very same filters (and `$expand`) to it.
+ */
+function releaseQuery(s: ReleaseSelector): Query {
+  return {
+    $expand: s.expand,
+    statusFilter: s.statusFilter,
+    tagFilter: tagList(s.tagFilter),
+    sourceBranchFilter: s.sourceBranchFilter,
+    minCreatedTime: s.minCreatedTime,
+    maxCreatedTime: s.maxCreatedTime,
+  };
+}
+
 /** Classic releases of every project (vsrm); the selector options are passed through as the API's filters. */
 function fetchReleases(ctx: FetchContext, s: ReleaseSelector): AsyncGenerator<RawItem[]> {
-  return releaseListPages(
-    ctx,
-    'releases',
-    {
-      $expand: s.expand,
-      statusFilter: s.statusFilter,
-      tagFilter: tagList(s.tagFilter),
-      sourceBranchFilter: s.sourceBranchFilter,
-      minCreatedTime: s.minCreatedTime,
-      maxCreatedTime: s.maxCreatedTime,
-    },
-    PIPELINE_PAGE.releases,
-  );
+  return releaseListPages(ctx, 'releases', releaseQuery(s), PIPELINE_PAGE.releases);
 }
 
 export const releaseKind: KindDefinition<ReleaseSelector> = {
@@ -61,10 +67,18 @@ export const releaseKind: KindDefinition<ReleaseSelector> = {
       const projectId = eventProjectId(event) ?? field<string>(r, 'release', 'projectReference', 'id');
       if (id === undefined) throw missing(event, 'the release id (resource.release.id)');
       if (!projectId) throw missing(event, 'project (resource.project.id)');
-      const project = await projectById(ctx, projectId);
-      if (!project) return nothing();
-      const release = await getIfExists<RawItem>(ctx, ctx.client.url(projectPath(project, `release/releases/${id}`), 'vsrm'), { $expand: s.expand });
-      return release ? upserted(release) : deletedItems({ ...(field<RawItem>(r, 'release') ?? { id }) });
+      const { project, listed } = await eventProject(ctx, projectId);
+      // The release as the listing returns it, or none: gone, outside the selector's filters, or of a project the
+      // resync does not list. A proven list: an answer without its array fails the event rather than deleting.
+      const found = listed
+        ? await getList<RawItem>(ctx.client, ctx.client.url(projectPath(project, 'release/releases'), 'vsrm'), { ...releaseQuery(s), releaseIdFilter: id, 'api-version': API.ga }, { signal: ctx.signal })
+        : [];
+      const release = found.find((x) => numericId(x.id) === id);
+      if (release) return upserted(release);
+      // The payload names the release; its project, which mappings key on, is stamped when the payload lacks it.
+      const named = { ...(field<RawItem>(r, 'release') ?? { id }) };
+      named.projectReference ??= { id: project.id, name: project.name };
+      return deletedItems(named);
     },
   },
 };

@@ -1,12 +1,20 @@
-import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE } from './shared/pipelines.js';
+import type { Query } from '../ado/client.js';
+import { pagesByContinuation } from '../ado/paging.js';
+import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE, top } from './shared/pipelines.js';
 import { releaseListPages } from './shared/release.js';
 import { API } from './shared/api.js';
-import { eventProjectId, field, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
+import { eventProject, eventProjectId, field, missing, nothing, numericId } from './shared/events.js';
 import { projectPath } from './shared/pipelines.js';
 import type { FetchContext, KindDefinition, RawItem } from './types.js';
 
+/**
+ * The deployments list's filters, declared once: none beyond the project (the API's own defaults). An event refetches
+ * one release stage from the same list, narrowed only by `releaseId` and `definitionEnvironmentId`, and paged alike.
+ */
+const DEPLOYMENT_FILTERS: Query = {};
+
 function fetchReleaseDeployments(ctx: FetchContext): AsyncGenerator<RawItem[]> {
-  return releaseListPages(ctx, 'deployments', {}, PIPELINE_PAGE.releaseDeployments);
+  return releaseListPages(ctx, 'deployments', DEPLOYMENT_FILTERS, PIPELINE_PAGE.releaseDeployments);
 }
 
 export const releaseDeploymentKind: KindDefinition = {
@@ -35,15 +43,20 @@ export const releaseDeploymentKind: KindDefinition = {
       const projectId = eventProjectId(event);
       if (releaseId === undefined) throw missing(event, 'the release id (resource.environment.release.id)');
       if (!projectId) throw missing(event, 'project (resource.project.id)');
-      const project = await projectById(ctx, projectId);
-      if (!project) return nothing();
-      // Every attempt of this release in this stage, as the deployments list reports them now.
-      const res = await ctx.client.get<{ value?: RawItem[] }>(
-        ctx.client.url(projectPath(project, 'release/deployments'), 'vsrm'),
-        { releaseId, definitionEnvironmentId: envId, deploymentStatus: 'all', $top: 100, 'api-version': API.ga },
-        ctx.signal,
-      );
-      return upserted(...(res.data?.value ?? []));
+      const { project, listed, found } = await eventProject(ctx, projectId);
+      // A gone project's deployments cannot be named (the payload carries no deployment id).
+      if (!found) return nothing();
+      // Every attempt of this release in this stage, as the deployments list reports them now; those of a project the
+      // resync does not list are removed.
+      const pages = pagesByContinuation<RawItem>(ctx.client, ctx.client.url(projectPath(project, 'release/deployments'), 'vsrm'), {
+        query: { ...DEPLOYMENT_FILTERS, releaseId, definitionEnvironmentId: envId, 'api-version': API.ga },
+        top: top(ctx, PIPELINE_PAGE.releaseDeployments),
+        tokenFrom: 'header',
+        signal: ctx.signal,
+      });
+      const outcome = nothing();
+      for await (const page of pages) (listed ? outcome.upsert : outcome.deleted).push(...page);
+      return outcome;
     },
   },
 };

@@ -57,6 +57,7 @@ async function* projectPolicies(ctx: FetchContext, project: ProjectRef, repos: R
 
 /** The repositories a policy applies to: a scope names the repository (or all, when null) and a ref that covers its default branch. */
 export function repositoriesOf(policy: PolicyConfiguration, repos: RepositoryRef[]): RepositoryRef[] {
+  // Not a listing: a policy without a scope applies to no repository.
   const scopes = Array.isArray(policy.settings?.scope) ? policy.settings.scope : [];
   return repos.filter((repo) =>
     scopes.some((s) => {

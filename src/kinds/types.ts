@@ -70,7 +70,8 @@ export interface ServiceHookEvent {
 
 /**
  * What one event means for a kind, after refetching from Azure DevOps: items as they are now (mapped and upserted;
- * those failing selector.query are removed from the catalog) and items that no longer exist (their entities deleted).
+ * those failing selector.query are removed from the catalog) and items that no longer exist or that the kind's resync
+ * filters leave out (their entities deleted). An event never upserts what the next resync would not produce.
  */
 export interface EventOutcome {
   upsert: RawItem[];

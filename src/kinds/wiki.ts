@@ -1,4 +1,5 @@
 import { AdoNotFoundError } from '../ado/errors.js';
+import { getList, pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
@@ -35,29 +36,19 @@ async function* fetchWikiPages(ctx: FetchContext, selector: WikiSelector): Async
 
 async function* projectWikiPages(ctx: FetchContext, project: ProjectRef, selector: WikiSelector): AsyncGenerator<RawItem[]> {
   const base = `${encodeURIComponent(project.id)}/_apis/wiki/wikis`;
-  const res = await ctx.client.get<{ value?: Wiki[] }>(ctx.client.url(base), { 'api-version': selector.apiVersion }, ctx.signal);
-  const wikis = (Array.isArray(res.data?.value) ? res.data.value : []).filter(
-    (w) => typeof w?.id === 'string' && (!selector.wikiType || w.type === selector.wikiType),
-  );
+  const listed = await getList<Wiki>(ctx.client, ctx.client.url(base), { 'api-version': selector.apiVersion }, { signal: ctx.signal });
+  const wikis = listed.filter((w) => typeof w?.id === 'string' && (!selector.wikiType || w.type === selector.wikiType));
   for (const wiki of wikis) {
     const wikiUrl = ctx.client.url(`${base}/${encodeURIComponent(wiki.id as string)}`);
-    let token: string | undefined;
-    const seen = new Set<string>();
-    do {
-      const page = await ctx.client.request<{ value?: WikiPage[] }>(`${wikiUrl}/pagesbatch`, {
-        method: 'POST',
-        query: { 'api-version': selector.apiVersion },
-        body: { top: Math.min(ctx.pageSize, PAGES_MAX_PAGE), ...(token !== undefined ? { continuationToken: token } : {}) },
-        idempotent: true,
-        signal: ctx.signal,
-      });
-      token = page.headers.get('x-ms-continuationtoken') ?? undefined;
-      if (token === '') token = undefined;
-      if (token !== undefined) {
-        if (seen.has(token)) throw new Error(`wiki ${String(wiki.id)}: pagesBatch repeated continuation token ${token}`);
-        seen.add(token);
-      }
-      const pages = (Array.isArray(page.data?.value) ? page.data.value : []).filter((p) => p && typeof p === 'object');
+    const batches = pagesByContinuation<WikiPage>(ctx.client, `${wikiUrl}/pagesbatch`, {
+      query: { 'api-version': selector.apiVersion },
+      // POST: the token comes in the header and goes back in the body.
+      postBody: (token) => ({ top: Math.min(ctx.pageSize, PAGES_MAX_PAGE), ...(token !== undefined ? { continuationToken: token } : {}) }),
+      tokenFrom: 'header',
+      signal: ctx.signal,
+    });
+    for await (const batch of batches) {
+      const pages = batch.filter((p) => p && typeof p === 'object');
       const out: RawItem[] = [];
       if (selector.includeContent) {
         for await (const p of mergeMap(pages, (p) => withContent(ctx, wikiUrl, p, selector.apiVersion), 8)) out.push(p);
@@ -67,7 +58,7 @@ async function* projectWikiPages(ctx: FetchContext, project: ProjectRef, selecto
         item.__project = project;
       }
       if (out.length > 0) yield out;
-    } while (token !== undefined);
+    }
   }
 }
 

@@ -1,8 +1,9 @@
-import { AdoError } from '../ado/errors.js';
+import { IncompleteListingError } from '../ado/errors.js';
+import { getList, postList } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
-import { deletedItems, eventProjectId, field, missing, nothing, numericId, projectById, upserted } from './shared/events.js';
+import { deletedItems, eventProject, eventProjectId, field, missing, numericId, upserted } from './shared/events.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
 
 interface WorkItemSelector extends Selector {
@@ -17,13 +18,18 @@ export const WORK_ITEMS_PER_REQUEST = 200;
 /** Batches of one project fetched at once (projects run 5 at a time; the client bounds the total). */
 const BATCHES_IN_FLIGHT = 3;
 
-interface WiqlResult {
-  workItems?: Array<{ id?: unknown }>;
-}
-
 /** Escapes a string for a single-quoted WIQL literal. */
 export function wiqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The resync's WIQL condition in one project, declared once for the listing and for events: the project, and the
+ * selector's own condition (without its ORDER BY).
+ */
+function workItemCondition(project: ProjectRef, where: string | undefined): string {
+  const inProject = `[System.TeamProject] = ${wiqlString(project.name)}`;
+  return where ? `${inProject} AND (${where})` : inProject;
 }
 
 /** Splits a user WIQL fragment into its condition and a trailing ORDER BY clause, if any. */
@@ -58,8 +64,7 @@ async function* projectWorkItems(
 ): AsyncGenerator<RawItem[]> {
   let lastId = 0;
   while (true) {
-    let query = `SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = ${wiqlString(project.name)}`;
-    if (user?.where) query += ` AND (${user.where})`;
+    let query = `SELECT [System.Id] FROM WorkItems WHERE ${workItemCondition(project, user?.where)}`;
     if (user?.orderBy) query += ` ${user.orderBy}`;
     else query += ` AND [System.Id] > ${lastId} ORDER BY [System.Id] ASC`;
     const { ids, full } = await wiqlIds(ctx, project, query);
@@ -71,19 +76,21 @@ async function* projectWorkItems(
     };
     yield* mergeMap(chunks, batch, BATCHES_IN_FLIGHT);
     if (user?.orderBy || !full || ids.length === 0) return;
-    lastId = Math.max(...ids);
+    const next = Math.max(...ids);
+    // A full page that does not move past the last id would be asked again and again.
+    if (next <= lastId) throw new IncompleteListingError(`project "${project.name}": WIQL answered no id above ${lastId} (id paging does not advance)`);
+    lastId = next;
   }
 }
 
 /**
- * One batch; a body that is not a `value` list throws (a silently short batch would delete entities). With
+ * One batch, proven as any listing (a silently short batch would delete entities), and never more items than ids. With
  * `errorPolicy=Omit` an item deleted since the WIQL comes back as null instead of failing the whole batch.
  */
 async function workItemsByIds(ctx: FetchContext, project: ProjectRef, ids: number[], expand: string): Promise<RawItem[]> {
   const url = ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/workitems`);
-  const res = await ctx.client.get<{ value?: unknown }>(url, { ids: ids.join(','), $expand: expand, errorPolicy: 'Omit', 'api-version': API.ga }, ctx.signal);
-  const value = res.data?.value;
-  if (!Array.isArray(value)) throw new AdoError(`project "${project.name}": work items batch answered without a value list`, res.status, false);
+  const query = { ids: ids.join(','), $expand: expand, errorPolicy: 'Omit', 'api-version': API.ga };
+  const value = await getList<unknown>(ctx.client, url, query, { maxItems: ids.length, signal: ctx.signal });
   const out: RawItem[] = [];
   for (const item of value) {
     if (!item || typeof item !== 'object') continue;
@@ -116,8 +123,8 @@ export const workItemKind: KindDefinition<WorkItemSelector> = {
 };
 
 /**
- * Refetches the work item (in its project, with the selector's `$expand`) and checks it still matches the selector's
- * WIQL. A deleted, missing or no longer matching item is removed; the removed item carries its project (`__projectId`,
+ * Refetches the work item (in its project, with the selector's `$expand`) and checks it with the resync's WIQL condition
+ * (its project, and the selector's wiql). A deleted, missing or no longer matching item is removed; the removed item carries its project (`__projectId`,
  * `__project`) so mappings that use them still name the entity (Ocean drops the project on delete).
  */
 async function workItemEvent(ctx: FetchContext, event: ServiceHookEvent, selector: WorkItemSelector): Promise<EventOutcome> {
@@ -127,20 +134,18 @@ async function workItemEvent(ctx: FetchContext, event: ServiceHookEvent, selecto
   if (id === undefined) throw missing(event, 'work item id (resource.workItemId or resource.id)');
   const projectId = eventProjectId(event) ?? field<string>(r, 'revision', 'fields', 'System.TeamProject');
   if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
-  const found = await projectById(ctx, projectId);
-  if (!found) {
-    ctx.log.debug({ projectId }, 'work item event of a project that does not exist (any more): ignored');
-    return nothing();
-  }
-  const project: ProjectRef = found;
+  // A project gone or not listed: the resync produces none of its work items.
+  const { project, listed } = await eventProject(ctx, projectId);
   const gone = (): EventOutcome => {
     const fields = (field<RawItem>(r, 'revision', 'fields') ?? field<RawItem>(r, 'fields') ?? {}) as RawItem;
     return deletedItems({ id, rev: r.rev, fields: flatFields(fields), url: r.url, __projectId: project.id, __project: project });
   };
-  if (event.eventType === 'workitem.deleted') return gone();
+  if (event.eventType === 'workitem.deleted' || !listed) return gone();
   const [item] = await workItemsByIds(ctx, project, [id], selector.expand);
   if (!item) return gone();
-  if (selector.wiql?.trim() && !(await matchesWiql(ctx, project, id, selector.wiql))) return gone();
+  // The resync's own condition, always: without a selector wiql it still keeps only the project's items (a work item
+  // moved to another project is removed here, and written by its new project's events).
+  if (!(await matchesResync(ctx, project, id, selector.wiql))) return gone();
   return upserted(item);
 }
 
@@ -153,9 +158,9 @@ function flatFields(fields: RawItem): RawItem {
   return out;
 }
 
-async function matchesWiql(ctx: FetchContext, project: ProjectRef, id: number, wiql: string): Promise<boolean> {
-  const { where } = splitOrderBy(wiql);
-  const query = `SELECT [System.Id] FROM WorkItems WHERE [System.TeamProject] = ${wiqlString(project.name)} AND [System.Id] = ${id} AND (${where})`;
+async function matchesResync(ctx: FetchContext, project: ProjectRef, id: number, wiql: string | undefined): Promise<boolean> {
+  const where = wiql?.trim() ? splitOrderBy(wiql).where : undefined;
+  const query = `SELECT [System.Id] FROM WorkItems WHERE ${workItemCondition(project, where)} AND [System.Id] = ${id}`;
   return (await wiqlIds(ctx, project, query)).ids.includes(id);
 }
 
@@ -164,16 +169,12 @@ async function matchesWiql(ctx: FetchContext, project: ProjectRef, id: number, w
  * without a `workItems` list throws: read as "none", it would delete entities.
  */
 async function wiqlIds(ctx: FetchContext, project: ProjectRef, query: string): Promise<{ ids: number[]; full: boolean }> {
-  const res = await ctx.client.request<WiqlResult>(ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/wiql`), {
-    method: 'POST',
+  const workItems = await postList<{ id?: unknown } | null>(ctx.client, ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/wiql`), { query }, {
     query: { $top: WIQL_PAGE, 'api-version': API.ga },
-    body: { query },
-    idempotent: true,
+    itemsKey: 'workItems',
+    maxItems: WIQL_PAGE,
     signal: ctx.signal,
   });
-  if (!Array.isArray(res.data?.workItems)) {
-    throw new AdoError(`project "${project.name}": WIQL answered without a workItems list`, res.status, false);
-  }
-  const ids = res.data.workItems.map((w) => w?.id).filter((id): id is number => typeof id === 'number' && Number.isInteger(id));
-  return { ids, full: res.data.workItems.length >= WIQL_PAGE };
+  const ids = workItems.map((w) => w?.id).filter((id): id is number => typeof id === 'number' && Number.isInteger(id));
+  return { ids, full: workItems.length >= WIQL_PAGE };
 }

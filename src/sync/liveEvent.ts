@@ -1,7 +1,8 @@
 /**
  * Partial sync for one service-hook event: find the organization, let each configured resource whose kind handles the
- * event refetch the current state from Azure DevOps, map it with that resource's mapping (selector.query applies) and
- * upsert it; entities of items that are gone, or that no longer pass the query, are deleted if this instance owns them.
+ * event refetch the current state from Azure DevOps (with the kind's own resync filters: what a resync would not produce
+ * comes back as deleted), map it with that resource's mapping (selector.query applies) and upsert it; entities of items
+ * that are gone, filtered out, or that no longer pass the query, are deleted if this instance owns them.
  */
 import type { PortAppConfig, ResourceConfig } from '../config/appConfig.js';
 import { entityKey } from '../catalog/entity.js';

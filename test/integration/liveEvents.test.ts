@@ -136,10 +136,32 @@ describe('live events', () => {
     expect(port.entity('azureDevopsPullRequest', prEntityId(pr))?.title).toBe('Renamed in Azure DevOps');
 
     unpatch();
-    const unpatch2 = sim.patchResponses(`pullrequests/${pr.pullRequestId}$`, (b) => ({ ...b, status: 'completed', closedDate: '2025-06-01T10:00:00Z' }));
+    // Completed just now, so within the resource's closed window; Azure DevOps then lists it among the repository's
+    // recently completed pull requests too (the maxResults cap is checked on that listing).
+    const closed = { status: 'completed', closedDate: new Date().toISOString() };
+    const unpatch2 = sim.patchResponses(`pullrequests/${pr.pullRequestId}$`, (b) => ({ ...b, ...closed }));
+    const unlist = sim.patchResponses('_apis/git/pullrequests$', (b) => ({ ...b, value: [{ ...pr, ...closed }, ...b.value], count: b.value.length + 1 }));
     await deliver(event('git.pullrequest.merged', undefined, toPr));
     expect(port.entity('azureDevopsPullRequest', prEntityId(pr))?.properties.status).toBe('completed');
     unpatch2();
+    unlist();
+  });
+
+  it('a pull request of a disabled repository is removed and not written, as the resync skips such repositories (issue 17)', async () => {
+    const repo = (await ado<{ value: Json[] }>('_apis/git/repositories')).value.find((r) => r.isDisabled)!;
+    const pr = (await ado<{ value: Json[] }>(`${repo.project.id}/_apis/git/pullrequests?searchCriteria.status=active&searchCriteria.repositoryId=${repo.id}`)).value[0]!;
+    const toPr = (r: Json) => ({ ...r, pullRequestId: pr.pullRequestId, repository: pr.repository, url: pr.url });
+    // Written while the repository was still enabled.
+    const enabled = sim.patchResponses(`_apis/git/repositories/${repo.id}$`, (b) => ({ ...b, isDisabled: false }));
+    await deliver(event('git.pullrequest.created', undefined, toPr));
+    enabled();
+    expect(port.entity('azureDevopsPullRequest', prEntityId(pr))).toBeDefined();
+    const writes = port.requestsTo('POST', /\/entities(\/bulk)?$/).length;
+    const result = await deliver(event('git.pullrequest.updated', undefined, toPr));
+    const outcome = result.resources.find((r: Json) => r.kind === 'pull-request');
+    expect([outcome.upserted, outcome.deleted]).toEqual([0, 1]);
+    expect(port.entity('azureDevopsPullRequest', prEntityId(pr))).toBeUndefined();
+    expect(port.requestsTo('POST', /\/entities(\/bulk)?$/).length).toBe(writes);
   });
 
   it('two events on one pull request handled out of order leave the newer state', async () => {
@@ -220,6 +242,31 @@ describe('live events', () => {
     const result = await deliver(push([{ name: extra.name, oldObjectId: extra.objectId, newObjectId: '0'.repeat(40) }]));
     expect(result.resources.find((r: Json) => r.kind === 'branch').deleted).toBe(1);
     expect(port.entity('azureDevopsBranch', `${repo.id}/feature/live-event`)).toBeUndefined();
+  });
+
+  it('git.push in a disabled repository removes its branches and writes none, as the resync skips such repositories (issue 17)', async () => {
+    const repo = (await ado<{ value: Json[] }>('_apis/git/repositories')).value.find((r) => r.isDisabled)!;
+    const refs = (await ado<{ value: Json[] }>(`${repo.project.id}/_apis/git/repositories/${repo.id}/refs?filter=heads/`)).value;
+    const main = refs.find((r) => r.name === repo.defaultBranch)!;
+    const entityId = `${repo.id}/${main.name.replace('refs/heads/', '')}`;
+    const push = () =>
+      event('git.push', repo.project.id, (r) => ({
+        ...r,
+        repository: { ...r.repository, id: repo.id, name: repo.name, url: repo.url, project: repo.project },
+        refUpdates: [{ name: main.name, oldObjectId: 'b'.repeat(40), newObjectId: main.objectId }],
+        url: repo.url,
+      }));
+    // Written while the repository was still enabled.
+    const enabled = sim.patchResponses(`_apis/git/repositories/${repo.id}$`, (b) => ({ ...b, isDisabled: false }));
+    await deliver(push());
+    enabled();
+    expect(port.entity('azureDevopsBranch', entityId)).toBeDefined();
+    const writes = port.requestsTo('POST', /azureDevopsBranch\/entities(\/bulk)?$/).length;
+    const result = await deliver(push());
+    const outcome = result.resources.find((r: Json) => r.kind === 'branch');
+    expect([outcome.upserted, outcome.deleted]).toEqual([0, 1]);
+    expect(port.entity('azureDevopsBranch', entityId)).toBeUndefined();
+    expect(port.requestsTo('POST', /azureDevopsBranch\/entities(\/bulk)?$/).length).toBe(writes);
   });
 
   it('git.push: files changed by any commit of the push are read back at the head; deleted ones removed', async () => {

@@ -1,4 +1,5 @@
 import { AdoError } from '../../ado/errors.js';
+import { getList } from '../../ado/paging.js';
 import { collect, mergeMap } from '../../util/asyncIter.js';
 import type { FetchContext, RawItem } from '../types.js';
 import { API } from './api.js';
@@ -33,8 +34,7 @@ async function* boardsOfTeam(ctx: FetchContext, team: TeamRef, project: ProjectR
   const base = `${encodeURIComponent(team.projectId)}/${encodeURIComponent(team.id)}/_apis/work/boards`;
   let refs: BoardItem[];
   try {
-    const res = await ctx.client.get<{ value?: BoardItem[] }>(ctx.client.url(base), { 'api-version': API.ga }, ctx.signal);
-    refs = Array.isArray(res.data?.value) ? res.data.value : [];
+    refs = await getList<BoardItem>(ctx.client, ctx.client.url(base), { 'api-version': API.ga }, { signal: ctx.signal });
   } catch (err) {
     if (err instanceof AdoError && err.status === 500) {
       ctx.markIncomplete(`${what} boards: HTTP 500 although the team has iterations`);

@@ -44,6 +44,25 @@ export function projectById(ctx: FetchContext, id: string): Promise<ProjectRef |
   return ctx.cache.memo(`project:${id.toLowerCase()}`, () => getIfExists<ProjectRef>(ctx, ctx.client.url(`_apis/projects/${encodeURIComponent(id)}`)));
 }
 
+/**
+ * Projects the resync reads: `listProjects` asks `_apis/projects` without a `stateFilter`, whose default lists wellFormed
+ * projects only. Items of any other project (new, createPending, deleting, deleted) are never produced by a resync.
+ */
+export function isListedProject(project: ProjectRef): boolean {
+  return (project.state ?? 'wellFormed').toLowerCase() === 'wellformed';
+}
+
+/**
+ * The event's project as the resync sees it. `listed` is false when the project is gone (`found` false: 404) or not
+ * listed: the items the event names are then removed, stamped with what is known of the project (a gone one keeps only
+ * its id).
+ */
+export async function eventProject(ctx: FetchContext, id: string): Promise<{ project: ProjectRef; listed: boolean; found: boolean }> {
+  const project = await projectById(ctx, id);
+  if (!project) return { project: { id, name: id }, listed: false, found: false };
+  return { project, listed: isListedProject(project), found: true };
+}
+
 /** A numeric id from the payload (a string of digits counts), or undefined. */
 export function numericId(v: unknown): number | undefined {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;

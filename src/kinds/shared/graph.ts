@@ -1,5 +1,4 @@
-import { AdoError } from '../../ado/errors.js';
-import { pagesByContinuation } from '../../ado/paging.js';
+import { getList, pagesByContinuation, postList } from '../../ado/paging.js';
 import type { FetchContext, RawItem } from '../types.js';
 import { API } from './api.js';
 
@@ -26,18 +25,19 @@ export function graphPages<T extends RawItem = GraphSubjectRef>(
   return pagesByContinuation<T>(ctx.client, ctx.client.url(`_apis/graph/${resource}`, 'vssps'), {
     query: { ...query, 'api-version': API.graph },
     tokenFrom: 'header',
+    idOf: (s) => s?.descriptor,
     signal: ctx.signal,
   });
 }
 
 /** Direct memberships of a subject: `up` = its groups, `down` = a group's members. Not paged. */
-export async function memberships(ctx: FetchContext, descriptor: string, direction: 'up' | 'down'): Promise<GraphMembership[]> {
-  const res = await ctx.client.get<{ value?: GraphMembership[] }>(
+export function memberships(ctx: FetchContext, descriptor: string, direction: 'up' | 'down'): Promise<GraphMembership[]> {
+  return getList<GraphMembership>(
+    ctx.client,
     ctx.client.url(`_apis/graph/memberships/${encodeURIComponent(descriptor)}`, 'vssps'),
     { direction: direction === 'up' ? 'Up' : 'Down', 'api-version': API.graph },
-    ctx.signal,
+    { signal: ctx.signal },
   );
-  return Array.isArray(res.data?.value) ? res.data.value : [];
 }
 
 /**
@@ -51,16 +51,11 @@ export async function lookupSubjects(ctx: FetchContext, descriptors: Iterable<st
   const url = ctx.client.url('_apis/graph/subjectlookup', 'vssps');
   for (let i = 0; i < unique.length; i += SUBJECTS_PER_LOOKUP) {
     const chunk = unique.slice(i, i + SUBJECTS_PER_LOOKUP);
-    const res = await ctx.client.request<{ value?: unknown }>(url, {
-      method: 'POST',
+    const subjects = await postList<unknown>(ctx.client, url, { lookupKeys: chunk.map((descriptor) => ({ descriptor })) }, {
       query: { 'api-version': API.graph },
-      body: { lookupKeys: chunk.map((descriptor) => ({ descriptor })) },
-      idempotent: true,
+      keyed: true,
       signal: ctx.signal,
     });
-    const value = res.data?.value;
-    if (!value || typeof value !== 'object') throw new AdoError('graph subjectlookup answered without a value', res.status, false);
-    const subjects = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
     for (const s of subjects) {
       const d = (s as { descriptor?: unknown } | null)?.descriptor;
       if (typeof d === 'string') out.set(d, s as GraphSubjectRef);

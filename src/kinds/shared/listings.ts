@@ -1,4 +1,4 @@
-import { pagesByContinuation } from '../../ado/paging.js';
+import { getList, pagesByContinuation } from '../../ado/paging.js';
 import { collect, items } from '../../util/asyncIter.js';
 import type { FetchContext, RawItem } from '../types.js';
 import { API, MAX_PAGE } from './api.js';
@@ -34,10 +34,9 @@ export function listProjects(ctx: FetchContext): Promise<ProjectRef[]> {
 
 /** Every repository of the organization in one request (the org-level listing), fetched once per run. */
 export function listRepositories(ctx: FetchContext): Promise<RepositoryRef[]> {
-  return ctx.cache.memo('repositories', async () => {
-    const res = await ctx.client.get<{ value?: RepositoryRef[] }>(ctx.client.url('_apis/git/repositories'), { 'api-version': API.ga }, ctx.signal);
-    return res.data?.value ?? [];
-  });
+  return ctx.cache.memo('repositories', () =>
+    getList<RepositoryRef>(ctx.client, ctx.client.url('_apis/git/repositories'), { 'api-version': API.ga }, { signal: ctx.signal }),
+  );
 }
 
 const UNHEALTHY_PROJECT_STATES = new Set(['deleted', 'deleting', 'new', 'createpending']);

@@ -63,6 +63,14 @@ export function buildPages(ctx: FetchContext, project: ProjectRef): AsyncIterabl
   });
 }
 
+/**
+ * Builds the resync lists, declared once for the build and pipeline-stage listings and their events: the builds list
+ * leaves out deleted builds (its default `deletedFilter`), which a GET by id still returns, marked `deleted`.
+ */
+export function isListedBuild(build: RawItem): boolean {
+  return build.deleted !== true;
+}
+
 /** `GET {project}/_apis/distributedtask/environments` of one project (header continuation). */
 export function environmentPages(ctx: FetchContext, project: ProjectRef): AsyncIterable<EnvironmentRef[]> {
   return pagesByContinuation<EnvironmentRef>(ctx.client, ctx.client.url(projectPath(project, 'distributedtask/environments')), {

@@ -1,5 +1,5 @@
 import { AdoNotFoundError } from '../../ado/errors.js';
-import { pagesByTopSkip } from '../../ado/paging.js';
+import { getList, pagesByTopSkip } from '../../ado/paging.js';
 import { collect, items } from '../../util/asyncIter.js';
 import type { FetchContext, RawItem } from '../types.js';
 import { API } from './api.js';
@@ -31,15 +31,19 @@ export function listTeams(ctx: FetchContext): Promise<TeamRef[]> {
 /** Pages of a team's members (`$top/$skip`). */
 export function teamMemberPages(ctx: FetchContext, team: TeamRef): AsyncIterable<RawItem[]> {
   const url = ctx.client.url(`_apis/projects/${encodeURIComponent(team.projectId)}/teams/${encodeURIComponent(team.id)}/members`);
-  return pagesByTopSkip<RawItem>(ctx.client, url, { query: { 'api-version': API.ga }, top: Math.min(ctx.pageSize, MAX_TEAMS_PAGE), signal: ctx.signal });
+  return pagesByTopSkip<RawItem>(ctx.client, url, {
+    query: { 'api-version': API.ga },
+    top: Math.min(ctx.pageSize, MAX_TEAMS_PAGE),
+    idOf: (m) => (m as { identity?: { id?: unknown } } | null)?.identity?.id,
+    signal: ctx.signal,
+  });
 }
 
 /** A team's iterations, once per run (board uses them to know whether the team has boards at all). */
 export function teamIterations(ctx: FetchContext, team: TeamRef): Promise<RawItem[]> {
-  return ctx.cache.memo(`work:iterations:${team.id}`, async () => {
+  return ctx.cache.memo(`work:iterations:${team.id}`, () => {
     const url = ctx.client.url(`${encodeURIComponent(team.projectId)}/${encodeURIComponent(team.id)}/_apis/work/teamsettings/iterations`);
-    const res = await ctx.client.get<{ value?: RawItem[] }>(url, { 'api-version': API.ga }, ctx.signal);
-    return Array.isArray(res.data?.value) ? res.data.value : [];
+    return getList<RawItem>(ctx.client, url, { 'api-version': API.ga }, { signal: ctx.signal });
   });
 }
 

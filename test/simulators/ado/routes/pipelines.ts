@@ -181,9 +181,11 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     const branch = q.get('sourceBranchFilter');
     const minMs = q.date('minCreatedTime');
     const maxMs = q.date('maxCreatedTime');
+    const ids = q.get('releaseIdFilter') ? new Set(csv(q.get('releaseIdFilter')).map(Number)) : undefined;
     const all = data.releases.filter(
       (r) =>
         r.definition.projectIndex === projectIndex &&
+        (!ids || ids.has(r.id)) &&
         (!status || status === 'undefined' || r.status === status) &&
         tags.every((t) => r.tags.some((x) => x.toLowerCase() === t)) &&
         (!branch || r.sourceBranch.toLowerCase() === branch.toLowerCase()) &&
