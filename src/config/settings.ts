@@ -63,6 +63,8 @@ export interface Settings {
   /** Subscriptions per project (true, Ocean's default) or once per organization. */
   isProjectsLimited: boolean;
   adminToken?: string;
+  /** Bearer token of GET /metrics; /metrics is open without it. */
+  metricsToken?: string;
   shutdownGraceMs: number;
   workerConcurrency: number;
   jobAttempts: number;
@@ -112,6 +114,7 @@ export const SETTINGS: SettingSpec[] = [
   { key: 'appHost', flag: 'app-host', env: ['APP_HOST', 'OCEAN__BASE_URL', 'OCEAN__INTEGRATION__CONFIG__APP_HOST'], type: 'string', description: 'serve/webhooks: public base URL of this service; with it, service-hook subscriptions are created and repaired' },
   { key: 'isProjectsLimited', flag: 'projects-limited', env: ['IS_PROJECTS_LIMITED', 'OCEAN__INTEGRATION__CONFIG__IS_PROJECTS_LIMITED'], type: 'bool', description: 'webhooks: one subscription per project and event (true, default) or per organization (false)' },
   { key: 'adminToken', flag: 'admin-token', env: ['ADMIN_TOKEN'], type: 'string', secret: true, description: 'serve: bearer token for POST /admin/resync (the endpoint is off without it)' },
+  { key: 'metricsToken', flag: 'metrics-token', env: ['METRICS_TOKEN'], type: 'string', secret: true, description: 'serve: bearer token GET /metrics requires (without it /metrics is open to anyone who reaches the port)' },
   { key: 'shutdownGraceMs', flag: 'shutdown-grace-ms', env: ['SHUTDOWN_GRACE_MS'], type: 'int', description: 'serve/worker: time given to running jobs on SIGTERM before they are handed back (default 25000)' },
   { key: 'workerConcurrency', flag: 'worker-concurrency', env: ['WORKER_CONCURRENCY'], type: 'int', description: 'serve/worker: jobs one replica runs at once (default 2)' },
   { key: 'jobAttempts', flag: 'job-attempts', env: ['JOB_ATTEMPTS'], type: 'int', description: 'serve/worker: attempts of a failed job (exponential backoff) before it stays in the failed set (default 3)' },

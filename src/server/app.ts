@@ -1,6 +1,7 @@
 /**
  * The HTTP face of a replica: Azure DevOps service hooks in, health and metrics out, an admin trigger for a resync.
  * Requests only queue work; a webhook is answered 202 once Redis holds its job, 503 when Redis cannot take it.
+ * Credentials are checked in each route's onRequest hook, before fastify reads or parses a byte of the body.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -23,6 +24,8 @@ export interface ServerDeps {
   /** The basic-auth user name the service hooks send (default `port`). */
   webhookAuthUsername?: string;
   adminToken?: string;
+  /** Bearer token required on GET /metrics; without it /metrics is open. */
+  metricsToken?: string;
   /** Reachability of the catalog API; readiness fails while it is false. */
   catalogReachable?: () => Promise<boolean>;
   triggerResync?: (reason: string) => Promise<TriggerResult>;
@@ -61,7 +64,15 @@ function webhookAuthenticated(req: FastifyRequest, secret: string, username: str
 
 function bearer(req: FastifyRequest): string | undefined {
   const auth = req.headers.authorization;
-  return auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+  return auth && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
+}
+
+/** 401 unless the request carries `Authorization: Bearer <expected>` (constant-time comparison). */
+function refuseWithoutBearer(req: FastifyRequest, reply: FastifyReply, expected: string): FastifyReply | undefined {
+  const token = bearer(req);
+  if (token === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'credentials required' });
+  if (!secretEquals(token, expected)) return reply.code(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'invalid credentials' });
+  return undefined;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -95,10 +106,16 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   const unavailable = (reply: FastifyReply) => reply.code(503).header('retry-after', '5').send({ error: 'queue unavailable, retry later' });
 
-  app.post('/webhooks/azure-devops', async (req, reply) => {
+  // Authenticated in onRequest, before the body is read: an unauthenticated sender never reaches the JSON parser, whatever
+  // it sends (malformed, oversized), and gets 401.
+  const webhookAuth = async (req: FastifyRequest, reply: FastifyReply) => {
     if (!deps.webhookSecret || !webhookAuthenticated(req, deps.webhookSecret, deps.webhookAuthUsername ?? 'port')) {
       return reply.code(401).header('www-authenticate', 'Basic realm="webhooks"').send({ error: deps.webhookSecret ? 'invalid or missing credentials' : 'webhooks are disabled: no WEBHOOK_SECRET is configured' });
     }
+    return undefined;
+  };
+
+  app.post('/webhooks/azure-devops', { onRequest: webhookAuth }, async (req, reply) => {
     const event = validateEnvelope(req.body);
     if (typeof event === 'string') return reply.code(400).send({ error: event });
     try {
@@ -122,7 +139,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return reply.code(redisOk && catalogOk ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  const metricsAuth = async (req: FastifyRequest, reply: FastifyReply) => (deps.metricsToken ? refuseWithoutBearer(req, reply, deps.metricsToken) : undefined);
+
+  app.get('/metrics', { onRequest: metricsAuth }, async (_req, reply) => {
     const gauges: Array<{ name: string; help: string; labels: Record<string, string>; value: number }> = [];
     for (const q of deps.queues) {
       try {
@@ -140,11 +159,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return reply.type('text/plain; version=0.0.4').send((deps.metrics?.render(gauges) ?? '') || '\n');
   });
 
-  app.post('/admin/resync', async (req, reply) => {
-    if (!deps.adminToken || !deps.triggerResync) return reply.code(404).send({ error: 'not found' });
-    const token = bearer(req);
-    if (token === undefined) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'credentials required' });
-    if (!secretEquals(token, deps.adminToken)) return reply.code(401).send({ error: 'invalid credentials' });
+  const adminAuth = async (req: FastifyRequest, reply: FastifyReply) =>
+    !deps.adminToken || !deps.triggerResync ? reply.code(404).send({ error: 'not found' }) : refuseWithoutBearer(req, reply, deps.adminToken);
+
+  app.post('/admin/resync', { onRequest: adminAuth }, async (req, reply) => {
+    if (!deps.triggerResync) return reply.code(404).send({ error: 'not found' });
     try {
       const r = await withTimeout(deps.triggerResync('admin'), timeout * 3);
       return reply.code(202).send({ runId: r.runId, started: r.started });

@@ -245,15 +245,21 @@ describe('cluster mode', () => {
 
   it('queues a webhook delivered twice once, and keeps a 202-accepted event across a restart', async () => {
     const t = await setup('webhook');
-    const env = { ...t.env, WEBHOOK_SECRET: 'hook-secret-123456' };
+    const env = { ...t.env, WEBHOOK_SECRET: 'hook-secret-123456', METRICS_TOKEN: 'metrics-token-7d3e91' };
     const a = startCli(['serve', '--port', '0', '--host', '127.0.0.1'], env);
-    const http = `http://127.0.0.1:${await listenPort(a)}/webhooks/azure-devops`;
+    const base = `http://127.0.0.1:${await listenPort(a)}`;
+    const http = `${base}/webhooks/azure-devops`;
     const event = { id: 'evt-4b1c2d3e-0001', eventType: 'git.push', publisherId: 'tfs', resource: { repository: { id: 'r1' } } };
     const body = JSON.stringify(event);
     const json = { 'content-type': 'application/json' };
     expect((await fetch(http, { method: 'POST', headers: json, body })).status).toBe(401);
     const wrong = { ...json, authorization: `Basic ${Buffer.from('x:nope').toString('base64')}` };
     expect((await fetch(http, { method: 'POST', headers: wrong, body })).status).toBe(401);
+    // Credentials are checked before the body is parsed: malformed JSON from an unauthenticated sender is a 401.
+    expect((await fetch(http, { method: 'POST', headers: json, body: '{not json' })).status).toBe(401);
+    // METRICS_TOKEN guards /metrics.
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer metrics-token-7d3e91' } })).status).toBe(200);
     const ok = { ...json, authorization: `Basic ${Buffer.from('port:hook-secret-123456').toString('base64')}` };
     expect((await fetch(http, { method: 'POST', headers: ok, body: JSON.stringify({ id: 'x' }) })).status).toBe(400);
     const r1 = await fetch(http, { method: 'POST', headers: ok, body });
@@ -269,6 +275,7 @@ describe('cluster mode', () => {
     const job = await t.webhooks.getJob(event.id);
     expect(job?.data).toEqual(event);
     expect(a.stderr() + again.stderr()).not.toContain('hook-secret-123456');
+    expect(a.stderr() + again.stderr()).not.toContain('metrics-token-7d3e91');
   });
 
   it('/readyz is 503 while Redis is unreachable and 200 once it is back', async () => {

@@ -393,6 +393,23 @@ describe('helm chart rendered (test interpreter)', () => {
     expect(() => render(merge(SERVICE_PRINCIPAL, { azureDevOps: { authMethod: 'pat' } }) as Record<string, unknown>)).toThrow(/multiple needs an Entra ID credential/);
   });
 
+  it('stores metricsToken as METRICS_TOKEN and has the ServiceMonitor send it as a bearer token', () => {
+    const monitor = (values: Record<string, unknown>) => find(render(values).docs, 'ServiceMonitor')[0]!.spec as { endpoints: Array<Record<string, unknown>> };
+    const withToken = merge(SERVICE_PRINCIPAL, { metricsToken: 'scrape-me' }) as Record<string, unknown>;
+    expect((find(render(withToken).docs, 'Secret')[0]!.stringData as Record<string, string>).METRICS_TOKEN).toBe('scrape-me');
+    const bearer = { type: 'Bearer', credentials: { name: 'rel-ado-catalog-sync', key: 'METRICS_TOKEN' } };
+    expect(monitor(withToken).endpoints[0]!.authorization).toEqual(bearer);
+    // No token: /metrics is open and the ServiceMonitor sends none.
+    expect(monitor(SERVICE_PRINCIPAL).endpoints[0]).not.toHaveProperty('authorization');
+    expect(find(render(SERVICE_PRINCIPAL).docs, 'Secret')[0]!.stringData).not.toHaveProperty('METRICS_TOKEN');
+    // An existing Secret: only when told that it holds METRICS_TOKEN.
+    const existing = { ...SERVICE_PRINCIPAL, existingSecret: 'creds' };
+    expect(monitor(existing).endpoints[0]).not.toHaveProperty('authorization');
+    expect(monitor(merge(existing, { serviceMonitor: { metricsTokenFromExistingSecret: true } }) as Record<string, unknown>).endpoints[0]!.authorization).toEqual({ ...bearer, credentials: { name: 'creds', key: 'METRICS_TOKEN' } });
+    // The token is never a plain environment value of a pod.
+    expect(JSON.stringify(find(render(withToken).docs, 'Deployment'))).not.toContain('scrape-me');
+  });
+
   it('changes the pod template when the secret changes, so a credential rotation rolls the pods', () => {
     const a = podSpec(find(render(PAT).docs, 'Deployment')[0]!).metadata as unknown as { annotations: Record<string, string> };
     const b = podSpec(find(render(merge(PAT, { azureDevOps: { personalAccessToken: 'rotated' } }) as Record<string, unknown>).docs, 'Deployment')[0]!).metadata as unknown as { annotations: Record<string, string> };

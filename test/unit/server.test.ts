@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, secretEquals, validateEnvelope } from '../../src/server/app.js';
 import { producerConnection } from '../../src/queue/cluster.js';
@@ -42,6 +44,12 @@ describe('fastify server', () => {
   let downQueue: Queue;
   let down: FastifyInstance;
   const triggers: string[] = [];
+  /** Requests (by their x-test-id header) whose body fastify started to read: preParsing runs right before the parser. */
+  const parsing: string[] = [];
+  /** Every log line of `guarded`, a server with METRICS_TOKEN set, logging everything (no redaction). */
+  const logLines: string[] = [];
+  let guarded: FastifyInstance;
+  const METRICS_TOKEN = 'metrics-token-5f1c9a7e';
 
   beforeAll(async () => {
     redis = producerConnection('redis://127.0.0.1:6379');
@@ -70,12 +78,21 @@ describe('fastify server', () => {
     downQueue = new Queue('webhook-events', { connection: downRedis, prefix });
     downQueue.on('error', () => undefined);
     down = buildServer({ log: silentLogger, redis: downRedis, webhookQueue: downQueue, queues: [downQueue], redisTimeoutMs: 500, webhookSecret: 'hook-secret' });
+    app.addHook('preParsing', async (req, _reply, payload) => {
+      const id = req.headers['x-test-id'];
+      if (typeof id === 'string') parsing.push(id);
+      return payload;
+    });
+    const capture = new Writable({ write: (chunk: Buffer, _enc, done) => (logLines.push(chunk.toString('utf8')), done()) });
+    guarded = buildServer({ log: pino({ level: 'trace' }, capture), redis, webhookQueue: queue, queues: [queue], metrics, webhookSecret: 'hook-secret', metricsToken: METRICS_TOKEN });
     await app.listen({ port: 0, host: '127.0.0.1' });
     await down.listen({ port: 0, host: '127.0.0.1' });
+    await guarded.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
     await app.close();
     await down.close();
+    await guarded.close();
     await queue.obliterate({ force: true });
     await queue.close();
     await downQueue.close().catch(() => undefined);
@@ -98,6 +115,23 @@ describe('fastify server', () => {
     expect((await post(app, { ...event, id: 'evt-h' }, { 'x-webhook-secret': 'hook-secret' })).statusCode).toBe(202);
     expect(secretEquals('a', 'a')).toBe(true);
     expect(secretEquals('a', 'ab')).toBe(false);
+  });
+
+  it('authenticates a webhook before reading its body: an unauthenticated sender never reaches the JSON parser', async () => {
+    const raw = (id: string, body: string, headers: Record<string, string> = {}) =>
+      call(app, { method: 'POST', url: '/webhooks/azure-devops', payload: body, headers: { 'content-type': 'application/json', 'x-test-id': id, ...headers } });
+    const none = await raw('no-credentials', '{not json');
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toContain('Basic');
+    expect((await raw('wrong-password', '{not json', { authorization: basic('wrong') })).statusCode).toBe(401);
+    expect((await raw('wrong-header', '{not json', { 'x-webhook-secret': 'nope' })).statusCode).toBe(401);
+    // Over the body limit too: refused for its credentials, not for its size.
+    expect((await raw('oversized', `{"blob":"${'x'.repeat(20_000)}"}`)).statusCode).toBe(401);
+    expect(parsing).toEqual([]);
+    const authenticated = await raw('authenticated', '{not json', { authorization: basic('hook-secret') });
+    expect(authenticated.statusCode).toBe(400);
+    expect(authenticated.body).not.toMatch(/SyntaxError|\n\s+at /);
+    expect(parsing).toEqual(['authenticated']);
   });
 
   it('refuses every webhook when no secret is configured', async () => {
@@ -151,6 +185,9 @@ describe('fastify server', () => {
 
   it('admin resync needs the token and reports coalescing', async () => {
     expect((await call(app, { method: 'POST', url: '/admin/resync' })).statusCode).toBe(401);
+    const unparsed = await call(app, { method: 'POST', url: '/admin/resync', payload: '{not json', headers: { 'x-test-id': 'admin-no-credentials' } });
+    expect(unparsed.statusCode).toBe(401);
+    expect(parsing).not.toContain('admin-no-credentials');
     expect((await call(app, { method: 'POST', url: '/admin/resync', headers: { authorization: 'Bearer nope' } })).statusCode).toBe(401);
     const ok = await call(app, { method: 'POST', url: '/admin/resync', headers: { authorization: 'Bearer admin-secret' } });
     expect(ok.statusCode).toBe(202);
@@ -166,6 +203,27 @@ describe('fastify server', () => {
     expect(r.headers['content-type']).toContain('text/plain');
     expect(r.body).toContain('ado_sync_items_fetched_total{kind="repository"} 5');
     expect(r.body).toMatch(/ado_sync_jobs\{queue="webhook-events",state="waiting"\} \d+/);
+  });
+
+  it('asks for METRICS_TOKEN on /metrics when it is set, and never logs it', async () => {
+    const metricsCall = (headers: Record<string, string> = {}) => call(guarded, { method: 'GET', url: '/metrics', headers });
+    const none = await metricsCall();
+    expect(none.statusCode).toBe(401);
+    expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
+    expect(none.body).not.toContain('ado_sync');
+    for (const authorization of ['Bearer wrong-token', `Bearer ${METRICS_TOKEN}x`, `Basic ${Buffer.from(`x:${METRICS_TOKEN}`).toString('base64')}`, METRICS_TOKEN]) {
+      const r = await metricsCall({ authorization });
+      expect([authorization, r.statusCode]).toEqual([authorization, 401]);
+      expect(r.body).not.toContain('ado_sync');
+    }
+    const ok = await metricsCall({ authorization: `Bearer ${METRICS_TOKEN}` });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain('ado_sync_items_fetched_total{kind="repository"} 5');
+    // The other endpoints are not behind it.
+    expect((await call(guarded, { method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    // Every request was logged (fastify's request log, trace level), and never with the token.
+    expect(logLines.filter((l) => l.includes('/metrics')).length).toBeGreaterThanOrEqual(6);
+    expect(logLines.filter((l) => l.includes(METRICS_TOKEN))).toEqual([]);
   });
 
   it('reports jq pool use', async () => {

@@ -67,6 +67,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     webhookSecret: settings.webhookSecret,
     webhookAuthUsername: settings.webhookAuthUsername,
     adminToken: settings.adminToken,
+    metricsToken: settings.metricsToken,
     triggerResync: cluster.triggerResync,
     catalogReachable: httpReachable(resolvePortBaseUrl({ baseUrl: settings.portBaseUrl })),
   });
