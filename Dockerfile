@@ -2,7 +2,8 @@
 # ado-catalog-sync: `ado-sync serve` (webhooks, health, metrics and BullMQ workers) by default.
 # Build:  docker build -t ado-catalog-sync .
 # The build steps are mirrored without Docker by scripts/docker-build-check.sh (run in CI).
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 LTS; the code also runs on Node 20 (engines), where CI runs it.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: dev dependencies, TypeScript compile, then prune to production dependencies ----
 FROM ${NODE_IMAGE} AS build
@@ -11,11 +12,10 @@ WORKDIR /app
 ENV NODE_JQ_SKIP_INSTALL_BINARY=true
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+# Only src/ is compiled: the simulators, the demo and the benchmarks never reach the image.
+COPY tsconfig.json tsconfig.runtime.json ./
 COPY src ./src
-COPY test/simulators ./test/simulators
-COPY bench ./bench
-RUN npm run build \
+RUN npm run build:runtime \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime: production dependencies, compiled output, default mapping and blueprints ----
@@ -31,6 +31,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY bin ./bin
 COPY mappings ./mappings
 COPY blueprints ./blueprints
 # Files stay owned by root (read-only for the app); the process runs as the image's unprivileged `node` user,

@@ -98,5 +98,8 @@ step "runtime: node dist/src/cli/main.js --help"
 if [ -d "$runtime/node_modules/typescript" ] || [ -d "$runtime/node_modules/jest" ]; then
   step "runtime node_modules still holds dev dependencies"; exit 1
 fi
+for shipped in dist/test dist/bench test bench; do
+  if [ -e "$runtime/$shipped" ]; then step "the runtime holds $shipped: test, simulator and bench code must not ship"; exit 1; fi
+done
 (cd "$runtime" && env -i PATH="$PATH" HOME="$tmp" NODE_ENV=production JQ_PATH="$jq_path" NODE_JQ_SKIP_INSTALL_BINARY=true \
   node dist/src/cli/main.js --help)

@@ -2,8 +2,8 @@
  * `npm run demo`: starts the bundled Azure DevOps simulator on loopback and runs a dry-run of the default mapping
  * against it. Extra arguments go to `ado-sync dry-run` (e.g. `npm run demo -- --pretty --kinds project`).
  */
-import { startAdoSimulator } from '../../test/simulators/ado/index.js';
-import { main } from './main.js';
+import { startAdoSimulator } from './simulators/ado/index.js';
+import { main } from '../src/cli/main.js';
 
 // Dates relative to today, so closed pull requests fall inside the default minTimeInDays window.
 const sim = await startAdoSimulator({ referenceDate: new Date() });

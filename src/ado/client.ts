@@ -5,7 +5,7 @@ import { silentLogger } from '../util/log.js';
 import { scrubSecrets, errorMessage } from '../util/errors.js';
 import { fetchJson, TransportError, type HeaderReader, type HttpResponse, type RetryPolicy } from '../util/http.js';
 import type { AdoAuth } from './auth.js';
-import { AdoAuthError, AdoError, AdoNotFoundError } from './errors.js';
+import { AdoAuthError, AdoError, AdoNotFoundError, OrganizationUnreachableError } from './errors.js';
 import { RateGovernor } from './governor.js';
 import { serviceUrl, type AdoService, type Organization } from './orgUrl.js';
 
@@ -86,6 +86,9 @@ export class AdoClient {
   readonly governor: RateGovernor;
   readonly #queue: PQueue;
   readonly #opts: AdoClientOptions;
+  /** Some request got an HTTP answer from the organization that was not an authentication failure. */
+  #reached = false;
+  #unusable?: AdoError;
 
   constructor(
     readonly org: Organization,
@@ -109,7 +112,16 @@ export class AdoClient {
 
   async request<T>(url: string, options: RequestOptions = {}): Promise<AdoResponse<T>> {
     const full = buildUrl(url, options.query);
-    return this.#queue.add(() => this.#withRetries<T>(full, options), { throwOnTimeout: true });
+    if (this.#unusable) throw this.#unusable;
+    return this.#queue.add(() => (this.#unusable ? Promise.reject(this.#unusable) : this.#withRetries<T>(full, options)), { throwOnTimeout: true });
+  }
+
+  /**
+   * Set when the organization's first contact failed in a way no retry or other request can mend: credentials
+   * rejected, a host that does not exist or refuses connections. Every request then fails at once with it.
+   */
+  get unusable(): AdoError | undefined {
+    return this.#unusable;
   }
 
   /** Requests waiting for a slot, plus those in flight. */
@@ -128,9 +140,15 @@ export class AdoClient {
         return await this.#once<T>(url, method, options);
       } catch (err) {
         if (options.signal?.aborted) throw err;
+        if (this.#unusable) throw this.#unusable;
         if (err instanceof AdoAuthError && err.status === 401 && !refreshedAuth && this.auth.refresh) {
           refreshedAuth = true;
           if (await this.auth.refresh()) continue;
+        }
+        const unusable = this.#firstContactFailure(err, url, method);
+        if (unusable) {
+          this.stats.failures++;
+          throw (this.#unusable ??= unusable);
         }
         const adoErr = err instanceof AdoError ? err : undefined;
         // A 429 is Azure DevOps pacing the client, not a failure: the governor already holds every request of the
@@ -153,7 +171,8 @@ export class AdoClient {
         const backoff = told !== undefined ? Math.max(told, TOLD_JITTER_MS) : Math.min(this.#opts.backoffMaxMs, this.#opts.backoffBaseMs * 2 ** (attempt - 1));
         const delay = Math.random() * backoff;
         this.log.warn(
-          { org: this.org.name, url: redactQuery(url), attempt, delayMs: Math.round(delay), reason: errorMessage(err) },
+          // The client's logger already names the organization.
+          { url: redactQuery(url), attempt, delayMs: Math.round(delay), reason: errorMessage(err) },
           'azure devops request failed, retrying',
         );
         // The governor already holds any Retry-After the response asked for; this is the extra jittered backoff.
@@ -175,7 +194,8 @@ export class AdoClient {
     try {
       res = await fetchJson(url, { method, headers, body: options.body, signal: options.signal, timeoutMs: this.#opts.timeoutMs });
     } catch (err) {
-      if (err instanceof TransportError) throw new AdoError(err.message, undefined, true);
+      // A host that does not exist stays so: not retried like a timeout or a reset.
+      if (err instanceof TransportError) throw new AdoError(err.message, undefined, !err.hostUnknown, undefined, err.code);
       throw err;
     }
     this.stats.byStatus.set(res.status, (this.stats.byStatus.get(res.status) ?? 0) + 1);
@@ -189,9 +209,13 @@ export class AdoClient {
       throw new AdoError(`response body interrupted: ${errorMessage(err)}`, res.status, true);
     }
     const contentType = res.headers.get('content-type') ?? '';
-    if (res.status === 203 || (res.ok && contentType.includes('text/html'))) {
-      throw new AdoAuthError('answered with a sign-in page (credentials rejected)', 401, false);
+    // 203 is how Azure DevOps sends its sign-in page; any other HTML page (a proxy's, a maintenance page) says nothing
+    // about the credentials: it is an answer that is not the API's, and may pass.
+    if (res.status === 203) throw new AdoAuthError('answered with a sign-in page (credentials rejected)', 401, false);
+    if (res.ok && contentType.includes('text/html')) {
+      throw new AdoError(`answered HTTP ${res.status} with an HTML page instead of JSON (a proxy or maintenance page?)`, res.status, true);
     }
+    if (res.status !== 401 && res.status !== 403) this.#reached = true;
     if (res.ok) {
       if (res.status === 204 || text.length === 0) return { data: undefined as T, headers: res.headers, status: res.status };
       try {
@@ -209,6 +233,34 @@ export class AdoClient {
     throw new AdoError(`HTTP ${res.status}${detail ? `: ${detail}` : ''}${suffix}`, res.status, RETRYABLE_STATUS.has(res.status), retryAfterMs);
   }
 
+  /**
+   * Before the organization ever answered: rejected credentials (a 401 or a sign-in page), a host name that does
+   * not exist, or a host that refuses connections. One message naming the organization, the cause and the setting to
+   * fix; undefined for anything a retry may mend.
+   */
+  #firstContactFailure(err: unknown, url: string, method: string): AdoError | undefined {
+    if (this.#reached) return undefined;
+    const secrets = this.auth.secrets();
+    const where = `${this.org.name}" (${this.org.url})`;
+    // A 403 only says this identity may not call that endpoint; other kinds may still work.
+    if (err instanceof AdoAuthError && err.status === 401) {
+      return this.#describe(err, url, method, 1) as AdoAuthError;
+    }
+    const code = err instanceof AdoError ? err.code : undefined;
+    const host = new URL(url).host;
+    if (code === 'ENOTFOUND') {
+      return new OrganizationUnreachableError(
+        scrubSecrets(`Azure DevOps organization "${where}: the host ${host} does not exist (DNS: ENOTFOUND). Check the organization URL (--org / ADO_ORGANIZATION_URL) and this machine's DNS.`, secrets),
+      );
+    }
+    if (code === 'ECONNREFUSED') {
+      return new OrganizationUnreachableError(
+        scrubSecrets(`Azure DevOps organization "${where}: ${host} refuses connections (ECONNREFUSED). Check the organization URL (--org / ADO_ORGANIZATION_URL) and that the server is running.`, secrets),
+      );
+    }
+    return undefined;
+  }
+
   #describe(err: unknown, url: string, method: string, attempts: number): Error {
     const where = `${method} ${redactQuery(url)}`;
     const secrets = this.auth.secrets();
@@ -218,10 +270,10 @@ export class AdoClient {
       const hint = this.auth.kind === 'entra'
         ? ` Check that the identity was added to this organization (Organization settings → Users)${scope ? ` with access to "${scope}"` : ''}.`
         : scope
-          ? ` Check that the ${this.auth.description} is valid for this organization and has the "${scope}" scope.`
-          : ` Check that the ${this.auth.description} is valid for this organization.`;
+          ? ` Check that the ${this.auth.description} (--pat / ADO_PERSONAL_ACCESS_TOKEN) is valid for this organization and has the "${scope}" scope.`
+          : ` Check that the ${this.auth.description} (--pat / ADO_PERSONAL_ACCESS_TOKEN) is valid for this organization.`;
       return new AdoAuthError(
-        scrubSecrets(`Azure DevOps organization "${this.org.name}" (${this.org.url}): the ${this.auth.description} ${what} ${where}: ${err.message}.${hint}`, secrets),
+        scrubSecrets(`Azure DevOps organization "${this.org.name}" (${this.org.url}): the ${this.auth.description} ${what} ${where}: ${sentence(err.message)}${hint}`, secrets),
         err.status,
         false,
       );
@@ -234,6 +286,12 @@ export class AdoClient {
     if (err instanceof AdoNotFoundError) return new AdoNotFoundError(message, 404, false);
     return new AdoError(message, status, false);
   }
+}
+
+/** A message ending in exactly one full stop (Azure DevOps's own messages often end in one already). */
+function sentence(message: string): string {
+  const trimmed = message.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
 }
 
 export function buildUrl(url: string, query?: Query): string {

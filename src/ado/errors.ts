@@ -7,6 +7,8 @@ export class AdoError extends Error {
     readonly retryable: boolean,
     /** The wait the response asked for (Retry-After), when it asked. */
     readonly retryAfterMs?: number,
+    /** The system error code of a failed connection (`ENOTFOUND`, `ECONNREFUSED`, …). */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -30,5 +32,17 @@ export class IncompleteListingError extends AdoError {
   override name = 'IncompleteListingError';
   constructor(message: string, status?: number) {
     super(`${message}; incomplete listing`, status, false);
+  }
+}
+
+/**
+ * The organization's host was never reached: no such host, or connection refused, on its first contact. Like rejected
+ * credentials on first contact, it makes every later request of the organization fail at once with this same error,
+ * so one mistake stops that organization within a request instead of a minute of retries, and is reported once.
+ */
+export class OrganizationUnreachableError extends AdoError {
+  override name = 'OrganizationUnreachableError';
+  constructor(message: string) {
+    super(message, undefined, false);
   }
 }

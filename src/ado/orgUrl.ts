@@ -41,6 +41,10 @@ export function parseOrganizationUrl(raw: string, flavorOverride?: AdoFlavor): O
   const host = parsed.hostname.toLowerCase();
   const segments = parsed.pathname.split('/').filter(Boolean);
   const origin = `${parsed.protocol}//${parsed.host}`;
+  // Azure DevOps Services answers https only: an http URL would send the credentials in the clear to be redirected.
+  if (parsed.protocol === 'http:' && (host === 'dev.azure.com' || host.endsWith('.visualstudio.com'))) {
+    throw new UserInputError(`organization URL "${raw}" must use https: Azure DevOps Services answers https only (https://${parsed.host}${parsed.pathname.replace(/\/+$/, '')})`);
+  }
 
   if (host === 'dev.azure.com') {
     const org = segments[0];

@@ -164,7 +164,7 @@ function readList<T>(res: AdoResponse<unknown>, where: () => string, proof: List
     // `count` is the length of this page's `value` on every `{count, value}` collection (research/ado-api.md §2.1, and
     // every sample); other envelopes (`items` + `totalCount`, `records`, `workItems`) carry no such count.
     if (key === 'value' && typeof record.count === 'number' && record.count !== items.length) {
-      throw new IncompleteListingError(`${where()}: the answer says count ${record.count} but "${key}" holds ${items.length} items`, res.status);
+      throw new IncompleteListingError(`${where()}: the answer says count ${record.count} but "${key}" holds ${items.length} item${items.length === 1 ? '' : 's'}`, res.status);
     }
     return items as T[];
   }

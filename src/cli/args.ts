@@ -1,17 +1,20 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { SETTINGS } from '../config/settings.js';
 import { UserInputError } from '../util/errors.js';
+import { flagOptions } from './commands.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** Flags shared by all commands: every integration setting can be given as a flag. */
 export const SETTING_FLAGS: Options = Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }]));
 
-export function parseCommandArgs(argv: string[], extra: Options): { flags: Record<string, string | boolean | undefined>; positionals: string[] } {
+/** A command's flags (declared in commands.ts) and every setting's flag; an unknown flag is an input error. */
+export function parseCommandArgs(argv: string[], command: string): { flags: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: { ...SETTING_FLAGS, ...extra, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const options: Options = { ...SETTING_FLAGS, ...flagOptions(command), help: { type: 'boolean', short: 'h' } };
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { flags: values as Record<string, string | boolean | undefined>, positionals };
   } catch (err) {
-    throw new UserInputError(`${(err as Error).message}. See ado-sync --help`);
+    throw new UserInputError(`${(err as Error).message.replace(/\.$/, '')}; see ado-sync ${command} --help`);
   }
 }

@@ -1,7 +1,16 @@
 import type { ResourceSummary } from '../sync/resync.js';
 
-/** The per-resource table printed on stderr at the end of a run. */
-export function formatSummary(rows: ResourceSummary[], sinkName: string): string {
+/** An organization that failed as a whole (no resource ran to its end), as fullResync's organizationFailure reports it. */
+const wholeOrganization = (r: ResourceSummary) => r.index < 0;
+
+/**
+ * The per-resource table printed on stderr at the end of a run; an organization that failed as a whole is one line
+ * instead of rows.
+ */
+export function formatSummary(all: ResourceSummary[], sinkName: string): string {
+  const rows = all.filter((r) => !wholeOrganization(r));
+  const failedOrgs = all.filter(wholeOrganization).map((r) => `organization ${r.organization} failed: ${r.error ?? 'unknown error'}`);
+  if (rows.length === 0) return failedOrgs.join('\n') + '\n';
   const header = ['org', '#', 'kind', 'status', 'raw', 'entities', 'filtered', 'dropped', sinkName === 'dry-run' ? 'printed' : 'written', 'unchanged', 'failed', 'misconf', 'time'];
   const body = rows.map((r) => [
     r.organization,
@@ -27,5 +36,15 @@ export function formatSummary(rows: ResourceSummary[], sinkName: string): string
       out.push(`resources[${r.index}] ${r.kind}: field ${m.field} (${m.expr}) failed ${m.count}x, first error: ${m.firstError}`);
     }
   }
-  return out.join('\n') + '\n';
+  return [...out, ...failedOrgs].join('\n') + '\n';
+}
+
+/**
+ * The stale-deletion line. A deletion skipped because the run was incomplete never listed what Port holds, so it
+ * shows no owned or stale counts rather than zeros.
+ */
+export function formatDeletion(d: { owned: number; stale: number; deleted: number; skippedReason?: string }, incompleteReason?: string): string {
+  if (d.skippedReason === 'incomplete') return `stale deletion: deleted 0 (skipped: ${incompleteReason ?? 'the resync was incomplete'})`;
+  const why = d.skippedReason === 'threshold' ? ' (skipped: over entityDeletionThreshold)' : d.skippedReason ? ` (skipped: ${d.skippedReason})` : '';
+  return `stale deletion: owned ${d.owned}, stale ${d.stale}, deleted ${d.deleted}${why}`;
 }

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { getKind, kindNames } from '../kinds/registry.js';
 import type { Selector } from '../kinds/types.js';
 import { UserInputError } from '../util/errors.js';
+import { didYouMean } from '../util/suggest.js';
 import { lineOf, loadYamlWithPositions, type PositionNode } from './yamlPositions.js';
 
 /** A search query in a mapping: every string leaf is a jq expression (Port's convention, e.g. `combinator: '"and"'`). */
@@ -218,7 +219,7 @@ export function parseAppConfig(text: string, file: string): LoadedAppConfig {
           resourceIndex: index,
           kind,
           field: 'kind',
-          message: `unknown kind "${kind}"; valid kinds: ${kindNames().join(', ')}`,
+          message: `unknown kind "${kind}"${didYouMean(kind, kindNames())}; valid kinds: ${kindNames().join(', ')}`,
         });
         return;
       }

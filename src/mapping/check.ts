@@ -2,6 +2,7 @@ import { ConfigError, type ConfigIssue, type LoadedAppConfig } from '../config/a
 import { lineOf } from '../config/yamlPositions.js';
 import { compileResource, expressionsOf } from './compile.js';
 import { jqPath } from './jqBinary.js';
+import { PACKAGE_JSON } from '../util/version.js';
 
 type RunJq = (filter: string, json: unknown, options?: object) => Promise<unknown>;
 let runJq: RunJq | undefined;
@@ -16,22 +17,37 @@ async function nodeJq(): Promise<RunJq> {
   return runJq;
 }
 
-/** Compile-only: `if false` keeps jq from evaluating, but the whole expression is still parsed and bound. */
+/**
+ * Compile-only: `if false` keeps jq from evaluating, but the whole expression is still parsed and bound. The input is a
+ * file (package.json, which always exists), never stdin: jq stops at a compile error before reading its input, and a
+ * write to its stdin then fails with EPIPE instead of jq's message.
+ */
 async function compileError(expr: string): Promise<string | undefined> {
   const run = await nodeJq();
+  if (!PACKAGE_JSON) throw new Error('package.json not found next to the program: cannot check jq expressions');
+  // The expression on lines of its own, so an error at the wrapper's closing line means the expression ended early.
+  const closing = expr.split('\n').length + 2;
   try {
-    await run(`if false then (${expr}) else empty end`, null, { input: 'json', output: 'json' });
+    await run(`if false then (\n${expr}\n) else empty end`, PACKAGE_JSON, { input: 'file', output: 'json' });
     return undefined;
   } catch (err) {
-    return cleanJqMessage((err as Error).message);
+    return cleanJqMessage((err as Error).message, closing);
   }
 }
 
-function cleanJqMessage(message: string): string {
+/** jq's own words, without its command-line hints: this expression lives in a YAML file, not a shell. */
+export function cleanJqMessage(message: string, closingLine = -1): string {
   return message
     .split('\n')
     .filter((l) => l.startsWith('jq: error'))
-    .map((l) => l.replace(/^jq: error(: | \(at <unknown>\): )/, '').replace(/ at <top-level>, line \d+:$/, ''))
+    .map((l) => {
+      const atClosing = new RegExp(`at <top-level>, line ${closingLine}:$`).test(l);
+      const text = l
+        .replace(/^jq: error(: | \(at <unknown>\): )/, '')
+        .replace(/ at <top-level>, line \d+:$/, '')
+        .replace(/ \(Unix shell quoting issues\?\)/, '');
+      return atClosing && /^syntax error, unexpected '\)'/.test(text) ? 'syntax error: the expression ends too early' : text;
+    })
     .join('; ') || message.trim();
 }
 

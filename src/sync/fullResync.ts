@@ -10,6 +10,7 @@ import { recordProduced } from './produced.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
 import { literalBlueprint } from './resourceOrder.js';
+import type { ProgressBoard } from './progress.js';
 
 export interface FullResyncOptions {
   config: PortAppConfig;
@@ -38,6 +39,8 @@ export interface FullResyncOptions {
   maxConcurrentOrganizations?: number;
   /** Independent resources of one organization synced at once (default 1). */
   maxConcurrentResources?: number;
+  /** Running resources register here (the CLI's live progress line). */
+  progress?: ProgressBoard;
 }
 
 /** The catalog side of a resync (PortCatalog): listing and deleting owned entities, relation definitions. */
@@ -93,10 +96,12 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             resourceIndexes: o.resourceIndexes,
             maxConcurrentResources: o.maxConcurrentResources,
             signal: o.signal,
+            progress: o.progress,
             onWritten: (entities) => recordProduced(entities, org.name, { ledger, origins, relationTargets: catalog && ((bp) => catalog.relationTargets(bp)) }),
           });
         } catch (err) {
-          o.log.error({ org: org.name, err: errorMessage(err) }, 'organization failed; the others go on, and nothing will be deleted');
+          const consequences = [o.targets.length > 1 && 'the others go on', catalog && !o.resourceIndexes && 'nothing will be deleted'].filter(Boolean);
+          o.log.error({ org: org.name, err: errorMessage(err) }, ['organization failed', ...consequences].join('; '));
           perOrg[i] = [organizationFailure(org.name, err)];
         }
       }),

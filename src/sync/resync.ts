@@ -10,6 +10,7 @@ import { ResourceMapper } from '../mapping/engine.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { runResourcesInOrder } from './resourceOrder.js';
+import type { ProgressBoard } from './progress.js';
 
 export type ResourceStatus = 'ok' | 'failed' | 'skipped';
 
@@ -51,6 +52,8 @@ export interface ResyncOptions {
   /** Called with each page of entities after the sink accepted it (run bookkeeping for stale deletion). */
   onWritten?: (entities: Entity[], resource: ResourceSummary) => Promise<void> | void;
   progressIntervalMs?: number;
+  /** Running resources register here (the CLI's live progress line). */
+  progress?: ProgressBoard;
 }
 
 /**
@@ -113,6 +116,8 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
     log.info({ rawItems: mapper.report.rawItems, entities: mapper.report.entities, written: summary.written }, 'in progress');
   }, o.progressIntervalMs ?? 10_000);
   progress.unref();
+  const boardKey = `${org.name}|${index}`;
+  o.progress?.start(boardKey, () => ({ organization: org.name, kind: resource.kind, rawItems: mapper.report.rawItems, entities: mapper.report.entities, written: summary.written }));
   try {
     const write = async (entities: Entity[]) => {
       const outcome = await o.sink.upsert(entities, { organization: org.name, resourceIndex: index, kind: resource.kind });
@@ -139,11 +144,15 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
     }
     if (writeError !== undefined) throw writeError;
   } catch (err) {
+    // Rejected credentials or an unreachable host on first contact: the organization stops here, reported once.
+    const unusable = o.target.client.unusable;
+    if (unusable) throw unusable;
     summary.status = 'failed';
     summary.error = errorMessage(err);
     log.error({ err: summary.error }, 'resource failed; it will not feed stale deletion');
   } finally {
     clearInterval(progress);
+    o.progress?.end(boardKey);
     await mapper.close();
     const r = mapper.report;
     summary.rawItems = r.rawItems;

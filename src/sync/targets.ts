@@ -65,12 +65,12 @@ export function resolveAccountSettings(settings: Settings): AccountSettings {
     }
     if (method === 'pat') {
       throw new UserInputError(
-        `multiple mode does not accept a personal access token (${NAMES.authMethod} is "pat"): global PATs stop working on 2026-12-01 and an organization-scoped PAT reaches one organization only. Use an Entra ID credential: set clientId, clientSecret and tenantId (or authMethod client-certificate, managed-identity or workload-identity)`,
+        `multiple mode does not accept a personal access token (${NAMES.authMethod} is "pat"): global PATs stopped working on 2026-12-01 and an organization-scoped PAT reaches one organization only. Use an Entra ID credential: set clientId, clientSecret and tenantId (or authMethod client-certificate, managed-identity or workload-identity)`,
       );
     }
     if (rawMethod === undefined && settings.personalAccessToken && !settings.clientId && !settings.clientSecret) {
       throw new UserInputError(
-        `multiple mode does not accept a personal access token (${NAMES.pat} is set): global PATs stop working on 2026-12-01. Set clientId, clientSecret and tenantId of an Entra ID service principal added to every organization`,
+        `multiple mode does not accept a personal access token (${NAMES.pat} is set): global PATs stopped working on 2026-12-01. Set clientId, clientSecret and tenantId of an Entra ID service principal added to every organization`,
       );
     }
     organizations = urls.map((u, i) => parseAllowed(u, i, settings));
@@ -92,7 +92,7 @@ export function resolveAccountSettings(settings: Settings): AccountSettings {
     }
     requireEntraSettings(settings, method);
   } else if (!settings.personalAccessToken) {
-    throw new UserInputError('no personal access token: set ADO_PERSONAL_ACCESS_TOKEN (or OCEAN__INTEGRATION__CONFIG__PERSONAL_ACCESS_TOKEN)');
+    throw new UserInputError('no personal access token: pass --pat or set ADO_PERSONAL_ACCESS_TOKEN (or OCEAN__INTEGRATION__CONFIG__PERSONAL_ACCESS_TOKEN)');
   }
   return { mode, method, organizations };
 }

@@ -5,14 +5,21 @@ import { isAscii } from 'node:buffer';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { errorMessage } from './errors.js';
 
-/** A request that got no HTTP response: it timed out, or the connection failed. Always worth a retry. */
+/** A request that got no HTTP response: it timed out, or the connection failed. */
 export class TransportError extends Error {
   override name = 'TransportError';
   constructor(
     message: string,
     readonly timedOut: boolean,
+    /** The system error code when the connection failed (`ENOTFOUND`, `ECONNREFUSED`, `ECONNRESET`, …). */
+    readonly code?: string,
   ) {
     super(message);
+  }
+
+  /** The host name does not exist: asking again will not change that (unlike a timeout or a reset). */
+  get hostUnknown(): boolean {
+    return this.code === 'ENOTFOUND';
   }
 }
 
@@ -146,7 +153,8 @@ export function fetchJson(url: string, r: JsonRequest): Promise<HttpResponse> {
     req.on('error', (err) => {
       cleanup();
       const aborted = r.signal?.aborted === true && err === r.signal.reason;
-      reject(err instanceof TransportError || aborted ? err : new TransportError(`network error: ${errorMessage(err)}`, false));
+      const code = typeof (err as NodeJS.ErrnoException).code === 'string' ? (err as NodeJS.ErrnoException).code : undefined;
+      reject(err instanceof TransportError || aborted ? err : new TransportError(`network error: ${errorMessage(err)}`, false, code));
     });
     req.on('response', (res) => {
       response = res;

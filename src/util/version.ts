@@ -1,13 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-/** The package version, read once from package.json next to src/ or dist/. */
+/** The package's package.json, next to src/ or dist/src/. */
+export const PACKAGE_JSON: string | undefined = ['../../package.json', '../../../package.json']
+  .map((rel) => fileURLToPath(new URL(rel, import.meta.url)))
+  .find((path) => existsSync(path));
+
+/** The package version, read once. */
 export const VERSION: string = (() => {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
-    } catch {
-      /* try the next layout */
-    }
+  try {
+    return PACKAGE_JSON ? (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string }).version : 'unknown';
+  } catch {
+    return 'unknown';
   }
-  return 'unknown';
 })();

@@ -30,8 +30,9 @@ describe('fault suite: truncated, HTML and sign-in answers', () => {
   it('repository listing: HTML page with 200', () =>
     rig.withCase('repos-html', (c) => faultCase(c, { rules: [{ name: 'html', method: 'GET', path: PATHS.repositories, action: { type: 'html' } }], exitCode: 1 })));
 
-  it('pull request listing: HTML page with 200 on one page', () =>
-    rig.withCase('prs-html', (c) => faultCase(c, { rules: [{ name: 'html', method: 'GET', path: PATHS.pullRequests, when: { nth: 2 }, action: { type: 'html' } }], exitCode: 1 })));
+  // An HTML page says nothing about the credentials (a proxy's, a maintenance page): retried like a 503, it passes.
+  it('pull request listing: HTML page with 200 once', () =>
+    rig.withCase('prs-html', (c) => faultCase(c, { rules: [{ name: 'html', method: 'GET', path: PATHS.pullRequests, when: { nth: 2 }, action: { type: 'html' } }], exitCode: 0 })));
 
   it('project listing page 2: 203 sign-in redirect', () =>
     rig.withCase('projects-sign-in', (c) =>

@@ -40,7 +40,7 @@ describe('ado-sync validate', () => {
     const path = file('kind.yml', GOOD.replace('kind: project', 'kind: projekt'));
     const r = await runCli(['validate', '--config', path]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${path}:2 resources[0] (kind "projekt") kind: unknown kind "projekt"; valid kinds: project, repository, `);
+    expect(r.stderr).toContain(`${path}:2 resources[0] (kind "projekt") kind: unknown kind "projekt" (did you mean "project"?); valid kinds: project, repository, `);
     expect(r.stderr).toMatch(/valid kinds: .*pull-request/);
   });
 
@@ -56,6 +56,19 @@ describe('ado-sync validate', () => {
     const r = await runCli(['validate', '--config', path]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${path}:10 resources[0] (kind "project") port.entity.mappings.title: jq expression ".name | nosuchfn" does not compile: nosuchfn/0 is not defined`);
+  });
+
+  it('says an incomplete jq expression ends too early, in the words of a YAML file, not of a shell (every time)', async () => {
+    const path = file('jq-end.yml', GOOD.replace("blueprint: '\"azureDevopsProject\"'", "blueprint: '\"azureDevopsProject\"'\n          title: '.name |'\n          team: .id bar"));
+    // jq stops before reading its input: an input written to its stdin used to fail with EPIPE instead, now and then.
+    for (let i = 0; i < 3; i++) {
+      const r = await runCli(['validate', '--config', path]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${path}:10 resources[0] (kind "project") port.entity.mappings.title: jq expression ".name |" does not compile: syntax error: the expression ends too early`);
+      expect(r.stderr).toContain('port.entity.mappings.team: jq expression ".id bar" does not compile: syntax error, unexpected IDENT');
+      expect(r.stderr).not.toContain('Unix shell');
+      expect(r.stderr).not.toContain('EPIPE');
+    }
   });
 
   it('reports a wrong selector option type and a missing mapping key', async () => {

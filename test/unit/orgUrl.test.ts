@@ -19,6 +19,8 @@ describe('organization URLs', () => {
     ['https://dev.azure.com/acme/project', /extra path segments/],
     ['https://user:secret@dev.azure.com/acme', /must not embed credentials/],
     ['ftp://dev.azure.com/acme', /http or https/],
+    ['http://dev.azure.com/acme', /must use https: Azure DevOps Services answers https only \(https:\/\/dev.azure.com\/acme\)/],
+    ['http://acme.visualstudio.com/', /must use https/],
   ])('rejects %s', (raw, message) => {
     expect(() => parseOrganizationUrl(raw)).toThrow(message);
   });

@@ -79,7 +79,7 @@ describe('deleteStaleEntities', () => {
     expect(ids('project')).toEqual(['p1']);
     expect(await state.unchanged([{ key: 'repository\u0000gone', hash: 'h' }])).toEqual(new Set());
     expect(logs.records()).toContainEqual(expect.objectContaining({ msg: 'deleted stale entities', blueprint: 'repository', deleted: 1 }));
-    expect(logs.records()).toContainEqual(expect.objectContaining({ level: 20, identifiers: ['gone'] }));
+    expect(logs.records()).toContainEqual(expect.objectContaining({ level: 'debug', identifiers: ['gone'] }));
   });
 
   test('does nothing when the run was incomplete, and logs why', async () => {

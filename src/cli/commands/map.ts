@@ -1,30 +1,72 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { parseOrganizationUrl } from '../../ado/orgUrl.js';
 import { loadAppConfig } from '../../config/appConfig.js';
 import { loadSettings } from '../../config/settings.js';
+import { kindNames } from '../../kinds/registry.js';
+import type { RawItem } from '../../kinds/types.js';
 import { checkJqExpressions } from '../../mapping/check.js';
 import { ResourceMapper } from '../../mapping/engine.js';
-import type { RawItem } from '../../kinds/types.js';
+import type { Entity } from '../../catalog/entity.js';
 import { UserInputError } from '../../util/errors.js';
+import { didYouMean } from '../../util/suggest.js';
 import { parseCommandArgs } from '../args.js';
 
-export const mapHelp =
-  'ado-sync map --config FILE --kind KIND [--input FILE|-] [--pretty]   map raw payloads offline (one JSON object or array per line) with every resource of that kind';
+/** Items per page handed to the jq pool: large enough to keep every jq process busy, small enough to stream. */
+const PAGE = 1000;
 
-/** Offline mapping: develop a port-app-config against saved payloads, without Azure DevOps. */
+/**
+ * Offline mapping: develop a port-app-config against saved payloads, without Azure DevOps. The input streams through
+ * the same jq pool as a resync (JQ_POOL_SIZE processes per resource), so memory stays flat however large the file.
+ */
 export async function mapCommand(argv: string[]): Promise<number> {
-  const { flags } = parseCommandArgs(argv, { kind: { type: 'string' }, input: { type: 'string' }, pretty: { type: 'boolean' } });
+  const { flags } = parseCommandArgs(argv, 'map');
   const kind = flags.kind as string | undefined;
-  if (!kind) throw new UserInputError('map needs --kind KIND');
+  if (!kind) throw new UserInputError('map needs --kind KIND (one of the config\'s kinds)');
   const settings = loadSettings(flags);
-  const loaded = loadAppConfig(settings.configFile);
-  await checkJqExpressions(loaded);
-  const resources = loaded.config.resources.map((r, i) => ({ r, i })).filter(({ r }) => r.kind === kind);
-  if (resources.length === 0) throw new UserInputError(`${loaded.file} has no resource of kind "${kind}"`);
-
   const input = (flags.input as string | undefined) ?? '-';
-  const stream = input === '-' ? process.stdin : createReadStream(input);
-  const items: RawItem[] = [];
+  if (input !== '-' && !(existsSync(input) && statSync(input).isFile())) throw new UserInputError(`--input ${input}: no such file`);
+  const org = settings.organizationUrl ? parseOrganizationUrl(settings.organizationUrl, settings.adoFlavor) : undefined;
+  const loaded = loadAppConfig(settings.configFile);
+  const resources = loaded.config.resources.map((r, i) => ({ r, i })).filter(({ r }) => r.kind === kind);
+  if (resources.length === 0) {
+    const known = kindNames().includes(kind) ? '' : ` ("${kind}" is not a kind${didYouMean(kind, kindNames())})`;
+    const present = [...new Set(loaded.config.resources.map((r) => r.kind))].join(', ');
+    throw new UserInputError(`${loaded.file} has no resource of kind "${kind}"${known}; it has: ${present}`);
+  }
+  await checkJqExpressions(loaded);
+
+  const source = input === '-' ? 'stdin' : input;
+  // Items of a multi-organization export keep their own organization; --org fills it in for the others.
+  const enrich = (item: RawItem): RawItem => {
+    if (org && item.__organizationName === undefined) Object.assign(item, { __organizationName: org.name, __organizationUrl: org.url });
+    return item;
+  };
+  const pages = readPages(input === '-' ? process.stdin : createReadStream(input), source, enrich);
+  const mappers = resources.map(({ r }) => new ResourceMapper(r, { poolSize: settings.jqPoolSize }));
+  const write = printer(flags.pretty === true);
+  try {
+    if (mappers.length === 1) {
+      for await (const entities of mappers[0]!.mapPages(pages)) await write(entities);
+    } else {
+      // Several resources of the kind: each page goes through all of them, printed in config order per page.
+      for await (const page of pages) for (const entities of await Promise.all(mappers.map((m) => m.mapItems(page)))) await write(entities);
+    }
+  } finally {
+    await Promise.all(mappers.map((m) => m.close()));
+  }
+  resources.forEach(({ i }, n) => {
+    const report = mappers[n]!.report;
+    for (const [field, v] of report.fieldErrors) process.stderr.write(`resources[${i}] ${kind}: field ${field} (${v.expr}) failed ${v.count}x, first error: ${v.firstError}\n`);
+    for (const [reason, count] of report.dropReasons) process.stderr.write(`resources[${i}] ${kind}: dropped ${count} entities: ${reason}\n`);
+  });
+  return 0;
+}
+
+/** Pages of parsed items; a line that is not a JSON object (or an array of them) is an input error naming its place. */
+async function* readPages(stream: Readable, source: string, enrich: (item: RawItem) => RawItem): AsyncGenerator<RawItem[]> {
+  let page: RawItem[] = [];
   let lineNo = 0;
   for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
     lineNo++;
@@ -33,25 +75,25 @@ export async function mapCommand(argv: string[]): Promise<number> {
     try {
       value = JSON.parse(line);
     } catch (err) {
-      throw new UserInputError(`${input === '-' ? 'stdin' : input}:${lineNo}: not JSON: ${(err as Error).message}`);
+      throw new UserInputError(`${source}:${lineNo}: not JSON: ${(err as Error).message}`);
     }
     for (const v of Array.isArray(value) ? value : [value]) {
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UserInputError(`${input === '-' ? 'stdin' : input}:${lineNo}: expected a JSON object`);
-      items.push(v as RawItem);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UserInputError(`${source}:${lineNo}: expected a JSON object`);
+      page.push(enrich(v as RawItem));
+    }
+    if (page.length >= PAGE) {
+      yield page;
+      page = [];
     }
   }
-  const pretty = flags.pretty === true;
-  for (const { r, i } of resources) {
-    const mapper = new ResourceMapper(r, { poolSize: 1 });
-    try {
-      for (const e of await mapper.mapItems(items)) process.stdout.write((pretty ? JSON.stringify(e, null, 2) : JSON.stringify(e)) + '\n');
-      for (const [field, v] of mapper.report.fieldErrors) {
-        process.stderr.write(`resources[${i}] ${kind}: field ${field} (${v.expr}) failed ${v.count}x, first error: ${v.firstError}\n`);
-      }
-      for (const [reason, n] of mapper.report.dropReasons) process.stderr.write(`resources[${i}] ${kind}: dropped ${n} entities: ${reason}\n`);
-    } finally {
-      await mapper.close();
-    }
-  }
-  return 0;
+  if (page.length > 0) yield page;
+}
+
+/** Writes entities to stdout as NDJSON (or indented), waiting when the reader is slower than the mapping. */
+function printer(pretty: boolean): (entities: Entity[]) => Promise<void> {
+  return async (entities) => {
+    if (entities.length === 0) return;
+    const text = entities.map((e) => (pretty ? JSON.stringify(e, null, 2) : JSON.stringify(e))).join('\n') + '\n';
+    if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+  };
 }

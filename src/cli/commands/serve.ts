@@ -7,17 +7,13 @@ import { reconcileAtStart } from '../../hooks/startup.js';
 import type { EventSubscription } from '../../kinds/types.js';
 import { startCluster, type Cluster } from '../../queue/runtime.js';
 import { buildServer, httpReachable } from '../../server/app.js';
-import { createLogger, type Logger } from '../../util/log.js';
+import { commandLogger, type Logger } from '../../util/log.js';
 import { parseCommandArgs } from '../args.js';
 
-export const serveHelp =
-  'ado-sync serve [--port N] [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]   HTTP server (webhooks, health, metrics, admin) plus workers; needs REDIS_URL';
-export const workerHelp = 'ado-sync worker [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]   workers only (resync jobs and webhook events); needs REDIS_URL';
-
 async function start(argv: string[], workersOnly: boolean): Promise<{ settings: Settings; log: Logger; cluster: Cluster; events: EventSubscription[] }> {
-  const { flags } = parseCommandArgs(argv, { 'resync-on-start': { type: 'boolean' }, 'skip-blueprints': { type: 'boolean' } });
+  const { flags } = parseCommandArgs(argv, workersOnly ? 'worker' : 'serve');
   const settings = loadSettings(flags);
-  const log = createLogger(settings.logLevel).child({ mode: workersOnly ? 'worker' : 'serve' });
+  const log = commandLogger(settings).child({ mode: workersOnly ? 'worker' : 'serve' });
   const loaded = loadAppConfig(settings.configFile);
   await checkJqExpressions(loaded);
   const cluster = await startCluster({ settings, config: loaded.config, log, workers: true, skipBlueprints: flags['skip-blueprints'] === true });

@@ -2,16 +2,25 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadSettings } from '../../config/settings.js';
 import { RESYNC_QUEUE, SCHEDULER_ID, WEBHOOK_QUEUE, clusterKeys, readLastRun, requireRedisUrl } from '../../queue/cluster.js';
+import { errorMessage } from '../../util/errors.js';
 import { parseCommandArgs } from '../args.js';
-
-export const statusHelp = 'ado-sync status [--json]   last resync (start, end, status, counts), schedule and job counts from Redis';
+import { formatDeletion } from '../summary.js';
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { flags } = parseCommandArgs(argv, { json: { type: 'boolean' } });
+  const { flags } = parseCommandArgs(argv, 'status');
   const settings = loadSettings(flags);
   const keys = clusterKeys(settings);
-  const redis = new Redis(requireRedisUrl(settings), { maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (n) => (n > 3 ? null : 200) });
-  redis.on('error', () => undefined);
+  const url = requireRedisUrl(settings);
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: (n) => (n > 3 ? null : 200) });
+  // ioredis reports the cause (ECONNREFUSED, ENOTFOUND) as an event; connect() only says the connection closed.
+  let cause: unknown;
+  redis.on('error', (err) => (cause ??= err));
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Redis at ${withoutPassword(url)} is unreachable (${errorMessage(cause ?? err)}): check REDIS_URL / --redis-url and that Redis is running`);
+  }
   const queues = [RESYNC_QUEUE, WEBHOOK_QUEUE].map((name) => new Queue(name, { connection: redis, prefix: keys.bull }));
   try {
     const lastRun = await readLastRun(redis, keys);
@@ -33,7 +42,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     if (lastRun) {
       lines.push(`last resync: ${lastRun.runId} ${lastRun.status} (${lastRun.reason})`, `  started ${lastRun.startedAt}${lastRun.finishedAt ? `, finished ${lastRun.finishedAt}` : ''}`);
       if (lastRun.counts) lines.push(`  ${Object.entries(lastRun.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      if (lastRun.deletion) lines.push(`  stale deletion: owned ${lastRun.deletion.owned}, stale ${lastRun.deletion.stale}, deleted ${lastRun.deletion.deleted}${lastRun.deletion.skippedReason ? ` (skipped: ${lastRun.deletion.skippedReason})` : ''}`);
+      if (lastRun.deletion) lines.push(`  ${formatDeletion(lastRun.deletion)}`);
       if (lastRun.incompleteReason) lines.push(`  incomplete: ${lastRun.incompleteReason}`);
     } else lines.push('last resync: none');
     lines.push(`running: ${out.runningRun ?? 'none'}`);
@@ -44,5 +53,16 @@ export async function statusCommand(argv: string[]): Promise<number> {
   } finally {
     await Promise.allSettled(queues.map((q) => q.close()));
     redis.disconnect();
+  }
+}
+
+/** The URL as it may be shown: a password in it is never printed. */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'REDIS_URL';
   }
 }

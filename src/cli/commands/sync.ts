@@ -9,15 +9,14 @@ import { runFullResync, type FullResyncOptions } from '../../sync/fullResync.js'
 import { buildPortTarget } from '../../sync/portTarget.js';
 import { RedisRunLedger } from '../../sync/state.js';
 import { buildTargets } from '../../sync/targets.js';
+import { ProgressBoard } from '../../sync/progress.js';
+import type { OrgTarget } from '../../sync/resync.js';
+import { statusLine } from '../../util/statusLine.js';
 import { UserInputError } from '../../util/errors.js';
-import { createLogger, type Logger } from '../../util/log.js';
+import { didYouMean } from '../../util/suggest.js';
+import { commandLogger, type Logger } from '../../util/log.js';
 import { parseCommandArgs } from '../args.js';
-import { formatSummary } from '../summary.js';
-
-export const dryRunHelp =
-  'ado-sync dry-run [--config FILE] [--org URL] [--kinds a,b] [--pretty]   fetch and map, print entities (NDJSON on stdout, summary on stderr)';
-export const resyncHelp =
-  'ado-sync resync [--config FILE] [--org URL] [--kinds a,b] [--skip-blueprints]   one full sync to Port, then stale-entity deletion';
+import { formatDeletion, formatSummary } from '../summary.js';
 
 interface Prepared {
   settings: Settings;
@@ -27,10 +26,10 @@ interface Prepared {
   flags: Record<string, string | boolean | undefined>;
 }
 
-async function prepare(argv: string[], extra: Parameters<typeof parseCommandArgs>[1]): Promise<Prepared> {
-  const { flags } = parseCommandArgs(argv, { kinds: { type: 'string' }, ...extra });
+async function prepare(argv: string[], command: 'dry-run' | 'resync'): Promise<Prepared> {
+  const { flags } = parseCommandArgs(argv, command);
   const settings = loadSettings(flags);
-  const log = createLogger(settings.logLevel);
+  const log = commandLogger(settings);
   const loaded = loadAppConfig(settings.configFile);
   await checkJqExpressions(loaded);
   const indexes = selectResources(loaded.config.resources.map((r) => r.kind), flags.kinds as string | undefined);
@@ -39,6 +38,8 @@ async function prepare(argv: string[], extra: Parameters<typeof parseCommandArgs
 
 async function runAndReport(p: Prepared, sink: CatalogSink, extra: Partial<FullResyncOptions> = {}): Promise<number> {
   const targets = buildTargets(p.settings, p.log);
+  const progress = new ProgressBoard();
+  const stopProgress = showProgress(progress, targets);
   const result = await runFullResync({
     config: p.loaded.config,
     targets,
@@ -49,8 +50,9 @@ async function runAndReport(p: Prepared, sink: CatalogSink, extra: Partial<FullR
     resourceIndexes: p.indexes,
     maxConcurrentOrganizations: p.settings.maxConcurrentOrganizations,
     maxConcurrentResources: p.settings.maxConcurrentResources,
+    progress,
     ...extra,
-  });
+  }).finally(stopProgress);
   process.stderr.write('\n' + formatSummary(result.summaries, sink.name));
   for (const t of targets) {
     const s = t.client.stats;
@@ -58,15 +60,36 @@ async function runAndReport(p: Prepared, sink: CatalogSink, extra: Partial<FullR
   }
   if (result.flushFailures) process.stderr.write(`${result.flushFailures} entities could not be written\n`);
   if (result.deletion) {
-    const d = result.deletion;
-    const why = d.skippedReason === 'incomplete' ? ` (skipped: ${result.incompleteReason})` : d.skippedReason === 'threshold' ? ' (skipped: over entityDeletionThreshold)' : '';
-    process.stderr.write(`stale deletion: owned ${d.owned}, stale ${d.stale}, deleted ${d.deleted}${why}\n`);
+    process.stderr.write(formatDeletion(result.deletion, result.incompleteReason) + '\n');
   } else if (extra.catalog && p.indexes) process.stderr.write('stale deletion: not run (--kinds syncs part of the config)\n');
   return result.complete ? 0 : 1;
 }
 
+/**
+ * On a terminal, a live line under the log: per running resource its items, entities and writes, then the requests
+ * and the rate of items. Returns the function that removes it.
+ */
+function showProgress(board: ProgressBoard, targets: OrgTarget[]): () => void {
+  if (!process.stderr.isTTY) return () => undefined;
+  const started = Date.now();
+  const n = (x: number) => x.toLocaleString('en-US');
+  const timer = setInterval(() => {
+    const running = board.now();
+    const items = board.items();
+    const requests = targets.reduce((a, t) => a + t.client.stats.requests, 0);
+    const rate = items / Math.max(1, (Date.now() - started) / 1000);
+    const parts = running.map((r) => `${targets.length > 1 ? `${r.organization}/` : ''}${r.kind}: ${n(r.rawItems)} items, ${n(r.entities)} entities, ${n(r.written)} written`);
+    statusLine.set(`… ${parts.join(' | ') || 'starting'} · ${n(requests)} requests · ${n(Math.round(rate))} items/s`);
+  }, 500);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    statusLine.set('');
+  };
+}
+
 export async function dryRunCommand(argv: string[]): Promise<number> {
-  const p = await prepare(argv, { pretty: { type: 'boolean' } });
+  const p = await prepare(argv, 'dry-run');
   const sink = new DryRunSink(process.stdout, p.flags.pretty === true);
   try {
     // One resource at a time, so the printed entities come grouped by resource.
@@ -77,7 +100,7 @@ export async function dryRunCommand(argv: string[]): Promise<number> {
 }
 
 export async function resyncCommand(argv: string[]): Promise<number> {
-  const p = await prepare(argv, { 'skip-blueprints': { type: 'boolean' } });
+  const p = await prepare(argv, 'resync');
   const port = buildPortTarget(p.settings, p.loaded.config, p.log);
   try {
     if (p.flags['skip-blueprints'] !== true) {
@@ -99,11 +122,16 @@ export async function resyncCommand(argv: string[]): Promise<number> {
   }
 }
 
-/** `--kinds a,b` keeps only resources of those kinds; a kind not in the config is an input error. */
+/** `--kinds a,b` keeps only resources of those kinds; an empty list or a kind not in the config is an input error. */
 export function selectResources(kinds: string[], filter: string | undefined): number[] | undefined {
-  if (!filter) return undefined;
+  if (filter === undefined) return undefined;
   const wanted = filter.split(',').map((s) => s.trim()).filter(Boolean);
+  const present = [...new Set(kinds)];
+  if (wanted.length === 0) throw new UserInputError(`--kinds is empty: name one or more kinds of the config (${present.join(', ')}), or leave the flag out to sync them all`);
   const missing = wanted.filter((k) => !kinds.includes(k));
-  if (missing.length > 0) throw new UserInputError(`--kinds: no resource of kind ${missing.join(', ')} in the config (it has: ${[...new Set(kinds)].join(', ')})`);
+  if (missing.length > 0) {
+    const hints = missing.map((k) => `"${k}"${didYouMean(k, present)}`).join(', ');
+    throw new UserInputError(`--kinds: no resource of kind ${hints} in the config (it has: ${present.join(', ')})`);
+  }
   return kinds.map((k, i) => (wanted.includes(k) ? i : -1)).filter((i) => i >= 0);
 }

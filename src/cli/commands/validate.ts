@@ -3,10 +3,8 @@ import { loadSettings } from '../../config/settings.js';
 import { checkJqExpressions } from '../../mapping/check.js';
 import { parseCommandArgs } from '../args.js';
 
-export const validateHelp = 'ado-sync validate [--config FILE]    check a port-app-config: YAML, schema, kinds, selector options, jq expressions';
-
 export async function validateCommand(argv: string[]): Promise<number> {
-  const { flags } = parseCommandArgs(argv, {});
+  const { flags } = parseCommandArgs(argv, 'validate');
   const settings = loadSettings(flags);
   const loaded = loadAppConfig(settings.configFile);
   await checkJqExpressions(loaded);

@@ -5,11 +5,8 @@ import { listOwnSubscriptions, reconcileSubscriptions, removeSubscriptions, webh
 import type { EventPublisher, EventSubscription } from '../../kinds/types.js';
 import { buildTargets } from '../../sync/targets.js';
 import { errorMessage, scrubSecrets, UserInputError } from '../../util/errors.js';
-import { createLogger } from '../../util/log.js';
+import { commandLogger } from '../../util/log.js';
 import { parseCommandArgs } from '../args.js';
-
-export const webhooksHelp =
-  'ado-sync webhooks sync|list|remove [--org URL] [--app-host URL] [--events publisher/eventType,...] [--json]   create and repair, list, or remove this installation\'s service-hook subscriptions';
 
 const ACTIONS = ['sync', 'list', 'remove'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -37,10 +34,10 @@ function eventsFor(settings: Settings, flags: Record<string, string | boolean | 
 }
 
 export async function webhooksCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseCommandArgs(argv, { events: { type: 'string' }, json: { type: 'boolean' } });
+  const { flags, positionals } = parseCommandArgs(argv, 'webhooks');
   const action = positionals[0] as Action | undefined;
   if (!action || !ACTIONS.includes(action) || positionals.length > 1) {
-    throw new UserInputError(`usage: ${webhooksHelp.split('   ')[0]}`);
+    throw new UserInputError(`usage: ado-sync webhooks sync|list|remove [flags] (ado-sync webhooks --help)`);
   }
   const settings = loadSettings(flags);
   if (action === 'sync' && !settings.appHost) {
@@ -55,7 +52,7 @@ export async function webhooksCommand(argv: string[]): Promise<number> {
     }
     if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) throw new UserInputError(`appHost (APP_HOST / --app-host) "${settings.appHost}" is not an http(s) URL`);
   }
-  const log = createLogger(settings.logLevel);
+  const log = commandLogger(settings);
   const events = action === 'sync' ? eventsFor(settings, flags) : [];
   const publishers = typeof flags.events === 'string' ? [...new Set(parseEvents(flags.events).map((e) => e.publisherId))] : undefined;
   const targets = buildTargets(settings, log);

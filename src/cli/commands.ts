@@ -1,0 +1,120 @@
+/**
+ * The commands, declared once: synopsis, what they do, their own flags, the settings they read, and how to load them.
+ * Help is printed from here and a command's module is imported only when it runs, so `--help`, `validate` and `map`
+ * do not load BullMQ, fastify or @azure/identity.
+ */
+import type { ParseArgsConfig } from 'node:util';
+import type { SettingTopic } from '../config/settings.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface FlagSpec {
+  type: 'string' | 'boolean';
+  /** The value's placeholder in help (`FILE`, `a,b`). */
+  value?: string;
+  description: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  /** Arguments after the command name, for the one-line usage. */
+  synopsis: string;
+  summary: string;
+  flags: Record<string, FlagSpec>;
+  /** Settings this command reads: whole topics, plus single ones by flag. */
+  settings: { topics: SettingTopic[]; flags?: string[] };
+  run(argv: string[]): Promise<number>;
+}
+
+const KINDS: FlagSpec = { type: 'string', value: 'a,b', description: 'only the resources of these kinds (a partial run deletes nothing)' };
+const PRETTY: FlagSpec = { type: 'boolean', description: 'indented entities instead of one JSON line each' };
+const SYNC_TOPICS: SettingTopic[] = ['ado', 'mapping', 'sync', 'logging'];
+const CLUSTER_FLAGS: Record<string, FlagSpec> = {
+  'resync-on-start': { type: 'boolean', description: 'trigger a full resync at start (joins one already running)' },
+  'skip-blueprints': { type: 'boolean', description: 'do not create missing blueprints' },
+};
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'dry-run',
+    synopsis: '[--config FILE] [--org URL] [--kinds a,b] [--pretty]',
+    summary: 'fetch and map, print entities (NDJSON on stdout, progress and summary on stderr); writes nothing',
+    flags: { kinds: KINDS, pretty: PRETTY },
+    settings: { topics: SYNC_TOPICS },
+    run: async (argv) => (await import('./commands/sync.js')).dryRunCommand(argv),
+  },
+  {
+    name: 'resync',
+    synopsis: '[--config FILE] [--org URL] [--kinds a,b] [--skip-blueprints]',
+    summary: 'one full sync to Port, then stale-entity deletion',
+    flags: { kinds: KINDS, 'skip-blueprints': CLUSTER_FLAGS['skip-blueprints']! },
+    settings: { topics: [...SYNC_TOPICS, 'port'] },
+    run: async (argv) => (await import('./commands/sync.js')).resyncCommand(argv),
+  },
+  {
+    name: 'map',
+    synopsis: '--kind KIND [--config FILE] [--input FILE|-] [--org URL] [--pretty]',
+    summary: 'map saved payloads offline (one JSON object or array per line) with every resource of that kind',
+    flags: {
+      kind: { type: 'string', value: 'KIND', description: 'the kind of the payloads; every resource of that kind maps them' },
+      input: { type: 'string', value: 'FILE|-', description: 'NDJSON payloads (default -, stdin)' },
+      pretty: PRETTY,
+    },
+    settings: { topics: ['mapping', 'logging'], flags: ['org', 'ado-flavor'] },
+    run: async (argv) => (await import('./commands/map.js')).mapCommand(argv),
+  },
+  {
+    name: 'validate',
+    synopsis: '[--config FILE]',
+    summary: 'check a port-app-config: YAML, schema, kinds, selector options, jq expressions',
+    flags: {},
+    settings: { topics: ['logging'], flags: ['config'] },
+    run: async (argv) => (await import('./commands/validate.js')).validateCommand(argv),
+  },
+  {
+    name: 'serve',
+    synopsis: '[--port N] [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]',
+    summary: 'HTTP server (webhooks, health, metrics, admin) plus workers; needs REDIS_URL',
+    flags: CLUSTER_FLAGS,
+    settings: { topics: [...SYNC_TOPICS, 'port', 'cluster', 'webhooks'] },
+    run: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
+  },
+  {
+    name: 'worker',
+    synopsis: '[--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]',
+    summary: 'workers only (resync jobs and webhook events); needs REDIS_URL',
+    flags: CLUSTER_FLAGS,
+    settings: { topics: [...SYNC_TOPICS, 'port', 'cluster'] },
+    run: async (argv) => (await import('./commands/serve.js')).workerCommand(argv),
+  },
+  {
+    name: 'status',
+    synopsis: '[--json]',
+    summary: 'last resync (start, end, status, counts), schedule and job counts from Redis',
+    flags: { json: { type: 'boolean', description: 'print JSON' } },
+    settings: { topics: ['logging'], flags: ['redis-url', 'integration-identifier'] },
+    run: async (argv) => (await import('./commands/status.js')).statusCommand(argv),
+  },
+  {
+    name: 'webhooks',
+    synopsis: 'sync|list|remove [--org URL] [--app-host URL] [--events publisher/eventType,...] [--json]',
+    summary: "create and repair, list, or remove this installation's service-hook subscriptions",
+    flags: {
+      events: { type: 'string', value: 'p/e,...', description: 'these publisher/eventType pairs instead of what the config needs (e.g. tfs/git.push)' },
+      json: { type: 'boolean', description: 'print JSON' },
+    },
+    settings: { topics: ['ado', 'webhooks', 'logging'], flags: ['config', 'integration-identifier'] },
+    run: async (argv) => (await import('./commands/webhooks.js')).webhooksCommand(argv),
+  },
+];
+
+export function command(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/** A command's own flags, as node:util parseArgs takes them. */
+export function flagOptions(name: string): Options {
+  const spec = command(name);
+  if (!spec) throw new Error(`no command ${name}`);
+  return Object.fromEntries(Object.entries(spec.flags).map(([flag, f]) => [flag, { type: f.type }]));
+}
