@@ -183,20 +183,20 @@ export class PortSink implements CatalogSink {
       (byBlueprint.get(i.entity.blueprint) ?? byBlueprint.set(i.entity.blueprint, []).get(i.entity.blueprint)!).push(i.entity.identifier);
     }
     let same: Set<string>;
-    const held = new Set<string>();
+    /** Identifiers Port holds, by blueprint. */
+    const held = new Map<string, Set<string>>();
     try {
       const [unchanged] = await Promise.all([
         state.unchanged(candidates.map((i) => ({ key: i.key!, hash: i.hash! }))),
-        ...[...byBlueprint].map(async ([bp, ids]) => {
-          for (const id of await presence.present(bp, ids)) held.add(entityKey({ blueprint: bp, identifier: id })!);
-        }),
+        ...[...byBlueprint].map(async ([bp, ids]) => held.set(bp, await presence.present(bp, ids))),
       ]);
       same = unchanged;
     } catch (err) {
       this.#log.warn({ err: errorMessage(err) }, 'entity state or owned listing unavailable; sending every entity');
       return items;
     }
-    return items.filter((i) => !(i.key && hashesByKey.get(i.key)!.size === 1 && same.has(i.key) && held.has(i.key)));
+    const isHeld = (i: Item) => held.get(i.entity.blueprint)?.has(i.entity.identifier as string) === true;
+    return items.filter((i) => !(i.key && hashesByKey.get(i.key)!.size === 1 && same.has(i.key) && isHeld(i)));
   }
 
   /** One bulk upsert per blueprint, concurrently; sorts the results into written, missing-target and failed. */

@@ -52,13 +52,14 @@ export function cleanJqMessage(message: string, closingLine = -1): string {
 }
 
 /**
- * Compile-checks every jq expression of the config: each resource's program as a whole first (one jq call), and
+ * Compile-checks every jq expression of the config (or of the resources at `only`): each resource's program as a whole first (one jq call), and
  * expression by expression only when that fails, to name the culprit.
  */
-export async function checkJqExpressions(loaded: LoadedAppConfig): Promise<void> {
+export async function checkJqExpressions(loaded: LoadedAppConfig, only?: number[]): Promise<void> {
   const issues: ConfigIssue[] = [];
   await Promise.all(
     loaded.config.resources.map(async (resource, index) => {
+      if (only && !only.includes(index)) return;
       if (!(await compileError(compileResource(resource).program))) return;
       for (const { field, path, expr } of expressionsOf(resource)) {
         const message = await compileError(expr);

@@ -45,14 +45,17 @@ export class ResourceMapper {
   }
 
   async *mapPages(pages: AsyncIterable<RawItem[]>): AsyncGenerator<Entity[]> {
+    const projection = this.projection;
+    yield* this.#inOrder(pages, (batch) => this.#pool.map(projection ? batch.map((item) => projectItem(item, projection)) : batch));
+  }
+
+  /** Batches of each page through `run`, a bounded window of them in flight (backpressure), results in input order. */
+  async *#inOrder<T>(pages: AsyncIterable<T[]>, run: (batch: T[]) => Promise<unknown[]>): AsyncGenerator<Entity[]> {
     const inFlight: Array<Promise<Entity[]>> = [];
     for await (const page of pages) {
       this.report.rawItems += page.length;
       for (let i = 0; i < page.length; i += this.#batchSize) {
-        let batch: unknown[] = page.slice(i, i + this.#batchSize);
-        const projection = this.projection;
-        if (projection) batch = batch.map((item) => projectItem(item, projection));
-        const p = this.#pool.map(batch).then((out) => this.#decode(out as Candidate[][]));
+        const p = run(page.slice(i, i + this.#batchSize)).then((out) => this.#decode(out as Candidate[][]));
         p.catch(() => {}); // awaited below in order; avoids an unhandled rejection while earlier batches finish
         inFlight.push(p);
         while (inFlight.length >= this.#window) yield await inFlight.shift()!;

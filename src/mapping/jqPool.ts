@@ -131,7 +131,11 @@ export class JqPool {
   async map(items: unknown[]): Promise<unknown[]> {
     if (items.length === 0) return [];
     // One stringify of the whole batch: no per-item strings for the GC to collect.
-    const line = JSON.stringify(items);
+    return this.#run(JSON.stringify(items), items.length);
+  }
+
+  async #run(line: string, count: number): Promise<unknown[]> {
+    const items = { length: count };
     let out: string;
     try {
       out = await this.#pick().run(line, items.length);

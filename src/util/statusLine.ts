@@ -11,7 +11,8 @@ class StatusLine {
   set(text: string): void {
     if (!this.#tty) return;
     this.#clear();
-    this.#text = text.slice(0, Math.max(20, (process.stderr.columns ?? 120) - 1));
+    // A terminal of unknown width (0) gets 120 columns.
+    this.#text = text.slice(0, Math.max(20, (process.stderr.columns || 120) - 1));
     if (this.#text) process.stderr.write(this.#text);
   }
 

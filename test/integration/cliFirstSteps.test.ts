@@ -5,11 +5,12 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { CLI, ROOT, runCli } from '../helpers/cli.js';
+import { startAdoSimulator } from '../simulators/ado/index.js';
 import { pullRequestPayload } from '../../bench/prPayloads.js';
 
 const exec = promisify(execFile);
@@ -96,6 +97,25 @@ describe('logs', () => {
   });
 });
 
+describe('on a terminal', () => {
+  it('logs read as one line per event and a long run shows a live progress line', async () => {
+    // script(1) gives the command a terminal; the simulator answers slowly enough for the line to be drawn.
+    const sim = await startAdoSimulator({ faults: { latencyMs: 150 } });
+    try {
+      const command = `stty cols 200; ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} dry-run --kinds pull-request > /dev/null`;
+      const r = await exec('script', ['-qfec', command, '/dev/null'], {
+        env: { PATH: process.env.PATH, JQ_PATH: process.env.JQ_PATH ?? '/usr/bin/jq', ADO_ORGANIZATION_URL: sim.orgUrl(), ADO_PERSONAL_ACCESS_TOKEN: sim.pat, ADO_FLAVOR: 'services', COLUMNS: '160' },
+      });
+      expect(r.stdout).toMatch(/… pull-request: [\d,]+ items, [\d,]+ entities, [\d,]+ written · [\d,]+ requests · [\d,]+ items\/s/);
+      // The line is cleared before the summary, which stays.
+      expect(r.stdout).toMatch(/\r\x1b\[K[\s\S]*org +# +kind +status/);
+      expect(r.stdout).not.toMatch(/^\{"level"/m);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe('map', () => {
   it('streams payloads through the pool and fills in the organization from --org', async () => {
     const input = join(dir, 'prs.ndjson');
@@ -124,6 +144,15 @@ describe('status', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       'error: Redis at redis://:***@127.0.0.1:9 is unreachable (connect ECONNREFUSED 127.0.0.1:9): check REDIS_URL / --redis-url and that Redis is running',
     ]);
+  });
+});
+
+describe('the build', () => {
+  it('does nothing when nothing changed, so the demo starts at once', async () => {
+    const out = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+    const before = statSync(out).mtimeMs;
+    await exec('npm', ['run', 'build', '--silent'], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(statSync(out).mtimeMs).toBe(before);
   });
 });
 

@@ -13,8 +13,11 @@ import { UserInputError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
 import { parseCommandArgs } from '../args.js';
 
-/** Items per page handed to the jq pool: large enough to keep every jq process busy, small enough to stream. */
-const PAGE = 1000;
+/**
+ * Items per page handed to the jq pool. Small: a parsed payload then dies young, before the next scavenge; pages of
+ * 1,000 kept whole payloads alive long enough to be promoted and cost the command a third more time (bench/RESULTS.md).
+ */
+const PAGE = 50;
 
 /**
  * Offline mapping: develop a port-app-config against saved payloads, without Azure DevOps. The input streams through
@@ -35,7 +38,7 @@ export async function mapCommand(argv: string[]): Promise<number> {
     const present = [...new Set(loaded.config.resources.map((r) => r.kind))].join(', ');
     throw new UserInputError(`${loaded.file} has no resource of kind "${kind}"${known}; it has: ${present}`);
   }
-  await checkJqExpressions(loaded);
+  await checkJqExpressions(loaded, resources.map(({ i }) => i));
 
   const source = input === '-' ? 'stdin' : input;
   // Items of a multi-organization export keep their own organization; --org fills it in for the others.
