@@ -2,18 +2,11 @@
 import { PatAuth } from '../src/ado/auth.js';
 import { AdoClient } from '../src/ado/client.js';
 import { parseOrganizationUrl, type AdoFlavor, type Organization } from '../src/ado/orgUrl.js';
-import { RunCache } from '../src/kinds/shared/runCache.js';
+import { createFetchContext } from '../src/kinds/fetchContext.js';
 import type { FetchContext } from '../src/kinds/types.js';
-import { silentLogger } from '../src/util/log.js';
 
 export function fetchContext(orgUrl: string, pat: string, flavor: AdoFlavor = 'services'): { ctx: FetchContext; org: Organization } {
   const org = parseOrganizationUrl(orgUrl, flavor);
-  const ctx: FetchContext = {
-    client: new AdoClient(org, new PatAuth(pat), { maxAttempts: 3 }),
-    log: silentLogger,
-    cache: new RunCache(),
-    pageSize: 1000,
-    markIncomplete: () => {},
-  };
+  const ctx = createFetchContext({ client: new AdoClient(org, new PatAuth(pat), { maxAttempts: 3 }), pageSize: 1000 });
   return { ctx, org };
 }

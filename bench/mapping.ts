@@ -1,6 +1,6 @@
 /**
  * Mapping throughput: the jq pool (1 and 2 processes) against `jq -c -f` over the same NDJSON, in one run. The pool
- * starts from parsed items, as the pipeline does, and sends jq only the keys the mapping reads (projection.ts); rows
+ * starts from parsed items, as the pipeline does, and sends jq only the keys the mapping reads (projection/); rows
  * with whole items show what that projection gains. The last row runs the `ado-sync map` command on the file, end to
  * end like the jq CLI row (process start included).
  * Usage: npm run bench:mapping [-- --items 20000 --rounds 3]
@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadAppConfig } from '../src/config/appConfig.js';
 import { ResourceMapper } from '../src/mapping/engine.js';
 import { jqPath } from '../src/mapping/jqBinary.js';
-import { projectItem } from '../src/mapping/projection.js';
+import { projectItem } from '../src/mapping/projection/project.js';
 import { pullRequestPayload } from './prPayloads.js';
 
 const { values } = parseArgs({ options: { items: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '3' } } });

@@ -1,16 +1,18 @@
-/** Any failure talking to Azure DevOps. `retryable` drives the client's retry loop. */
-export class AdoError extends Error {
+import { HttpError, type HttpErrorOptions } from '../http/errors.js';
+
+export interface AdoErrorOptions extends HttpErrorOptions {
+  /** The system error code of a failed connection (`ENOTFOUND`, `ECONNREFUSED`, …). */
+  code?: string;
+}
+
+/** Any failure talking to Azure DevOps. `retryable` drives the transport's retry policy. */
+export class AdoError extends HttpError {
   override name = 'AdoError';
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly retryable: boolean,
-    /** The wait the response asked for (Retry-After), when it asked. */
-    readonly retryAfterMs?: number,
-    /** The system error code of a failed connection (`ENOTFOUND`, `ECONNREFUSED`, …). */
-    readonly code?: string,
-  ) {
-    super(message);
+  readonly code: string | undefined;
+
+  constructor(message: string, options: AdoErrorOptions = {}) {
+    super(message, options);
+    this.code = options.code;
   }
 }
 
@@ -31,7 +33,7 @@ export class AdoNotFoundError extends AdoError {
 export class IncompleteListingError extends AdoError {
   override name = 'IncompleteListingError';
   constructor(message: string, status?: number) {
-    super(`${message}; incomplete listing`, status, false);
+    super(`${message}; incomplete listing`, { status });
   }
 }
 
@@ -43,6 +45,6 @@ export class IncompleteListingError extends AdoError {
 export class OrganizationUnreachableError extends AdoError {
   override name = 'OrganizationUnreachableError';
   constructor(message: string) {
-    super(message, undefined, false);
+    super(message);
   }
 }

@@ -1,4 +1,5 @@
-import { buildUrl, redactQuery, type AdoClient, type AdoResponse, type Query } from './client.js';
+import { describeRequest, withQuery } from '../http/url.js';
+import type { AdoClient, AdoResponse, Query } from './client.js';
 import { IncompleteListingError } from './errors.js';
 
 /**
@@ -58,7 +59,7 @@ export async function* pagesByContinuation<T>(client: AdoClient, url: string, p:
     const res = p.postBody
       ? await client.request<unknown>(url, { method, query, body: p.postBody(token), idempotent: true, signal: p.signal })
       : await client.get<unknown>(url, query, p.signal);
-    const where = (): string => describeRequest(client, method, url, query);
+    const where = (): string => describeListing(client, method, url, query);
     const items = readList<T>(res, where, p);
     token = nextToken(res, tokenFrom);
     if (token !== undefined) {
@@ -105,7 +106,7 @@ export async function* pagesByTopSkip<T>(client: AdoClient, url: string, p: TopS
     if (remaining <= 0) return;
     const query: Query = { ...p.query, [topParam]: remaining, [skipParam]: skip };
     const res = await client.get<unknown>(url, query, p.signal);
-    const where = (): string => describeRequest(client, 'GET', url, query);
+    const where = (): string => describeListing(client, 'GET', url, query);
     const items = readList<T>(res, where, p);
     const last = items.length < remaining;
     const fresh = guard.admit(items, where, res.status);
@@ -133,13 +134,13 @@ export interface ListRequest<T = unknown> extends ListProof<T> {
 /** A list answered in one GET (not paged), proven as a page of a paged list is. */
 export async function getList<T>(client: AdoClient, url: string, query: Query, opts: ListRequest<T> = {}): Promise<T[]> {
   const res = await client.get<unknown>(url, query, opts.signal);
-  return readSingleList(res, () => describeRequest(client, 'GET', url, query), opts);
+  return readSingleList(res, () => describeListing(client, 'GET', url, query), opts);
 }
 
 /** A list answered to one read-only POST (WIQL, itemsbatch, subjectlookup), proven as getList's. */
 export async function postList<T>(client: AdoClient, url: string, body: unknown, opts: ListRequest<T> & { query?: Query } = {}): Promise<T[]> {
   const res = await client.request<unknown>(url, { method: 'POST', query: opts.query, body, idempotent: true, signal: opts.signal });
-  return readSingleList(res, () => describeRequest(client, 'POST', url, opts.query), opts);
+  return readSingleList(res, () => describeListing(client, 'POST', url, opts.query), opts);
 }
 
 function readSingleList<T>(res: AdoResponse<unknown>, where: () => string, opts: ListRequest<T>): T[] {
@@ -218,8 +219,8 @@ function nextToken(res: AdoResponse<unknown>, from: 'header' | 'body' | 'either'
 }
 
 /** `Azure DevOps organization "acme": GET https://…?continuationToken=…`: names the request, never the token. */
-function describeRequest(client: AdoClient, method: string, url: string, query: Query | undefined): string {
-  return `Azure DevOps organization "${client.org.name}": ${method} ${redactQuery(buildUrl(url, query))}`;
+function describeListing(client: AdoClient, method: string, url: string, query: Query | undefined): string {
+  return `Azure DevOps organization "${client.org.name}": ${describeRequest(method, withQuery(url, query))}`;
 }
 
 function typeName(v: unknown): string {

@@ -36,3 +36,13 @@ export function isSearchQuery(value: unknown): value is SearchQuery {
 export function entityKey(e: Pick<Entity, 'blueprint' | 'identifier'>): string | undefined {
   return typeof e.identifier === 'string' ? `${e.blueprint}\u0000${e.identifier}` : undefined;
 }
+
+/** The entity identifiers a relation value names directly (search-query relations resolve in Port and name none here). */
+export function relationIds(relations: Record<string, unknown> | undefined): string[] {
+  const out: string[] = [];
+  for (const v of Object.values(relations ?? {})) {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') out.push(x);
+  }
+  return out;
+}

@@ -1,9 +1,11 @@
-import type { Logger } from '../util/log.js';
-import { silentLogger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
+import { silentLogger } from '../observability/log.js';
 import { errorMessage } from '../util/errors.js';
-import { entityKey, type Entity, type EntityOrigin } from './entity.js';
+import { indexBy, layers } from '../util/layers.js';
+import { entityKey, relationIds, type Entity, type EntityOrigin } from './entity.js';
 import type { CatalogPresence, CatalogSink, UpsertOutcome } from './sink.js';
-import { entityText, type EntityWriteResult, type PortClient, type UpsertFlags } from './port/client.js';
+import type { PortClient } from './port/client.js';
+import { entityText, type EntityWriteResult, type UpsertFlags } from './port/entityApi.js';
 import { PortCatalog } from './port/catalog.js';
 import { textHash } from './port/hash.js';
 
@@ -235,15 +237,6 @@ export class PortSink implements CatalogSink {
   }
 }
 
-/** Relation values that name an entity directly (search-query relations resolve server-side and are ignored). */
-function relationTargets(e: Entity): string[] {
-  const out: string[] = [];
-  for (const v of Object.values(e.relations ?? {})) {
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') out.push(x);
-  }
-  return out;
-}
 
 /**
  * Groups items into levels such that every item comes after the items it relates to (matched by identifier, which
@@ -251,29 +244,8 @@ function relationTargets(e: Entity): string[] {
  * unordered level.
  */
 export function dependencyLevels<T extends { entity: Entity }>(items: T[], log: Logger = silentLogger): T[][] {
-  const byId = new Map<string, number[]>();
-  items.forEach((it, idx) => {
-    if (typeof it.entity.identifier !== 'string') return;
-    (byId.get(it.entity.identifier) ?? byId.set(it.entity.identifier, []).get(it.entity.identifier)!).push(idx);
-  });
-  const deps = items.map((it, idx) => {
-    const set = new Set<number>();
-    for (const t of relationTargets(it.entity)) for (const d of byId.get(t) ?? []) if (d !== idx) set.add(d);
-    return set;
-  });
-  const done = new Set<number>();
-  const levels: T[][] = [];
-  let remaining = items.map((_, idx) => idx);
-  while (remaining.length > 0) {
-    const ready = remaining.filter((idx) => [...deps[idx]!].every((d) => done.has(d)));
-    if (ready.length === 0) {
-      log.info({ count: remaining.length }, 'relation cycle among entities waiting for a target; retrying them unordered');
-      levels.push(remaining.map((idx) => items[idx]!));
-      break;
-    }
-    for (const idx of ready) done.add(idx);
-    levels.push(ready.map((idx) => items[idx]!));
-    remaining = remaining.filter((idx) => !done.has(idx));
-  }
+  const byId = indexBy(items, (it) => (typeof it.entity.identifier === 'string' ? it.entity.identifier : undefined));
+  const { layers: levels, cyclic } = layers(items, (idx) => relationIds(items[idx]!.entity.relations).flatMap((t) => byId.get(t) ?? []));
+  if (cyclic > 0) log.info({ count: cyclic }, 'relation cycle among entities waiting for a target; retrying them unordered');
   return levels;
 }

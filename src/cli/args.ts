@@ -5,8 +5,8 @@ import { flagOptions } from './commands.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** Flags shared by all commands: every integration setting can be given as a flag. */
-export const SETTING_FLAGS: Options = Object.fromEntries(SETTINGS.map((s) => [s.flag, { type: 'string' as const }]));
+/** Flags shared by all commands: every integration setting that has a flag (a few are environment variables only). */
+export const SETTING_FLAGS: Options = Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [s.flag, { type: 'string' as const }]));
 
 /** A command's flags (declared in commands.ts) and every setting's flag; an unknown flag is an input error. */
 export function parseCommandArgs(argv: string[], command: string): { flags: Record<string, string | boolean | undefined>; positionals: string[] } {

@@ -1,7 +1,7 @@
 /**
- * The commands, declared once: synopsis, what they do, their own flags, the settings they read, and how to load them.
- * Help is printed from here and a command's module is imported only when it runs, so `--help`, `validate` and `map`
- * do not load BullMQ, fastify or @azure/identity.
+ * The commands, declared once as data: synopsis, what they do, their own flags and the settings they read. Help and
+ * flag parsing read them from here; this module imports no command (main.ts loads a command's module only when it
+ * runs, so `--help`, `validate` and `map` do not load BullMQ, fastify or @azure/identity).
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { SettingTopic } from '../config/settings.js';
@@ -15,15 +15,16 @@ export interface FlagSpec {
   description: string;
 }
 
+export type CommandName = 'dry-run' | 'resync' | 'map' | 'validate' | 'serve' | 'worker' | 'status' | 'webhooks';
+
 export interface CommandSpec {
-  name: string;
+  name: CommandName;
   /** Arguments after the command name, for the one-line usage. */
   synopsis: string;
   summary: string;
   flags: Record<string, FlagSpec>;
   /** Settings this command reads: whole topics, plus single ones by flag. */
   settings: { topics: SettingTopic[]; flags?: string[] };
-  run(argv: string[]): Promise<number>;
 }
 
 const KINDS: FlagSpec = { type: 'string', value: 'a,b', description: 'only the resources of these kinds (a partial run deletes nothing)' };
@@ -41,7 +42,6 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'fetch and map, print entities (NDJSON on stdout, progress and summary on stderr); writes nothing',
     flags: { kinds: KINDS, pretty: PRETTY },
     settings: { topics: SYNC_TOPICS },
-    run: async (argv) => (await import('./commands/sync.js')).dryRunCommand(argv),
   },
   {
     name: 'resync',
@@ -49,7 +49,6 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'one full sync to Port, then stale-entity deletion',
     flags: { kinds: KINDS, 'skip-blueprints': CLUSTER_FLAGS['skip-blueprints']! },
     settings: { topics: [...SYNC_TOPICS, 'port'] },
-    run: async (argv) => (await import('./commands/sync.js')).resyncCommand(argv),
   },
   {
     name: 'map',
@@ -61,7 +60,6 @@ export const COMMANDS: CommandSpec[] = [
       pretty: PRETTY,
     },
     settings: { topics: ['mapping', 'logging'], flags: ['org', 'ado-flavor'] },
-    run: async (argv) => (await import('./commands/map.js')).mapCommand(argv),
   },
   {
     name: 'validate',
@@ -69,7 +67,6 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'check a port-app-config: YAML, schema, kinds, selector options, jq expressions',
     flags: {},
     settings: { topics: ['logging'], flags: ['config'] },
-    run: async (argv) => (await import('./commands/validate.js')).validateCommand(argv),
   },
   {
     name: 'serve',
@@ -77,7 +74,6 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'HTTP server (webhooks, health, metrics, admin) plus workers; needs REDIS_URL',
     flags: CLUSTER_FLAGS,
     settings: { topics: [...SYNC_TOPICS, 'port', 'cluster', 'webhooks'] },
-    run: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
   },
   {
     name: 'worker',
@@ -85,7 +81,6 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'workers only (resync jobs and webhook events); needs REDIS_URL',
     flags: CLUSTER_FLAGS,
     settings: { topics: [...SYNC_TOPICS, 'port', 'cluster'] },
-    run: async (argv) => (await import('./commands/serve.js')).workerCommand(argv),
   },
   {
     name: 'status',
@@ -93,7 +88,6 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'last resync (start, end, status, counts), schedule and job counts from Redis',
     flags: { json: { type: 'boolean', description: 'print JSON' } },
     settings: { topics: ['logging'], flags: ['redis-url', 'integration-identifier'] },
-    run: async (argv) => (await import('./commands/status.js')).statusCommand(argv),
   },
   {
     name: 'webhooks',
@@ -104,7 +98,6 @@ export const COMMANDS: CommandSpec[] = [
       json: { type: 'boolean', description: 'print JSON' },
     },
     settings: { topics: ['ado', 'webhooks', 'logging'], flags: ['config', 'integration-identifier'] },
-    run: async (argv) => (await import('./commands/webhooks.js')).webhooksCommand(argv),
   },
 ];
 

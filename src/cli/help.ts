@@ -1,5 +1,5 @@
 /** Help text: the command list, and each command's usage, flags and settings, in aligned columns that wrap. */
-import { SETTINGS, type SettingSpec } from '../config/settings.js';
+import { SETTINGS, settingMeaning, type SettingSpec } from '../config/settings.js';
 import { COMMANDS, type CommandSpec } from './commands.js';
 
 const WIDTH = 118;
@@ -32,7 +32,8 @@ function wrap(text: string, width: number): string[] {
   return lines;
 }
 
-const settingRow = (s: SettingSpec): string[] => [`--${s.flag}`, s.env[0]!, s.description];
+/** Flag (none for a variable only), the worker's variable, and the meaning with its default (code unquoted). */
+const settingRow = (s: SettingSpec): string[] => [s.flag ? `--${s.flag}` : '', s.env[0], settingMeaning(s, (code) => code)];
 
 export function mainHelp(version: string): string {
   return [
@@ -43,7 +44,7 @@ export function mainHelp(version: string): string {
     'Commands:',
     columns(COMMANDS.map((c) => [c.name, c.summary])),
     '',
-    'Every setting is a flag and an environment variable (flags win). All settings:',
+    'Every setting is a flag and an environment variable (flags win); a few are variables only. All settings:',
     columns(SETTINGS.map(settingRow)),
     '',
     'Exit codes: 0 success, 1 sync failure (a resource failed or was incomplete), 2 bad input (config, flags, payloads).',
@@ -52,7 +53,7 @@ export function mainHelp(version: string): string {
 }
 
 export function commandHelp(c: CommandSpec): string {
-  const settings = SETTINGS.filter((s) => s.topics.some((t) => c.settings.topics.includes(t)) || c.settings.flags?.includes(s.flag));
+  const settings = SETTINGS.filter((s) => s.topics.some((t) => c.settings.topics.includes(t)) || (s.flag !== undefined && c.settings.flags?.includes(s.flag)));
   const own = Object.entries(c.flags).map(([flag, f]) => [`--${flag}${f.value ? ` ${f.value}` : ''}`, f.description]);
   return [
     `Usage: ado-sync ${c.name} ${c.synopsis}`,

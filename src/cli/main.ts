@@ -5,8 +5,23 @@ import { ConfigError } from '../config/appConfig.js';
 import { UserInputError, errorMessage } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 import { VERSION } from '../util/version.js';
-import { COMMANDS, command } from './commands.js';
+import { COMMANDS, command, type CommandName } from './commands.js';
 import { commandHelp, mainHelp } from './help.js';
+
+/**
+ * How each command runs: its module is imported only then, so `--help`, `validate` and `map` do not load BullMQ,
+ * fastify or @azure/identity. The declarations (names, flags, help) are in commands.ts.
+ */
+const RUNNERS: Record<CommandName, (argv: string[]) => Promise<number>> = {
+  'dry-run': async (argv) => (await import('./commands/sync.js')).dryRunCommand(argv),
+  resync: async (argv) => (await import('./commands/sync.js')).resyncCommand(argv),
+  map: async (argv) => (await import('./commands/map.js')).mapCommand(argv),
+  validate: async (argv) => (await import('./commands/validate.js')).validateCommand(argv),
+  serve: async (argv) => (await import('./commands/serve.js')).serveCommand(argv),
+  worker: async (argv) => (await import('./commands/serve.js')).workerCommand(argv),
+  status: async (argv) => (await import('./commands/status.js')).statusCommand(argv),
+  webhooks: async (argv) => (await import('./commands/webhooks.js')).webhooksCommand(argv),
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -28,7 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await spec.run(rest);
+    return await RUNNERS[spec.name](rest);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`invalid port-app-config:\n${err.message}\n`);

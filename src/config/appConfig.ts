@@ -1,46 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { getKind, kindNames } from '../kinds/registry.js';
-import type { Selector } from '../kinds/types.js';
+import { SELECTOR_BASE_PROPERTIES } from '../kinds/types.js';
 import { UserInputError } from '../util/errors.js';
+import type { FromSchema } from '../util/schemaType.js';
 import { didYouMean } from '../util/suggest.js';
 import { lineOf, loadYamlWithPositions, type PositionNode } from './yamlPositions.js';
-
-/** A search query in a mapping: every string leaf is a jq expression (Port's convention, e.g. `combinator: '"and"'`). */
-export interface SearchQueryMapping {
-  combinator: string;
-  rules: Array<{ property: string; operator: string; value: string } | SearchQueryMapping>;
-}
-
-export interface EntityMappings {
-  identifier: string | SearchQueryMapping;
-  blueprint: string;
-  title?: string;
-  icon?: string;
-  team?: string | SearchQueryMapping;
-  properties: Record<string, string>;
-  relations: Record<string, string | SearchQueryMapping>;
-}
-
-export interface ResourceConfig {
-  kind: string;
-  selector: Selector;
-  port: {
-    entity: { mappings: EntityMappings };
-    itemsToParse?: string;
-    itemsToParseName: string;
-    itemsToParseTopLevelTransform: boolean;
-  };
-}
-
-/** Port's port-app-config, as Ocean integrations use it. */
-export interface PortAppConfig {
-  deleteDependentEntities: boolean;
-  createMissingRelatedEntities: boolean;
-  enableMergeEntity: boolean;
-  entityDeletionThreshold: number;
-  resources: ResourceConfig[];
-}
 
 export interface LoadedAppConfig {
   file: string;
@@ -72,7 +37,7 @@ export class ConfigError extends UserInputError {
   }
 }
 
-const jqString = { type: 'string', minLength: 1 };
+const jqString = { type: 'string', minLength: 1 } as const;
 const searchQuery = {
   $id: 'searchQuery',
   type: 'object',
@@ -96,8 +61,8 @@ const searchQuery = {
       },
     },
   },
-};
-const jqOrSearch = { anyOf: [jqString, { $ref: 'searchQuery' }] };
+} as const;
+const jqOrSearch = { anyOf: [jqString, { $ref: 'searchQuery' }] } as const;
 
 const fileSchema = {
   type: 'object',
@@ -120,7 +85,8 @@ const fileSchema = {
         additionalProperties: false,
         properties: {
           kind: { type: 'string' },
-          selector: { type: 'object', required: ['query'], properties: { query: jqString } },
+          // The kind's own options are checked against its selectorSchema (selectorValidator below).
+          selector: { type: 'object', required: ['query'], additionalProperties: true, properties: { query: jqString } },
           port: {
             type: 'object',
             required: ['entity'],
@@ -156,7 +122,16 @@ const fileSchema = {
       },
     },
   },
-};
+} as const;
+
+// The types of a loaded port-app-config, taken from the schemas above (after ajv's defaults).
+type Refs = { searchQuery: SearchQueryMapping };
+/** A search query in a mapping: every string leaf is a jq expression (Port's convention, e.g. `combinator: '"and"'`). */
+export type SearchQueryMapping = FromSchema<typeof searchQuery, Refs>;
+/** Port's port-app-config, as Ocean integrations use it. */
+export type PortAppConfig = FromSchema<typeof fileSchema, Refs>;
+export type ResourceConfig = PortAppConfig['resources'][number];
+export type EntityMappings = ResourceConfig['port']['entity']['mappings'];
 
 // coerceTypes: YAML `query: true` or `defaultTeam: 'true'` mean what Ocean's pydantic models accept.
 const ajv = new Ajv({ allErrors: true, useDefaults: true, coerceTypes: true, schemas: [searchQuery] });
@@ -172,8 +147,7 @@ function selectorValidator(kind: string) {
       required: ['query'],
       additionalProperties: false,
       properties: {
-        query: jqString,
-        exportEnvVariables: { type: 'array', items: { type: 'string' } },
+        ...SELECTOR_BASE_PROPERTIES,
         ...def.selectorSchema.properties,
       },
     });

@@ -3,15 +3,28 @@ import { pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { isHealthyRepository, listRepositories, type RepositoryRef } from './shared/listings.js';
 import { deletedItems, eventProjectId, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
-import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema, ServiceHookEvent } from './types.js';
 
 /** The alerts API is preview-only. */
 const ADVSEC_API = '7.2-preview.1';
 const ALERTS_MAX_PAGE = 1000;
 
-interface AlertSelector extends Selector {
-  criteria?: { states?: string[]; severity?: string[]; alertType?: string };
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    criteria: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        states: { type: 'array', items: { type: 'string', enum: ['active', 'dismissed', 'fixed', 'autoDismissed'] } },
+        severity: { type: 'array', items: { type: 'string', enum: ['low', 'medium', 'high', 'critical', 'note', 'warning', 'error'] } },
+        alertType: { type: 'string', enum: ['dependency', 'code', 'secret'] },
+      },
+    },
+  },
+} as const satisfies SelectorSchema;
+
+type AlertSelector = SelectorOf<typeof selectorSchema>;
 
 interface Alert extends RawItem {
   state?: string;
@@ -89,20 +102,7 @@ export const advancedSecurityAlertKind: KindDefinition<AlertSelector> = {
     endpoints: 'GET advsec {project}/_apis/alert/repositories/{repo}/alerts per healthy repository (continuation header, api-version 7.2-preview.1); 400 = not enabled, skipped',
     enrichment: ['__repositoryId', '__projectId'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      criteria: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          states: { type: 'array', items: { type: 'string', enum: ['active', 'dismissed', 'fixed', 'autoDismissed'] } },
-          severity: { type: 'array', items: { type: 'string', enum: ['low', 'medium', 'high', 'critical', 'note', 'warning', 'error'] } },
-          alertType: { type: 'string', enum: ['dependency', 'code', 'secret'] },
-        },
-      },
-    },
-  },
+  selectorSchema,
   fetch: fetchAlerts,
   events: {
     subscriptions: ['ms.vss-alerts.alert-created-event', 'ms.vss-alerts.alert-state-changed-event', 'ms.vss-alerts.alert-updated-event'].map(

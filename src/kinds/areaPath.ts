@@ -2,11 +2,16 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { unlessGone } from './shared/teams.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface AreaPathSelector extends Selector {
-  depth?: number;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    depth: { type: 'integer', minimum: 0, description: 'Levels of children below the root ($depth); without it only the root node is returned' },
+  },
+} as const satisfies SelectorSchema;
+
+type AreaPathSelector = SelectorOf<typeof selectorSchema>;
 
 interface AreaNode extends RawItem {
   identifier?: string;
@@ -56,11 +61,6 @@ export const areaPathKind: KindDefinition<AreaPathSelector> = {
   description: 'Area paths of every project (the Areas classification tree, flattened)',
   serverSupported: true,
   docs: { endpoints: 'GET {project}/_apis/wit/classificationnodes/Areas?$depth= per project', enrichment: ['__project', '__parentIdentifier', '__normalizedPath'] },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      depth: { type: 'integer', minimum: 0, description: 'Levels of children below the root ($depth); without it only the root node is returned' },
-    },
-  },
+  selectorSchema,
   fetch: fetchAreaPaths,
 };

@@ -6,11 +6,21 @@ import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE, PROJECT_CONCURRENCY, buildPages, isListedBuild, projectPath, top } from './shared/pipelines.js';
 import { deletedItems, eventProject, eventProjectId, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface BuildSelector extends Selector {
-  enrichWithFirstCommit: boolean;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    defaultTeam: OCEAN_DEFAULT_TEAM,
+    enrichWithFirstCommit: {
+      type: 'boolean',
+      default: false,
+      description: "Add __firstCommit (the build's earliest change, with __sha, __timestamp, __commitCount) for lead-time metrics",
+    },
+  },
+} as const satisfies SelectorSchema;
+
+type BuildSelector = SelectorOf<typeof selectorSchema>;
 
 interface Build extends RawItem {
   id?: number;
@@ -100,17 +110,7 @@ export const buildKind: KindDefinition<BuildSelector> = {
       'GET {project}/_apis/build/builds?queryOrder=queueTimeDescending per project (continuation); enrichWithFirstCommit: GET .../build/builds/{id}/changes per build, falling back to GET .../git/repositories/{repo}/commits/{sourceVersion}',
     enrichment: ['__projectId', '__project', '__firstCommit'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      defaultTeam: OCEAN_DEFAULT_TEAM,
-      enrichWithFirstCommit: {
-        type: 'boolean',
-        default: false,
-        description: "Add __firstCommit (the build's earliest change, with __sha, __timestamp, __commitCount) for lead-time metrics",
-      },
-    },
-  },
+  selectorSchema,
   fetch: fetchBuilds,
   events: {
     subscriptions: [{ publisherId: 'tfs', eventType: 'build.complete' }],

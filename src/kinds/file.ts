@@ -7,15 +7,34 @@ import { globBase, globToRegExp, hasGlob, trimPath } from './shared/globs.js';
 import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
 import { field, getIfExists, missing, nothing } from './shared/events.js';
-import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema, ServiceHookEvent } from './types.js';
 
 /** Files larger than this are skipped (as Ocean does): they would bloat the catalog and the jq pipe. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 
-interface FileSelector extends Selector {
-  files?: { path?: string | string[]; repos?: string[] };
-  includedFiles?: string[];
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    files: {
+      type: 'object',
+      required: ['path'],
+      additionalProperties: false,
+      properties: {
+        path: {
+          oneOf: [
+            { type: 'string', minLength: 1 },
+            { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          ],
+          description: 'Repository-relative paths or globs (* and ? within a segment, ** across segments)',
+        },
+        repos: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Repository names; default all' },
+      },
+    },
+    includedFiles: includedFilesSchema,
+  },
+} as const satisfies SelectorSchema;
+
+type FileSelector = SelectorOf<typeof selectorSchema>;
 
 interface GitItem {
   objectId?: string;
@@ -191,27 +210,7 @@ export const fileKind: KindDefinition<FileSelector> = {
     endpoints: 'GET _apis/git/repositories (org-level); globs: POST .../itemsbatch per repository; content: GET .../items?path= per file',
     enrichment: ['file', 'repo', '__includedFiles'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      files: {
-        type: 'object',
-        required: ['path'],
-        additionalProperties: false,
-        properties: {
-          path: {
-            oneOf: [
-              { type: 'string', minLength: 1 },
-              { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-            ],
-            description: 'Repository-relative paths or globs (* and ? within a segment, ** across segments)',
-          },
-          repos: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Repository names; default all' },
-        },
-      },
-      includedFiles: includedFilesSchema,
-    },
-  },
+  selectorSchema,
   fetch: fetchFiles,
   events: {
     subscriptions: [{ publisherId: 'tfs', eventType: 'git.push' }],

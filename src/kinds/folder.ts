@@ -5,19 +5,39 @@ import { API } from './shared/api.js';
 import { globBase, globToRegExp, trimPath } from './shared/globs.js';
 import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface FolderPattern {
-  path?: string;
-  repos?: Array<{ name?: string; branch?: string }>;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    // Ocean's snake_case key (no camelCase alias there either).
+    project_name: { type: 'string', minLength: 1, description: 'Only repositories of this project (name or id)' },
+    folders: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['path'],
+        additionalProperties: false,
+        properties: {
+          path: { type: 'string', minLength: 1, description: 'Folder path; * matches within a segment, ** across segments' },
+          repos: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['name'],
+              additionalProperties: false,
+              properties: { name: { type: 'string', minLength: 1 }, branch: { type: 'string', minLength: 1 } },
+            },
+            description: 'Repositories (by name) and branches to search; default every repository on its default branch',
+          },
+        },
+      },
+    },
+    includedFiles: includedFilesSchema,
+  },
+} as const satisfies SelectorSchema;
 
-interface FolderSelector extends Selector {
-  /** Ocean's snake_case key (no camelCase alias there either). */
-  project_name?: string;
-  folders?: FolderPattern[];
-  includedFiles?: string[];
-}
+type FolderSelector = SelectorOf<typeof selectorSchema>;
 
 interface Target {
   pattern: string;
@@ -106,33 +126,6 @@ export const folderKind: KindDefinition<FolderSelector> = {
     endpoints: 'GET _apis/git/repositories (org-level); GET {project}/_apis/git/repositories/{repo}/items?scopePath=&recursionLevel= per pattern and repository',
     enrichment: ['__repository', '__branch', '__pattern', '__includedFiles'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      project_name: { type: 'string', minLength: 1, description: 'Only repositories of this project (name or id)' },
-      folders: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['path'],
-          additionalProperties: false,
-          properties: {
-            path: { type: 'string', minLength: 1, description: 'Folder path; * matches within a segment, ** across segments' },
-            repos: {
-              type: 'array',
-              items: {
-                type: 'object',
-                required: ['name'],
-                additionalProperties: false,
-                properties: { name: { type: 'string', minLength: 1 }, branch: { type: 'string', minLength: 1 } },
-              },
-              description: 'Repositories (by name) and branches to search; default every repository on its default branch',
-            },
-          },
-        },
-      },
-      includedFiles: includedFilesSchema,
-    },
-  },
+  selectorSchema,
   fetch: fetchFolders,
 };

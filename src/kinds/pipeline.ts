@@ -2,11 +2,16 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { PROJECT_CONCURRENCY, pipelinePages, projectPath, type PipelineRef } from './shared/pipelines.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface PipelineSelector extends Selector {
-  includeRepo: boolean;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    includeRepo: { type: 'boolean', default: false, description: "Add __repository: the pipeline definition's repository (one request per pipeline)" },
+  },
+} as const satisfies SelectorSchema;
+
+type PipelineSelector = SelectorOf<typeof selectorSchema>;
 
 interface BuildDefinition extends RawItem {
   repository?: RawItem;
@@ -50,11 +55,6 @@ export const pipelineKind: KindDefinition<PipelineSelector> = {
     endpoints: 'GET {project}/_apis/pipelines per project (continuation); includeRepo: GET {project}/_apis/build/definitions/{id} per pipeline',
     enrichment: ['__projectId', '__repository'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      includeRepo: { type: 'boolean', default: false, description: "Add __repository: the pipeline definition's repository (one request per pipeline)" },
-    },
-  },
+  selectorSchema,
   fetch: fetchPipelines,
 };

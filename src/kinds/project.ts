@@ -1,11 +1,16 @@
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface ProjectSelector extends Selector {
-  defaultTeam: boolean;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    defaultTeam: { type: 'boolean', default: false, description: 'Fetch each project in full, adding its defaultTeam' },
+  },
+} as const satisfies SelectorSchema;
+
+type ProjectSelector = SelectorOf<typeof selectorSchema>;
 
 /** With `defaultTeam`, each project is the full GET-project body, which carries `defaultTeam`. */
 async function* fetchProjects(ctx: FetchContext, selector: ProjectSelector): AsyncGenerator<RawItem[]> {
@@ -36,11 +41,6 @@ export const projectKind: KindDefinition<ProjectSelector> = {
   description: 'Team projects of the organization',
   serverSupported: true,
   docs: { endpoints: 'GET _apis/projects (continuation); with defaultTeam, GET _apis/projects/{id} each', enrichment: [] },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      defaultTeam: { type: 'boolean', default: false, description: 'Fetch each project in full, adding its defaultTeam' },
-    },
-  },
+  selectorSchema,
   fetch: fetchProjects,
 };

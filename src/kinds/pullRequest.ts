@@ -3,12 +3,17 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API, MAX_PAGE } from './shared/api.js';
 import { isHealthyRepository, listProjects, listRepositories, type ProjectRef, type RepositoryRef } from './shared/listings.js';
 import { deletedItems, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
-import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema, ServiceHookEvent } from './types.js';
 
-interface PullRequestSelector extends Selector {
-  minTimeInDays: number;
-  maxResults: number;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    minTimeInDays: { type: 'integer', minimum: 1, default: 7, description: 'Closed pull requests are fetched back this many days' },
+    maxResults: { type: 'integer', minimum: 1, default: 100, description: 'At most this many closed pull requests per repository and status' },
+  },
+} as const satisfies SelectorSchema;
+
+type PullRequestSelector = SelectorOf<typeof selectorSchema>;
 
 interface PullRequest extends RawItem {
   pullRequestId?: number;
@@ -97,13 +102,7 @@ export const pullRequestKind: KindDefinition<PullRequestSelector> = {
   description: 'Pull requests: all active, and those closed within minTimeInDays',
   serverSupported: true,
   docs: { endpoints: 'GET {project}/_apis/git/pullrequests per project ($top/$skip): active, then all closed within minTimeInDays (status=all, closed-time range)', enrichment: [] },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      minTimeInDays: { type: 'integer', minimum: 1, default: 7, description: 'Closed pull requests are fetched back this many days' },
-      maxResults: { type: 'integer', minimum: 1, default: 100, description: 'At most this many closed pull requests per repository and status' },
-    },
-  },
+  selectorSchema,
   fetch: fetchPullRequests,
   events: {
     subscriptions: ['git.pullrequest.created', 'git.pullrequest.updated', 'git.pullrequest.merged'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),

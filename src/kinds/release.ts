@@ -4,16 +4,25 @@ import { API } from './shared/api.js';
 import { PIPELINE_PAGE, projectPath } from './shared/pipelines.js';
 import { releaseListPages, tagList } from './shared/release.js';
 import { deletedItems, eventProject, eventProjectId, field, missing, numericId, upserted } from './shared/events.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface ReleaseSelector extends Selector {
-  expand?: string;
-  statusFilter?: string;
-  tagFilter?: string[] | string;
-  sourceBranchFilter?: string;
-  minCreatedTime?: string;
-  maxCreatedTime?: string;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    expand: {
+      type: 'string',
+      enum: ['environments', 'artifacts', 'approvals', 'manualInterventions', 'variables', 'tags'],
+      description: 'Sent as $expand',
+    },
+    statusFilter: { type: 'string', enum: ['abandoned', 'active', 'draft', 'undefined'], description: 'Only releases in this status' },
+    tagFilter: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Only releases carrying all these tags' },
+    sourceBranchFilter: { type: 'string', minLength: 1, description: 'Only releases whose primary artifact is from this branch' },
+    minCreatedTime: { type: 'string', minLength: 1, description: 'Only releases created at or after this time (ISO 8601)' },
+    maxCreatedTime: { type: 'string', minLength: 1, description: 'Only releases created before this time (ISO 8601)' },
+  },
+} as const satisfies SelectorSchema;
+
+type ReleaseSelector = SelectorOf<typeof selectorSchema>;
 
 /**
  * The selector options as the releases list's filters, declared once: the listing sends them, and an event asks the same
@@ -41,21 +50,7 @@ export const releaseKind: KindDefinition<ReleaseSelector> = {
   // Ocean documents the release kinds as unavailable on Azure DevOps Server.
   serverSupported: false,
   docs: { endpoints: 'GET vsrm {project}/_apis/release/releases per project (continuation, int token)', enrichment: [] },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      expand: {
-        type: 'string',
-        enum: ['environments', 'artifacts', 'approvals', 'manualInterventions', 'variables', 'tags'],
-        description: 'Sent as $expand',
-      },
-      statusFilter: { type: 'string', enum: ['abandoned', 'active', 'draft', 'undefined'], description: 'Only releases in this status' },
-      tagFilter: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Only releases carrying all these tags' },
-      sourceBranchFilter: { type: 'string', minLength: 1, description: 'Only releases whose primary artifact is from this branch' },
-      minCreatedTime: { type: 'string', minLength: 1, description: 'Only releases created at or after this time (ISO 8601)' },
-      maxCreatedTime: { type: 'string', minLength: 1, description: 'Only releases created before this time (ISO 8601)' },
-    },
-  },
+  selectorSchema,
   fetch: fetchReleases,
   events: {
     subscriptions: ['ms.vss-release.release-created-event', 'ms.vss-release.release-abandoned-event', 'ms.vss-release.deployment-completed-event'].map(

@@ -1,11 +1,21 @@
 import { PIPELINE_PAGE } from './shared/pipelines.js';
 import { releaseListPages, tagList } from './shared/release.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface ReleaseDefinitionSelector extends Selector {
-  expand: string;
-  tagFilter?: string[] | string;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    expand: {
+      type: 'string',
+      enum: ['environments', 'artifacts', 'triggers', 'variables', 'tags', 'lastRelease'],
+      default: 'environments',
+      description: 'Sent as $expand',
+    },
+    tagFilter: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Only definitions carrying all these tags' },
+  },
+} as const satisfies SelectorSchema;
+
+type ReleaseDefinitionSelector = SelectorOf<typeof selectorSchema>;
 
 function fetchReleaseDefinitions(ctx: FetchContext, s: ReleaseDefinitionSelector): AsyncGenerator<RawItem[]> {
   return releaseListPages(
@@ -22,17 +32,6 @@ export const releaseDefinitionKind: KindDefinition<ReleaseDefinitionSelector> = 
   description: 'Classic release definitions of every project',
   serverSupported: false,
   docs: { endpoints: 'GET vsrm {project}/_apis/release/definitions per project (continuation, string token)', enrichment: ['__project'] },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      expand: {
-        type: 'string',
-        enum: ['environments', 'artifacts', 'triggers', 'variables', 'tags', 'lastRelease'],
-        default: 'environments',
-        description: 'Sent as $expand',
-      },
-      tagFilter: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Only definitions carrying all these tags' },
-    },
-  },
+  selectorSchema,
   fetch: fetchReleaseDefinitions,
 };

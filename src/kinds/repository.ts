@@ -3,11 +3,20 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
 import { deletedItems, field, getIfExists, missing, upserted } from './shared/events.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface RepositorySelector extends Selector {
-  includedFiles?: string[];
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    includedFiles: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      description: 'Repository-relative paths read on the default branch into __includedFiles',
+    },
+  },
+} as const satisfies SelectorSchema;
+
+type RepositorySelector = SelectorOf<typeof selectorSchema>;
 
 async function* fetchRepositories(ctx: FetchContext, selector: RepositorySelector): AsyncGenerator<RawItem[]> {
   const repos = await listRepositories(ctx);
@@ -58,16 +67,7 @@ export const repositoryKind: KindDefinition<RepositorySelector> = {
   description: 'Git repositories (disabled ones included), optionally with file contents',
   serverSupported: true,
   docs: { endpoints: 'GET _apis/git/repositories (one org-level call); includedFiles: GET .../items?path= per file', enrichment: ['__includedFiles'] },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      includedFiles: {
-        type: 'array',
-        items: { type: 'string', minLength: 1 },
-        description: 'Repository-relative paths read on the default branch into __includedFiles',
-      },
-    },
-  },
+  selectorSchema,
   fetch: fetchRepositories,
   events: {
     subscriptions: ['git.repo.created', 'git.repo.renamed', 'git.repo.deleted'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),

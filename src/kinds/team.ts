@@ -1,12 +1,17 @@
 import { mergeMap, collect, items } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { teamMemberPages, teamPages, unlessGone, type TeamRef } from './shared/teams.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface TeamSelector extends Selector {
-  includeMembers: boolean;
-  includeAreaPaths: boolean;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    includeMembers: { type: 'boolean', default: false, description: 'Add the team members as __members' },
+    includeAreaPaths: { type: 'boolean', default: false, description: 'Add the team field values (area paths) as __areaPaths' },
+  },
+} as const satisfies SelectorSchema;
+
+type TeamSelector = SelectorOf<typeof selectorSchema>;
 
 /** Teams from the org-level listing; members and area paths (team field values) fetched per team when asked. */
 async function* fetchTeams(ctx: FetchContext, selector: TeamSelector): AsyncGenerator<RawItem[]> {
@@ -48,12 +53,6 @@ export const teamKind: KindDefinition<TeamSelector> = {
       'GET _apis/teams ($top/$skip); includeMembers: GET _apis/projects/{p}/teams/{t}/members per team; includeAreaPaths: GET {p}/{t}/_apis/work/teamsettings/teamfieldvalues per team',
     enrichment: ['__members', '__areaPaths'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      includeMembers: { type: 'boolean', default: false, description: 'Add the team members as __members' },
-      includeAreaPaths: { type: 'boolean', default: false, description: 'Add the team field values (area paths) as __areaPaths' },
-    },
-  },
+  selectorSchema,
   fetch: fetchTeams,
 };

@@ -3,12 +3,24 @@ import { collect, items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { PIPELINE_PAGE, PROJECT_CONCURRENCY, projectPath, top } from './shared/pipelines.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface TestRunSelector extends Selector {
-  includeResults: boolean;
-  codeCoverage?: { flags?: number };
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    includeResults: { type: 'boolean', default: true, description: 'Add __testResults: the results of each run' },
+    codeCoverage: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        flags: { type: 'integer', minimum: 0, default: 1, description: 'Coverage detail: 1 modules, 2 functions, 4 block data (additive)' },
+      },
+      description: "Add __codeCoverage: the coverage of the run's build",
+    },
+  },
+} as const satisfies SelectorSchema;
+
+type TestRunSelector = SelectorOf<typeof selectorSchema>;
 
 interface TestRun extends RawItem {
   id?: number;
@@ -86,19 +98,6 @@ export const testRunKind: KindDefinition<TestRunSelector> = {
       'GET {project}/_apis/test/runs?includeRunDetails=true per project ($top/$skip); includeResults: GET .../test/runs/{id}/results per run; codeCoverage: GET .../test/codecoverage?buildId=&flags= per build',
     enrichment: ['__testResults', '__codeCoverage'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      includeResults: { type: 'boolean', default: true, description: 'Add __testResults: the results of each run' },
-      codeCoverage: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          flags: { type: 'integer', minimum: 0, default: 1, description: 'Coverage detail: 1 modules, 2 functions, 4 block data (additive)' },
-        },
-        description: "Add __codeCoverage: the coverage of the run's build",
-      },
-    },
-  },
+  selectorSchema,
   fetch: fetchTestRuns,
 };

@@ -1,6 +1,7 @@
 import type { AdoClient } from '../ado/client.js';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
 import type { RunCache } from './shared/runCache.js';
+import type { FromSchema } from '../util/schemaType.js';
 
 /** A raw Azure DevOps payload, possibly enriched with `__*` fields. */
 export type RawItem = Record<string, unknown>;
@@ -10,6 +11,19 @@ export interface Selector {
   query: string;
   [option: string]: unknown;
 }
+
+/** The selector options of every kind, beside its own (`exportEnvVariables` is Ocean's, accepted and unused). */
+export const SELECTOR_BASE_PROPERTIES = {
+  query: { type: 'string', minLength: 1 },
+  exportEnvVariables: { type: 'array', items: { type: 'string' } },
+} as const;
+
+/** A kind's selector, typed from its selectorSchema (declared `as const`): the base options and the kind's own. */
+export type SelectorOf<S extends SelectorSchema> = FromSchema<{
+  type: 'object';
+  required: ['query'];
+  properties: typeof SELECTOR_BASE_PROPERTIES & S['properties'];
+}>;
 
 export interface FetchContext {
   client: AdoClient;
@@ -26,7 +40,10 @@ export interface FetchContext {
   markIncomplete(reason: string): void;
 }
 
-/** JSON schema (draft-07 subset used by ajv) for the kind-specific selector options. */
+/**
+ * JSON schema (draft-07 subset used by ajv) for the kind-specific selector options. Declare it `as const satisfies
+ * SelectorSchema` and take the selector's type from it with SelectorOf, so the two cannot disagree.
+ */
 export interface SelectorSchema {
   type: 'object';
   properties: Record<string, object>;

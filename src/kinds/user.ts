@@ -2,15 +2,20 @@ import { mergeMap } from '../util/asyncIter.js';
 import { entitlementPages, ENTITLEMENT_FIELDS } from './shared/entitlements.js';
 import { graphPages, lookupSubjects, memberships, projectOfGroup, type GraphSubjectRef } from './shared/graph.js';
 import { unlessGone } from './shared/teams.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface UserSelector extends Selector {
-  source: 'entitlements' | 'graph';
-  subjectTypes?: string[];
-  includeGroupMemberships: boolean;
-  includeFields?: string[];
-  apiVersion?: string;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    source: { type: 'string', enum: ['entitlements', 'graph'], default: 'entitlements', description: 'Entitlements API (licensed users) or graph users' },
+    subjectTypes: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'graph only: subject types, e.g. aad, msa, svc' },
+    includeGroupMemberships: { type: 'boolean', default: false, description: 'graph only: add __groups and __projects' },
+    includeFields: { type: 'array', items: { type: 'string', enum: ENTITLEMENT_FIELDS }, description: 'entitlements only: select= fields' },
+    apiVersion: { type: 'string', pattern: '^\\d+\\.\\d+(-preview(\\.\\d+)?)?$', description: 'entitlements only: api-version (below 6.0 pages with top/skip)' },
+  },
+} as const satisfies SelectorSchema;
+
+type UserSelector = SelectorOf<typeof selectorSchema>;
 
 /**
  * Users from the entitlements API (default: one item per licensed user) or from graph users, the latter optionally
@@ -58,15 +63,6 @@ export const userKind: KindDefinition<UserSelector> = {
       'entitlements: GET vsaex _apis/userentitlements (body continuation); graph: GET vssps _apis/graph/users (header continuation), with includeGroupMemberships GET graph/memberships/{user}?direction=Up per user and POST graph/subjectlookup (500 per call)',
     enrichment: ['__groups', '__projects'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      source: { type: 'string', enum: ['entitlements', 'graph'], default: 'entitlements', description: 'Entitlements API (licensed users) or graph users' },
-      subjectTypes: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'graph only: subject types, e.g. aad, msa, svc' },
-      includeGroupMemberships: { type: 'boolean', default: false, description: 'graph only: add __groups and __projects' },
-      includeFields: { type: 'array', items: { type: 'string', enum: ENTITLEMENT_FIELDS }, description: 'entitlements only: select= fields' },
-      apiVersion: { type: 'string', pattern: '^\\d+\\.\\d+(-preview(\\.\\d+)?)?$', description: 'entitlements only: api-version (below 6.0 pages with top/skip)' },
-    },
-  },
+  selectorSchema,
   fetch: fetchUsers,
 };

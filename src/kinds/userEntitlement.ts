@@ -1,10 +1,15 @@
 import { entitlementPages, ENTITLEMENT_FIELDS } from './shared/entitlements.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
-interface UserEntitlementSelector extends Selector {
-  includeFields?: string[];
-  filter?: string;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    includeFields: { type: 'array', items: { type: 'string', enum: ENTITLEMENT_FIELDS }, description: 'select= fields' },
+    filter: { type: 'string', minLength: 1, description: "OData $filter, e.g. licenseId eq 'Account-Express'" },
+  },
+} as const satisfies SelectorSchema;
+
+type UserEntitlementSelector = SelectorOf<typeof selectorSchema>;
 
 async function* fetchUserEntitlements(ctx: FetchContext, selector: UserEntitlementSelector): AsyncGenerator<RawItem[]> {
   yield* entitlementPages(ctx, { includeFields: selector.includeFields, filter: selector.filter });
@@ -15,12 +20,6 @@ export const userEntitlementKind: KindDefinition<UserEntitlementSelector> = {
   description: 'Access level (license) of every user of the organization',
   serverSupported: false,
   docs: { endpoints: 'GET vsaex _apis/userentitlements (body continuation)', enrichment: [] },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      includeFields: { type: 'array', items: { type: 'string', enum: ENTITLEMENT_FIELDS }, description: 'select= fields' },
-      filter: { type: 'string', minLength: 1, description: "OData $filter, e.g. licenseId eq 'Account-Express'" },
-    },
-  },
+  selectorSchema,
   fetch: fetchUserEntitlements,
 };

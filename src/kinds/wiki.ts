@@ -3,16 +3,21 @@ import { getList, pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
+import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
 /** pagesBatch accepts `top` up to 100. */
 const PAGES_MAX_PAGE = 100;
 
-interface WikiSelector extends Selector {
-  wikiType?: 'projectWiki' | 'codeWiki';
-  includeContent: boolean;
-  apiVersion: string;
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    wikiType: { type: 'string', enum: ['projectWiki', 'codeWiki'], description: 'Only wikis of this type' },
+    includeContent: { type: 'boolean', default: false, description: 'Read each page\'s markdown into content (one request per page)' },
+    apiVersion: { type: 'string', default: API.ga, pattern: '^\\d+\\.\\d+(-preview(\\.\\d+)?)?$', description: 'api-version sent to the wiki endpoints' },
+  },
+} as const satisfies SelectorSchema;
+
+type WikiSelector = SelectorOf<typeof selectorSchema>;
 
 interface Wiki extends RawItem {
   id?: string;
@@ -84,13 +89,6 @@ export const wikiKind: KindDefinition<WikiSelector> = {
     endpoints: 'GET {project}/_apis/wiki/wikis per project; POST .../wikis/{id}/pagesbatch (header token); includeContent: GET .../pages/{id}?includeContent=true per page',
     enrichment: ['__wiki', '__project'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      wikiType: { type: 'string', enum: ['projectWiki', 'codeWiki'], description: 'Only wikis of this type' },
-      includeContent: { type: 'boolean', default: false, description: 'Read each page\'s markdown into content (one request per page)' },
-      apiVersion: { type: 'string', default: API.ga, pattern: '^\\d+\\.\\d+(-preview(\\.\\d+)?)?$', description: 'api-version sent to the wiki endpoints' },
-    },
-  },
+  selectorSchema,
   fetch: fetchWikiPages,
 };

@@ -4,12 +4,17 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { deletedItems, eventProject, eventProjectId, field, missing, numericId, upserted } from './shared/events.js';
-import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema, ServiceHookEvent } from './types.js';
 
-interface WorkItemSelector extends Selector {
-  wiql?: string;
-  expand: 'None' | 'Fields' | 'Relations' | 'Links' | 'All';
-}
+const selectorSchema = {
+  type: 'object',
+  properties: {
+    wiql: { type: 'string', description: 'WIQL condition ANDed to the project filter; an ORDER BY disables id paging (max 19,999 per project)' },
+    expand: { type: 'string', enum: ['None', 'Fields', 'Relations', 'Links', 'All'], default: 'All', description: '$expand of the work items GET' },
+  },
+} as const satisfies SelectorSchema;
+
+type WorkItemSelector = SelectorOf<typeof selectorSchema>;
 
 /** WIQL answers at most 20,000 ids; asking for 19,999 tells a full page ("maybe more") from the last one. */
 export const WIQL_PAGE = 19_999;
@@ -108,13 +113,7 @@ export const workItemKind: KindDefinition<WorkItemSelector> = {
       'POST {project}/_apis/wit/wiql?$top=19999 per project (id-range paging), then GET {project}/_apis/wit/workitems?ids=<≤200>&$expand=',
     enrichment: ['__projectId', '__project'],
   },
-  selectorSchema: {
-    type: 'object',
-    properties: {
-      wiql: { type: 'string', description: 'WIQL condition ANDed to the project filter; an ORDER BY disables id paging (max 19,999 per project)' },
-      expand: { type: 'string', enum: ['None', 'Fields', 'Relations', 'Links', 'All'], default: 'All', description: '$expand of the work items GET' },
-    },
-  },
+  selectorSchema,
   fetch: fetchWorkItems,
   events: {
     subscriptions: ['workitem.created', 'workitem.updated', 'workitem.commented', 'workitem.deleted', 'workitem.restored'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),

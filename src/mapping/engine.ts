@@ -3,7 +3,8 @@ import type { Entity } from '../catalog/entity.js';
 import type { RawItem } from '../kinds/types.js';
 import { compileResource, type CompiledResource, type FieldSpec } from './compile.js';
 import { JqPool } from './jqPool.js';
-import { analyseProjection, projectItem, type Projection } from './projection.js';
+import { analyseProjection } from './projection/analysis.js';
+import { projectItem, type Projection } from './projection/project.js';
 import { MappingReport } from './report.js';
 
 export interface MapperOptions {
@@ -25,7 +26,7 @@ type Candidate = 0 | { q: string } | { i: string } | FieldResult[];
 export class ResourceMapper {
   readonly compiled: CompiledResource;
   readonly report = new MappingReport();
-  /** What of each item is sent to jq, or undefined when whole items are sent (see projection.ts). */
+  /** What of each item is sent to jq, or undefined when whole items are sent (see projection/). */
   readonly projection: Projection | undefined;
   readonly #pool: JqPool;
   readonly #batchSize: number;

@@ -1,14 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { jqMetrics } from '../observability/metrics.js';
 import { jqEnvironment, jqPath } from './jqBinary.js';
 
 /** A jq process died (or could not start) while mapping. */
 export class JqProcessError extends Error {
   override name = 'JqProcessError';
 }
-
-/** Process-wide jq figures for /metrics: how many jq processes run, and how long they had work. */
-export const jqPoolStats = { processes: 0, busyMs: 0, batches: 0, items: 0 };
 
 interface Batch {
   resolve: (line: string) => void;
@@ -28,8 +26,8 @@ class JqProcess {
 
   constructor(program: string) {
     this.child = spawn(jqPath(), ['-c', '--unbuffered', program], { env: jqEnvironment(), stdio: ['pipe', 'pipe', 'pipe'] });
-    jqPoolStats.processes++;
-    this.child.once('exit', () => jqPoolStats.processes--);
+    jqMetrics.processes.inc();
+    this.child.once('exit', () => jqMetrics.processes.dec());
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => this.#onData(chunk));
@@ -61,8 +59,7 @@ class JqProcess {
     });
     if (this.inFlight === 0) this.#busySince = Date.now();
     this.inFlight += weight;
-    jqPoolStats.batches++;
-    jqPoolStats.items += weight;
+    jqMetrics.items.inc(weight);
     try {
       // One shared wait for 'drain' however many batches are queued behind a full pipe.
       if (this.#drained) await Promise.race([this.#drained, done]);
@@ -76,7 +73,7 @@ class JqProcess {
       return await done;
     } finally {
       this.inFlight -= weight;
-      if (this.inFlight === 0) jqPoolStats.busyMs += Date.now() - this.#busySince;
+      if (this.inFlight === 0) jqMetrics.busySeconds.inc((Date.now() - this.#busySince) / 1000);
     }
   }
 

@@ -16,9 +16,9 @@ import type { ServiceHookEvent } from '../kinds/types.js';
 import { LiveEventHandler, type LiveEventResult } from '../sync/liveEvent.js';
 import { buildPortTarget } from '../sync/portTarget.js';
 import { buildTargets } from '../sync/targets.js';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
+import type { SyncMetrics } from '../observability/metrics.js';
 import type { ClusterKeys } from './cluster.js';
-import type { Metrics } from './metrics.js';
 
 /**
  * Safety net only: what frees a crashed holder's subject lock is its BullMQ job lock lapsing (TAKE below). This TTL just
@@ -89,7 +89,7 @@ export interface EventJobsOptions {
   log: Logger;
   redis: Redis;
   keys: ClusterKeys;
-  metrics?: Metrics;
+  metrics?: SyncMetrics;
   /** Blueprints must exist before the first entity is written. */
   ready?: () => Promise<void>;
 }
@@ -101,9 +101,10 @@ export interface EventJobs {
 
 export function createEventJobs(o: EventJobsOptions): EventJobs {
   const port = buildPortTarget(o.settings, o.config, o.log, o.redis);
+  const targets = buildTargets(o.settings, o.log);
   const handler = new LiveEventHandler({
     config: o.config,
-    targets: buildTargets(o.settings, o.log),
+    targets,
     sink: port.sink,
     catalog: port.catalog,
     state: port.state,
@@ -128,10 +129,12 @@ export function createEventJobs(o: EventJobsOptions): EventJobs {
     try {
       await o.ready?.();
       const result = await handler.handle(event);
-      o.metrics?.inc('ado_sync_webhooks_handled_total', 'Webhook events handled', { eventType: event.eventType, status: result.status });
+      o.metrics?.webhookHandled(event.eventType, result.status);
       o.log.info({ eventId: event.id, eventType: event.eventType, status: result.status, reason: result.reason, resources: result.resources }, 'webhook event handled');
       return result;
     } finally {
+      for (const t of targets) o.metrics?.recordAdo(t.client.org.name, t.client.stats);
+      o.metrics?.recordPort(port.client.stats);
       await o.redis.eval(RELEASE, 1, lockKey, lockValue).catch(() => undefined);
     }
   }

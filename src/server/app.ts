@@ -1,16 +1,17 @@
 /**
  * The HTTP face of a replica: Azure DevOps service hooks in, health and metrics out, an admin trigger for a resync.
  * Requests only queue work; a webhook is answered 202 once Redis holds its job, 503 when Redis cannot take it.
- * Credentials are checked in each route's onRequest hook, before fastify reads or parses a byte of the body.
+ * Credentials are checked in each route's onRequest hook, before fastify reads or parses a byte of the body; the body
+ * is then validated by the route's JSON schema (schemas.ts), and a failure is a 400 naming the field.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
 import { enqueueWebhookEvent, type TriggerResult, type WebhookEnvelope } from '../queue/cluster.js';
-import type { Metrics } from '../queue/metrics.js';
-import { jqPoolStats } from '../mapping/jqPool.js';
+import { queueRegistry, scrapeRegistry, type SyncMetrics } from '../observability/metrics.js';
+import { ADMIN_RESYNC_ROUTE, WEBHOOK_ROUTE, schemaErrorFormatter } from './schemas.js';
 
 export interface ServerDeps {
   log: Logger;
@@ -18,7 +19,8 @@ export interface ServerDeps {
   redis: Redis;
   webhookQueue: Queue;
   queues: Queue[];
-  metrics?: Metrics;
+  /** The cluster's counters, served on /metrics with the process's and the queues' job counts. */
+  metrics?: SyncMetrics;
   /** Without it every webhook is refused: events are never taken from an unauthenticated sender. */
   webhookSecret?: string;
   /** The basic-auth user name the service hooks send (default `port`). */
@@ -34,7 +36,8 @@ export interface ServerDeps {
   redisTimeoutMs?: number;
 }
 
-const EVENT_ID = /^[A-Za-z0-9._-]{1,200}$/;
+/** The job states /metrics reports for each queue. */
+const JOB_STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children', 'prioritized'] as const;
 
 /** Constant-time equality of two secrets (hashed first, so the length is not revealed either). */
 export function secretEquals(given: string, expected: string): boolean {
@@ -83,25 +86,21 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
-export function validateEnvelope(body: unknown): WebhookEnvelope | string {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body must be a JSON object';
-  const b = body as Record<string, unknown>;
-  if (typeof b.id !== 'string' || !EVENT_ID.test(b.id)) return 'id must be a string of letters, digits, ".", "_" or "-"';
-  if (typeof b.eventType !== 'string' || !b.eventType) return 'eventType must be a non-empty string';
-  if (typeof b.publisherId !== 'string' || !b.publisherId) return 'publisherId must be a non-empty string';
-  if (!b.resource || typeof b.resource !== 'object' || Array.isArray(b.resource)) return 'resource must be an object';
-  return b as WebhookEnvelope;
-}
-
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const timeout = deps.redisTimeoutMs ?? 3000;
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: deps.bodyLimit ?? 1024 * 1024 });
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'http' }) as unknown as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    // A number where the schema wants a string is refused, not turned into one.
+    ajv: { customOptions: { coerceTypes: false } },
+  });
 
-  // Never a stack trace or an internal message in a response.
-  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+  // Never a stack trace or an internal message in a response; a schema failure says which field (schemas.ts).
+  app.setErrorHandler((err: { statusCode?: number; message?: string; validation?: unknown }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err: err.message }, 'request failed');
-    void reply.code(status).send({ error: status === 413 ? 'body too large' : status < 500 ? 'bad request' : 'internal error' });
+    const error = status === 413 ? 'body too large' : status >= 500 ? 'internal error' : err.validation && err.message ? err.message : 'bad request';
+    void reply.code(status).send({ error });
   });
 
   const unavailable = (reply: FastifyReply) => reply.code(503).header('retry-after', '5').send({ error: 'queue unavailable, retry later' });
@@ -115,12 +114,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     return undefined;
   };
 
-  app.post('/webhooks/azure-devops', { onRequest: webhookAuth }, async (req, reply) => {
-    const event = validateEnvelope(req.body);
-    if (typeof event === 'string') return reply.code(400).send({ error: event });
+  const webhook = { onRequest: webhookAuth, schema: WEBHOOK_ROUTE, schemaErrorFormatter: schemaErrorFormatter(WEBHOOK_ROUTE) };
+  app.post<{ Body: WebhookEnvelope }>('/webhooks/azure-devops', webhook, async (req, reply) => {
+    const event = req.body;
     try {
       const { jobId } = await withTimeout(enqueueWebhookEvent(deps.webhookQueue, event), timeout);
-      deps.metrics?.inc('ado_sync_webhooks_received_total', 'Webhook events accepted', { eventType: event.eventType });
+      deps.metrics?.webhookReceived(event.eventType);
       return reply.code(202).send({ accepted: true, id: jobId });
     } catch (err) {
       req.log.warn({ err: (err as Error).message, eventId: event.id }, 'could not queue a webhook event');
@@ -141,28 +140,15 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   const metricsAuth = async (req: FastifyRequest, reply: FastifyReply) => (deps.metricsToken ? refuseWithoutBearer(req, reply, deps.metricsToken) : undefined);
 
-  app.get('/metrics', { onRequest: metricsAuth }, async (_req, reply) => {
-    const gauges: Array<{ name: string; help: string; labels: Record<string, string>; value: number }> = [];
-    for (const q of deps.queues) {
-      try {
-        const counts = await withTimeout(q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children', 'prioritized'), timeout);
-        for (const [state, value] of Object.entries(counts)) gauges.push({ name: 'ado_sync_jobs', help: 'Jobs by queue and state', labels: { queue: q.name, state }, value });
-      } catch {
-        gauges.push({ name: 'ado_sync_queue_up', help: 'Whether the queue could be read', labels: { queue: q.name }, value: 0 });
-      }
-    }
-    gauges.push(
-      { name: 'ado_sync_jq_processes', help: 'jq processes running in this replica', labels: {}, value: jqPoolStats.processes },
-      { name: 'ado_sync_jq_busy_seconds', help: 'Cumulative seconds jq processes of this replica had work queued', labels: {}, value: jqPoolStats.busyMs / 1000 },
-      { name: 'ado_sync_jq_items', help: 'Items mapped by jq in this replica', labels: {}, value: jqPoolStats.items },
-    );
-    return reply.type('text/plain; version=0.0.4').send((deps.metrics?.render(gauges) ?? '') || '\n');
-  });
+  // The queues' job counts are read from Redis when /metrics is scraped, each call bounded like any other.
+  const queues = queueRegistry(deps.queues.map((q) => ({ name: q.name, counts: () => withTimeout(q.getJobCounts(...JOB_STATES), timeout) })));
+  const scrape = scrapeRegistry(queues, deps.metrics?.registry);
+  app.get('/metrics', { onRequest: metricsAuth }, async (_req, reply) => reply.type(scrape.contentType).send(await scrape.metrics()));
 
   const adminAuth = async (req: FastifyRequest, reply: FastifyReply) =>
     !deps.adminToken || !deps.triggerResync ? reply.code(404).send({ error: 'not found' }) : refuseWithoutBearer(req, reply, deps.adminToken);
 
-  app.post('/admin/resync', { onRequest: adminAuth }, async (req, reply) => {
+  app.post('/admin/resync', { onRequest: adminAuth, schema: ADMIN_RESYNC_ROUTE }, async (req, reply) => {
     if (!deps.triggerResync) return reply.code(404).send({ error: 'not found' });
     try {
       const r = await withTimeout(deps.triggerResync('admin'), timeout * 3);

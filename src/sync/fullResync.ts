@@ -2,7 +2,7 @@ import PQueue from 'p-queue';
 import type { PortAppConfig } from '../config/appConfig.js';
 import type { CatalogSink } from '../catalog/sink.js';
 import { errorMessage } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
 import { deleteStaleEntities, type OwnedListing, type StaleDeletionCatalog, type StaleDeletionResult } from './staleDeletion.js';
 import { MemoryRunLedger, type RunLedger } from './state.js';
 import { OwnedSnapshot, type OwnedLister } from './ownedSnapshot.js';

@@ -8,11 +8,12 @@ import type { PortAppConfig, ResourceConfig } from '../config/appConfig.js';
 import { entityKey } from '../catalog/entity.js';
 import type { CatalogSink } from '../catalog/sink.js';
 import { serviceUrl, type AdoService } from '../ado/orgUrl.js';
+import { createFetchContext } from '../kinds/fetchContext.js';
 import { getKind } from '../kinds/registry.js';
 import { RunCache } from '../kinds/shared/runCache.js';
-import type { FetchContext, RawItem, Selector, ServiceHookEvent } from '../kinds/types.js';
+import type { RawItem, Selector, ServiceHookEvent } from '../kinds/types.js';
 import { ResourceMapper } from '../mapping/engine.js';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { byBlueprint } from './produced.js';
 import type { OrgTarget } from './resync.js';
@@ -141,14 +142,7 @@ export class LiveEventHandler {
     for (const { index, resource } of resources) {
       const kind = getKind(resource.kind)!;
       const elog = log.child({ eventId: event.id, eventType: event.eventType, resource: index, kind: kind.kind, org: org.name });
-      const ctx: FetchContext = {
-        client: target.client,
-        log: elog,
-        signal,
-        cache,
-        pageSize: this.deps.pageSize,
-        markIncomplete: (reason) => elog.warn(reason),
-      };
+      const ctx = createFetchContext({ client: target.client, log: elog, signal, cache, pageSize: this.deps.pageSize });
       const outcome = await kind.events!.handle(ctx, event, resource.selector as Selector);
       for (const item of [...outcome.upsert, ...outcome.deleted]) {
         item.__organizationName = org.name;

@@ -10,7 +10,7 @@
  */
 import type { Owner } from '../catalog/port/ownership.js';
 import { errorMessage } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
 import { RunLedger } from './state.js';
 
 /** The catalog side: identifiers of owned entities, page by page; throws on failure, never yields a partial list silently. */

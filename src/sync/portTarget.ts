@@ -2,10 +2,10 @@ import { Redis } from 'ioredis';
 import { PortClient, PortCatalog } from '../catalog/port/index.js';
 import { PortSink } from '../catalog/portSink.js';
 import type { PortAppConfig } from '../config/appConfig.js';
-import type { Settings } from '../config/settings.js';
+import { howToSet, settingName, type Settings } from '../config/settings.js';
 import { errorMessage, UserInputError } from '../util/errors.js';
 import { assertIntegrationIdentifier } from '../catalog/port/ownership.js';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
 import { VERSION } from '../util/version.js';
 import { MemoryEntityStateStore, RedisEntityStateStore, type EntityStateStore } from './state.js';
 import { MemoryEntityOrigins, RedisEntityOrigins, type EntityOrigins } from './entityOrigins.js';
@@ -25,11 +25,11 @@ export interface PortTarget {
 /** Port client, sink and catalog for one run, with entity hashes in Redis when REDIS_URL is set (else in memory). */
 export function buildPortTarget(settings: Settings, config: PortAppConfig, log: Logger, redis?: Redis): PortTarget {
   if (!settings.portClientId || !settings.portClientSecret) {
-    throw new UserInputError('no Port credentials: set PORT_CLIENT_ID and PORT_CLIENT_SECRET (or OCEAN__PORT__CLIENT_ID / OCEAN__PORT__CLIENT_SECRET)');
+    throw new UserInputError(`no Port credentials: ${howToSet('portClientId')}, and ${howToSet('portClientSecret')}`);
   }
   if (settings.adoptOceanIdentifier) {
     try {
-      assertIntegrationIdentifier(settings.adoptOceanIdentifier, 'ADOPT_OCEAN_IDENTIFIER / --adopt-ocean-entities');
+      assertIntegrationIdentifier(settings.adoptOceanIdentifier, settingName('adoptOceanIdentifier'));
     } catch (err) {
       throw new UserInputError(errorMessage(err));
     }

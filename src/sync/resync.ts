@@ -5,10 +5,10 @@ import type { Entity } from '../catalog/entity.js';
 import type { CatalogSink } from '../catalog/sink.js';
 import { fetchKind, getKind } from '../kinds/registry.js';
 import { RunCache } from '../kinds/shared/runCache.js';
-import type { FetchContext } from '../kinds/types.js';
+import { createFetchContext } from '../kinds/fetchContext.js';
 import { ResourceMapper } from '../mapping/engine.js';
 import { errorMessage } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
 import { runResourcesInOrder } from './resourceOrder.js';
 import type { ProgressBoard } from './progress.js';
 
@@ -100,7 +100,7 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
     return summary;
   }
 
-  const ctx: FetchContext = {
+  const ctx = createFetchContext({
     client: o.target.client,
     log,
     signal: o.signal,
@@ -110,7 +110,7 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
       summary.incomplete.push(reason);
       log.warn({ reason }, 'part of the data could not be fetched; this resource will not feed stale deletion');
     },
-  };
+  });
   const mapper = new ResourceMapper(resource, { poolSize: o.poolSize });
   const progress = setInterval(() => {
     log.info({ rawItems: mapper.report.rawItems, entities: mapper.report.entities, written: summary.written }, 'in progress');

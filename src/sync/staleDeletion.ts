@@ -4,8 +4,10 @@
  * organization succeeded), never more than `threshold` of the owned entities, never an entity that a produced entity
  * relates to, and never by a cascade that could reach a produced entity.
  */
-import type { Logger } from '../util/log.js';
+import type { Logger } from '../observability/log.js';
 import { errorMessage } from '../util/errors.js';
+import { indexBy, layers } from '../util/layers.js';
+import { relationIds } from '../catalog/entity.js';
 import type { RunLedger } from './state.js';
 
 export interface OwnedEntityRef {
@@ -206,42 +208,16 @@ function overThreshold(result: StaleDeletionResult, candidates: number, stale: n
   return { ...result, stale, protected: candidates - stale, skippedReason: 'threshold' };
 }
 
-function relationIds(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.filter((x): x is string => typeof x === 'string');
-  return [];
-}
-
 /**
  * Orders stale entities so that an entity is deleted only after the stale entities relating to it (matched by
  * identifier). A cycle ends in one last wave; Port then refuses what truly has dependents and it is reported.
  */
 export function deletionWaves(entities: OwnedEntityRef[]): OwnedEntityRef[][] {
-  const referrers = new Map<number, Set<number>>();
-  const byId = new Map<string, number[]>();
-  entities.forEach((e, i) => (byId.get(e.identifier) ?? byId.set(e.identifier, []).get(e.identifier)!).push(i));
+  const byId = indexBy(entities, (e) => e.identifier);
+  // An entity waits for the entities that relate to it (its referrers go first).
+  const referrers = entities.map(() => new Set<number>());
   entities.forEach((e, i) => {
-    for (const v of Object.values(e.relations ?? {})) {
-      for (const id of relationIds(v)) {
-        for (const t of byId.get(id) ?? []) {
-          if (t === i) continue;
-          (referrers.get(t) ?? referrers.set(t, new Set()).get(t)!).add(i);
-        }
-      }
-    }
+    for (const id of relationIds(e.relations)) for (const t of byId.get(id) ?? []) referrers[t]!.add(i);
   });
-  const done = new Set<number>();
-  const waves: OwnedEntityRef[][] = [];
-  let remaining = entities.map((_, i) => i);
-  while (remaining.length > 0) {
-    const ready = remaining.filter((i) => [...(referrers.get(i) ?? [])].every((r) => done.has(r)));
-    if (ready.length === 0) {
-      waves.push(remaining.map((i) => entities[i]!));
-      break;
-    }
-    for (const i of ready) done.add(i);
-    waves.push(ready.map((i) => entities[i]!));
-    remaining = remaining.filter((i) => !done.has(i));
-  }
-  return waves;
+  return layers(entities, (i) => referrers[i]!).layers;
 }

@@ -2,9 +2,8 @@ import { PatAuth } from '../../src/ado/auth.js';
 import { AdoClient, type AdoClientOptions } from '../../src/ado/client.js';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import { fetchKind } from '../../src/kinds/registry.js';
-import { RunCache } from '../../src/kinds/shared/runCache.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
-import { silentLogger } from '../../src/util/log.js';
+import { createFetchContext } from '../../src/kinds/fetchContext.js';
+import type { KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
 import type { AdoSimulator } from '../simulators/ado/index.js';
 
 export interface KindRun {
@@ -23,13 +22,7 @@ export async function runKind(
 ): Promise<KindRun> {
   const org = parseOrganizationUrl(sim.orgUrl(), 'services');
   const incomplete: string[] = [];
-  const ctx: FetchContext = {
-    client: new AdoClient(org, new PatAuth(sim.pat), clientOptions),
-    log: silentLogger,
-    cache: new RunCache(),
-    pageSize,
-    markIncomplete: (reason) => incomplete.push(reason),
-  };
+  const ctx = createFetchContext({ client: new AdoClient(org, new PatAuth(sim.pat), clientOptions), pageSize, markIncomplete: (reason) => incomplete.push(reason) });
   const items: RawItem[] = [];
   let pages = 0;
   for await (const page of fetchKind(kind as unknown as KindDefinition, ctx, { query: 'true', ...selector } as Selector, org)) {

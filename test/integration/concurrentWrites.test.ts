@@ -6,7 +6,7 @@ import type { Entity, EntityOrigin } from '../../src/catalog/entity.js';
 import type { CatalogSink, UpsertOutcome } from '../../src/catalog/sink.js';
 import { parseAppConfig } from '../../src/config/appConfig.js';
 import { resyncOrganization } from '../../src/sync/resync.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/observability/log.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 
 const config = parseAppConfig(

@@ -18,7 +18,7 @@ import { getKind } from '../../src/kinds/registry.js';
 import type { ServiceHookEvent } from '../../src/kinds/types.js';
 import { LiveEventHandler, type LiveCatalog } from '../../src/sync/liveEvent.js';
 import { resyncOrganization, type OrgTarget } from '../../src/sync/resync.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/observability/log.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- payloads of many shapes

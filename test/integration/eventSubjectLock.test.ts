@@ -14,7 +14,7 @@ import { clusterKeys, WEBHOOK_QUEUE, workerConnection, type ClusterKeys } from '
 import { createEventJobs, jobLockKey, subjectLockKey, type EventJobs } from '../../src/queue/eventJobs.js';
 import { buildPortTarget } from '../../src/sync/portTarget.js';
 import type { ServiceHookEvent } from '../../src/kinds/types.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/observability/log.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { ROOT } from '../helpers/cli.js';

@@ -14,17 +14,13 @@ import { PatAuth } from '../../src/ado/auth.js';
 import { AdoClient } from '../../src/ado/client.js';
 import { parseOrganizationUrl, type Organization } from '../../src/ado/orgUrl.js';
 import { loadSettings } from '../../src/config/settings.js';
-import { hooksLockKey, reconcileAtStart } from '../../src/hooks/startup.js';
-import {
-  HookListError,
-  HookPermissionError,
-  INSTANCE_HEADER,
-  reconcileSubscriptions,
-  removeSubscriptions,
-  type HookSettings,
-} from '../../src/hooks/subscriptions.js';
+import { HookListError, HookPermissionError } from '../../src/serviceHooks/api.js';
+import { removeSubscriptions } from '../../src/serviceHooks/installed.js';
+import { reconcileSubscriptions } from '../../src/serviceHooks/reconcile.js';
+import { hooksLockKey, reconcileAtStart } from '../../src/serviceHooks/startup.js';
+import { INSTANCE_HEADER, type HookSettings } from '../../src/serviceHooks/subscription.js';
 import type { EventSubscription } from '../../src/kinds/types.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/observability/log.js';
 import { CLI, ROOT, runCli } from '../helpers/cli.js';
 import { syncEnv } from '../helpers/env.js';
 import { startPortSimulator } from '../simulators/port/index.js';

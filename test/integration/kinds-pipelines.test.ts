@@ -13,10 +13,9 @@ import { fetchKind, getKind } from '../../src/kinds/registry.js';
 import { releaseKind } from '../../src/kinds/release.js';
 import { releaseDefinitionKind } from '../../src/kinds/releaseDefinition.js';
 import { releaseDeploymentKind } from '../../src/kinds/releaseDeployment.js';
-import { RunCache } from '../../src/kinds/shared/runCache.js';
+import { createFetchContext } from '../../src/kinds/fetchContext.js';
 import { testRunKind } from '../../src/kinds/testRun.js';
-import type { FetchContext, KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
-import { silentLogger } from '../../src/util/log.js';
+import type { KindDefinition, RawItem, Selector } from '../../src/kinds/types.js';
 import { runKind, type KindRun } from '../helpers/kindRun.js';
 import { PipelinesData, pipelinesOf } from '../simulators/ado/data/pipelines.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
@@ -270,13 +269,7 @@ describe('kind: environment and pipeline-deployment', () => {
 
   it('the environment listing is shared within a run', async () => {
     const org = parseOrganizationUrl(sim.orgUrl(), 'services');
-    const ctx: FetchContext = {
-      client: new AdoClient(org, new PatAuth(sim.pat)),
-      log: silentLogger,
-      cache: new RunCache(),
-      pageSize: 100,
-      markIncomplete: () => {},
-    };
+    const ctx = createFetchContext({ client: new AdoClient(org, new PatAuth(sim.pat)), pageSize: 100 });
     for await (const _ of fetchKind(pipelineDeploymentKind, ctx, { query: 'true' }, org)) void _;
     for await (const _ of fetchKind(pipelineDeploymentKind, ctx, { query: 'true' }, org)) void _;
     expect(requests(/distributedtask\/environments$/)).toHaveLength(3);

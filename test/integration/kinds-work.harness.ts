@@ -6,9 +6,9 @@ import { AdoClient, type AdoClientOptions } from '../../src/ado/client.js';
 import { PatAuth } from '../../src/ado/auth.js';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import { fetchKind, getKind } from '../../src/kinds/registry.js';
-import { RunCache } from '../../src/kinds/shared/runCache.js';
+import { createFetchContext } from '../../src/kinds/fetchContext.js';
 import type { FetchContext, RawItem, Selector } from '../../src/kinds/types.js';
-import { silentLogger, type Logger } from '../../src/util/log.js';
+import type { Logger } from '../../src/observability/log.js';
 import type { AdoSimulator } from '../simulators/ado/index.js';
 
 const ajv = new Ajv({ useDefaults: true, coerceTypes: true });
@@ -23,13 +23,7 @@ export function harness(sim: AdoSimulator, opts: { log?: Logger; client?: Partia
   const org = parseOrganizationUrl(sim.orgUrl(), 'services');
   const client = new AdoClient(org, new PatAuth(sim.pat), { backoffBaseMs: 1, backoffMaxMs: 5, ...opts.client });
   const incomplete: string[] = [];
-  const ctx: FetchContext = {
-    client,
-    log: opts.log ?? silentLogger,
-    cache: new RunCache(),
-    pageSize: opts.pageSize ?? 100,
-    markIncomplete: (r) => incomplete.push(r),
-  };
+  const ctx = createFetchContext({ client, log: opts.log, pageSize: opts.pageSize ?? 100, markIncomplete: (r) => incomplete.push(r) });
   return {
     ctx,
     incomplete,

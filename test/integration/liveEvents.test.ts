@@ -11,7 +11,7 @@ import { loadAppConfig } from '../../src/config/appConfig.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { startCluster, type Cluster } from '../../src/queue/runtime.js';
 import { buildServer } from '../../src/server/app.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/observability/log.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { ROOT } from '../helpers/cli.js';

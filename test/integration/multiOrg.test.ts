@@ -5,7 +5,7 @@ import type { Entity, EntityOrigin } from '../../src/catalog/entity.js';
 import type { CatalogSink, UpsertOutcome } from '../../src/catalog/sink.js';
 import { runFullResync } from '../../src/sync/fullResync.js';
 import { buildTargets } from '../../src/sync/targets.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/observability/log.js';
 import { startAdoSimulator, type AdoSimulator, type AdoSimulatorOptions } from '../simulators/ado/index.js';
 import type { RequestLogEntry } from '../simulators/ado/http/pipeline.js';
 

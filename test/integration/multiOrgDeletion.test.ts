@@ -8,7 +8,7 @@ import { loadSettings } from '../../src/config/settings.js';
 import { runFullResync } from '../../src/sync/fullResync.js';
 import { buildPortTarget } from '../../src/sync/portTarget.js';
 import { buildTargets } from '../../src/sync/targets.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/observability/log.js';
 import { startAdoSimulator, type AdoSimulator, type AdoSimulatorOptions } from '../simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 import { deleteKeys } from '../helpers/redisKeys.js';

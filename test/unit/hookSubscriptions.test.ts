@@ -1,17 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
-import {
-  hooksApiVersion,
-  INSTANCE_HEADER,
-  isCorrect,
-  ownership,
-  SECRET_HEADER,
-  secretFingerprint,
-  subscriptionsUrl,
-  webhookUrl,
-  type HookSettings,
-  type HookSubscription,
-} from '../../src/hooks/subscriptions.js';
+import { hooksApiVersion, subscriptionsUrl } from '../../src/serviceHooks/api.js';
+import { isCorrect, ownership, secretFingerprint } from '../../src/serviceHooks/ownership.js';
+import { INSTANCE_HEADER, SECRET_HEADER, webhookUrl, type HookSettings, type HookSubscription } from '../../src/serviceHooks/subscription.js';
 import { parseEvents } from '../../src/cli/commands/webhooks.js';
 
 const settings: HookSettings = { appHost: 'https://sync.example.com', webhookSecret: 's3cret-value', webhookAuthUsername: 'port', isProjectsLimited: true, integrationIdentifier: 'unit' };
@@ -100,7 +91,7 @@ describe('match rule', () => {
 describe('required subscriptions', () => {
   it('are the distinct events of the configured kinds, each on its publisher', async () => {
     const { loadAppConfig } = await import('../../src/config/appConfig.js');
-    const { requiredSubscriptions } = await import('../../src/hooks/required.js');
+    const { requiredSubscriptions } = await import('../../src/serviceHooks/desired.js');
     const { config } = loadAppConfig(new URL('../../mappings/port-app-config.yml', import.meta.url).pathname);
     const pairs = requiredSubscriptions(config).map((s) => `${s.publisherId}/${s.eventType}`);
     // The default mapping: repositories, work items, releases and pull requests have live events; boards do not.

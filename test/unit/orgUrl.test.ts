@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseOrganizationUrl, serviceUrl } from '../../src/ado/orgUrl.js';
-import { parseRetryAfter } from '../../src/ado/governor.js';
+import { parseRetryAfter } from '../../src/http/governor.js';
 
 describe('organization URLs', () => {
   it.each([

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { TokenCache, type PortToken } from '../../src/catalog/port/token.js';
 import { resolvePortBaseUrl } from '../../src/catalog/port/settings.js';
 import { oceanOwnershipQuery, ownedByAnyQuery, ownershipQuery, userAgent } from '../../src/catalog/port/ownership.js';
-import { waitFromHeaders } from '../../src/catalog/port/client.js';
+import { waitFromHeaders } from '../../src/http/governor.js';
 
 function fakeIssuer(lifetimeSeconds: number) {
   let n = 0;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
+import { resolveAccountSettings } from '../../src/config/accounts.js';
 import { loadSettings } from '../../src/config/settings.js';
-import { buildTargets, parseAccountMode, resolveAccountSettings } from '../../src/sync/targets.js';
-import { silentLogger } from '../../src/util/log.js';
+import { buildTargets } from '../../src/sync/targets.js';
+import { silentLogger } from '../../src/observability/log.js';
 
 const SP = { ADO_CLIENT_ID: 'app-id', ADO_CLIENT_SECRET: 'very-secret-value', ADO_TENANT_ID: 'tenant-id' };
 const settings = (env: Record<string, string>) => loadSettings({}, env);
@@ -33,11 +34,15 @@ describe('account mode and organization settings', () => {
     ['multiple', 'multiple'],
     ['MULTIPLE_ACCOUNTS', 'multiple'],
   ])('reads accountMode %s', (raw, mode) => {
-    expect(parseAccountMode(raw, 'single')).toBe(mode);
+    expect(settings({ ADO_ACCOUNT_MODE: raw }).accountMode).toBe(mode);
   });
 
-  it('rejects an unknown account mode naming the setting', () => {
-    expect(() => parseAccountMode('several', 'single')).toThrow(/accountMode.*OCEAN__INTEGRATION__CONFIG__ACCOUNT_MODE.*"several"/);
+  it('rejects an unknown account mode or auth method naming the variable that set it', () => {
+    expect(() => settings({ OCEAN__INTEGRATION__CONFIG__ACCOUNT_MODE: 'several' })).toThrow(
+      /^OCEAN__INTEGRATION__CONFIG__ACCOUNT_MODE: "several" is not an account mode \(single or multiple; Ocean's "Single Account"/,
+    );
+    expect(() => loadSettings({ 'account-mode': 'several' }, {})).toThrow(/^--account-mode: "several" is not an account mode/);
+    expect(settings({ ADO_AUTH_METHOD: 'Client-Secret' }).authMethod).toBe('client-secret');
   });
 
   it('keeps single mode with a PAT working', () => {
@@ -89,7 +94,7 @@ describe('account mode and organization settings', () => {
     expect(() => resolve({ ...base, ADO_AUTH_METHOD: 'client-certificate', ADO_TENANT_ID: 't', ADO_CLIENT_ID: 'c' })).toThrow(/clientCertificatePath/);
     expect(() => resolve({ ...base, ADO_AUTH_METHOD: 'workload-identity' })).toThrow(/AZURE_FEDERATED_TOKEN_FILE/);
     expect(resolve({ ...base, ADO_AUTH_METHOD: 'managed-identity' }).method).toBe('managed-identity');
-    expect(() => resolve({ ...base, ADO_AUTH_METHOD: 'kerberos' })).toThrow(/authMethod.*pat, client-secret/);
+    expect(() => resolve({ ...base, ADO_AUTH_METHOD: 'kerberos' })).toThrow(/^ADO_AUTH_METHOD: "kerberos" is not an auth method \(pat, client-secret, /);
     expect(() =>
       buildTargets(settings({ ...base, ADO_AUTH_METHOD: 'client-certificate', ADO_TENANT_ID: 't', ADO_CLIENT_ID: 'c', ADO_CLIENT_CERTIFICATE_PATH: '/nonexistent.pem' }), silentLogger),
     ).toThrow(/clientCertificatePath.*does not exist/);
@@ -97,7 +102,8 @@ describe('account mode and organization settings', () => {
 
   it('needs the URL list in multiple mode and a positive organization parallelism', () => {
     expect(() => resolve({ ADO_ACCOUNT_MODE: 'Multiple Accounts', ...SP })).toThrow(/multiple mode needs organizationUrls/);
-    expect(() => settings({ ADO_MAX_CONCURRENT_ORGANIZATIONS: '0' })).toThrow(/maxConcurrentOrganizations must be at least 1/);
+    expect(() => settings({ ADO_MAX_CONCURRENT_ORGANIZATIONS: '0' })).toThrow(/^ADO_MAX_CONCURRENT_ORGANIZATIONS must be at least 1, got 0$/);
+    expect(() => loadSettings({ 'max-concurrent-organizations': 'two' }, {})).toThrow(/^--max-concurrent-organizations must be a whole number, got "two"$/);
   });
 
   it('shares one credential between every organization', () => {

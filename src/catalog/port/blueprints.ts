@@ -1,10 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../util/log.js';
-import { silentLogger } from '../../util/log.js';
+import type { Logger } from '../../observability/log.js';
+import { silentLogger } from '../../observability/log.js';
 import { errorMessage, UserInputError } from '../../util/errors.js';
 import { PortApiError } from './errors.js';
-import type { PortBlueprint, PortClient } from './client.js';
+import type { PortBlueprint } from './blueprintApi.js';
+import type { PortClient } from './client.js';
 
 export interface BlueprintFile {
   file: string;

@@ -1,5 +1,5 @@
-import type { Logger } from '../../util/log.js';
-import { silentLogger } from '../../util/log.js';
+import type { Logger } from '../../observability/log.js';
+import { silentLogger } from '../../observability/log.js';
 import { errorMessage } from '../../util/errors.js';
 import type { SearchQuery } from '../entity.js';
 import type { PortClient } from './client.js';

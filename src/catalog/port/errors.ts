@@ -1,19 +1,22 @@
-/** Any failure talking to Port's API. `retryable` drives the client's retry loop. */
-export class PortApiError extends Error {
+import { HttpError, type HttpErrorOptions } from '../../http/errors.js';
+
+export interface PortErrorOptions extends HttpErrorOptions {
+  /** Port's `error` code from the `{ok:false, error, message}` envelope (e.g. `not_found`), when present. */
+  code?: string;
+  /** Port's `x-trace-id`, to quote to Port support. */
+  traceId?: string;
+}
+
+/** Any failure talking to Port's API. `retryable` drives the transport's retry policy. */
+export class PortApiError extends HttpError {
   override name = 'PortApiError';
-  constructor(
-    message: string,
-    /** HTTP status, undefined for network errors and timeouts. */
-    readonly status: number | undefined,
-    /** Port's `error` code from the `{ok:false, error, message}` envelope (e.g. `not_found`), when present. */
-    readonly code: string | undefined,
-    readonly retryable: boolean,
-    /** How long the response asked us to wait (Retry-After, or x-ratelimit-reset on a 429). */
-    readonly retryAfterMs?: number,
-    /** Port's `x-trace-id`, to quote to Port support. */
-    readonly traceId?: string,
-  ) {
-    super(message);
+  readonly code: string | undefined;
+  readonly traceId: string | undefined;
+
+  constructor(message: string, options: PortErrorOptions = {}) {
+    super(message, options);
+    this.code = options.code;
+    this.traceId = options.traceId;
   }
 }
 

@@ -1,6 +1,9 @@
-export { PortClient, DEFAULT_PORT_CLIENT_OPTIONS, portBody, entityText, waitFromHeaders } from './client.js';
-export type { PortClientOptions, UpsertFlags, EntityWriteResult, PortBlueprint, PortEntity, SearchPage } from './client.js';
-export { PortApiError, PortAuthError } from './errors.js';
+export { PortClient } from './client.js';
+export { PortApi, PortClientStats, DEFAULT_PORT_CLIENT_OPTIONS, type PortClientOptions, type PortResponse } from './api.js';
+export { portBody, entityText, type UpsertFlags, type EntityWriteResult } from './entityApi.js';
+export type { PortBlueprint } from './blueprintApi.js';
+export type { PortEntity, SearchPage, SearchBody } from './searchApi.js';
+export { PortApiError, PortAuthError, type PortErrorOptions } from './errors.js';
 export { PORT_BASE_URLS, resolvePortBaseUrl, type PortSettings } from './settings.js';
 export { userAgent, ownershipQuery, oceanOwnershipQuery, ownedByAnyQuery, USER_AGENT_PRODUCT, USER_AGENT_FEATURE } from './ownership.js';
 export { bootstrapBlueprints, loadBlueprintFiles, type BootstrapResult, type BlueprintFile } from './blueprints.js';

@@ -2,12 +2,12 @@ import { loadAppConfig } from '../../config/appConfig.js';
 import { loadSettings, type Settings } from '../../config/settings.js';
 import { resolvePortBaseUrl } from '../../catalog/port/index.js';
 import { checkJqExpressions } from '../../mapping/check.js';
-import { requiredSubscriptions } from '../../hooks/required.js';
-import { reconcileAtStart } from '../../hooks/startup.js';
+import { requiredSubscriptions } from '../../serviceHooks/desired.js';
+import { reconcileAtStart } from '../../serviceHooks/startup.js';
 import type { EventSubscription } from '../../kinds/types.js';
 import { startCluster, type Cluster } from '../../queue/runtime.js';
 import { buildServer, httpReachable } from '../../server/app.js';
-import { commandLogger, type Logger } from '../../util/log.js';
+import { commandLogger, type Logger } from '../../observability/log.js';
 import { parseCommandArgs } from '../args.js';
 
 async function start(argv: string[], workersOnly: boolean): Promise<{ settings: Settings; log: Logger; cluster: Cluster; events: EventSubscription[] }> {

@@ -11,10 +11,10 @@ import { RedisRunLedger } from '../../sync/state.js';
 import { buildTargets } from '../../sync/targets.js';
 import { ProgressBoard } from '../../sync/progress.js';
 import type { OrgTarget } from '../../sync/resync.js';
-import { statusLine } from '../../util/statusLine.js';
+import { statusLine } from '../../observability/statusLine.js';
 import { UserInputError } from '../../util/errors.js';
 import { didYouMean } from '../../util/suggest.js';
-import { commandLogger, type Logger } from '../../util/log.js';
+import { commandLogger, type Logger } from '../../observability/log.js';
 import { parseCommandArgs } from '../args.js';
 import { formatDeletion, formatSummary } from '../summary.js';
 

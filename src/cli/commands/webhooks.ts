@@ -1,11 +1,13 @@
 import { loadAppConfig } from '../../config/appConfig.js';
 import { loadSettings, secretValues, type Settings } from '../../config/settings.js';
-import { requiredSubscriptions } from '../../hooks/required.js';
-import { listOwnSubscriptions, reconcileSubscriptions, removeSubscriptions, webhookUrl } from '../../hooks/subscriptions.js';
+import { requiredSubscriptions } from '../../serviceHooks/desired.js';
+import { listOwnSubscriptions, removeSubscriptions } from '../../serviceHooks/installed.js';
+import { reconcileSubscriptions } from '../../serviceHooks/reconcile.js';
+import { webhookUrl } from '../../serviceHooks/subscription.js';
 import type { EventPublisher, EventSubscription } from '../../kinds/types.js';
 import { buildTargets } from '../../sync/targets.js';
 import { errorMessage, scrubSecrets, UserInputError } from '../../util/errors.js';
-import { commandLogger } from '../../util/log.js';
+import { commandLogger } from '../../observability/log.js';
 import { parseCommandArgs } from '../args.js';
 
 const ACTIONS = ['sync', 'list', 'remove'] as const;

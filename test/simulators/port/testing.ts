@@ -1,6 +1,6 @@
 /** Helpers for tests that drive the Port client against the simulator. */
-import { createLogger, type Logger } from '../../../src/util/log.js';
-import { PortClient, type PortClientOptions } from '../../../src/catalog/port/client.js';
+import { createLogger, type Logger } from '../../../src/observability/log.js';
+import { PortClient, type PortClientOptions } from '../../../src/catalog/port/index.js';
 import type { Entity } from '../../../src/catalog/entity.js';
 import type { PortSimulator } from './index.js';
 

@@ -1,54 +1,35 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { isAscii } from 'node:buffer';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
-import { errorMessage } from './errors.js';
+import { errorMessage } from '../util/errors.js';
+import { TransportError } from './errors.js';
 
-/** A request that got no HTTP response: it timed out, or the connection failed. */
-export class TransportError extends Error {
-  override name = 'TransportError';
+/** A request body that is already text (sent as is, not serialized again), with its content type. */
+export class RawBody {
   constructor(
-    message: string,
-    readonly timedOut: boolean,
-    /** The system error code when the connection failed (`ENOTFOUND`, `ECONNREFUSED`, `ECONNRESET`, …). */
-    readonly code?: string,
-  ) {
-    super(message);
-  }
-
-  /** The host name does not exist: asking again will not change that (unlike a timeout or a reset). */
-  get hostUnknown(): boolean {
-    return this.code === 'ENOTFOUND';
-  }
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
 }
 
-/** Timeout and retry knobs shared by the Azure DevOps and Port clients. */
-export interface RetryPolicy {
-  /** Requests in flight at once. */
-  concurrency: number;
-  timeoutMs: number;
-  /** Attempts per request, the first included. */
-  maxAttempts: number;
-  /** First backoff step; doubles each attempt, with full jitter. */
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-  /** Upper bound for one Retry-After / rate-limit reset wait. */
-  maxPauseMs: number;
-}
-
-/** A request body that is already JSON text (sent as is, not serialized again). */
-export class JsonText {
-  constructor(readonly text: string) {}
+/** A request body that is already JSON text. */
+export class JsonText extends RawBody {
+  constructor(text: string) {
+    super(text, 'application/json');
+  }
 }
 
 export interface JsonRequest {
   method: string;
   headers: Record<string, string>;
-  /** Serialized with JSON.stringify, unless it is a JsonText. */
+  /** Serialized with JSON.stringify, unless it is a RawBody (JsonText). */
   body?: unknown;
   signal?: AbortSignal;
   timeoutMs: number;
+  /** A connection agent of the caller's (an SDK's proxy agent) instead of the shared keep-alive ones. */
+  agent?: Agent;
 }
 
 /** Response headers by case-insensitive name (`Headers` fits too). */
@@ -56,10 +37,15 @@ export interface HeaderReader {
   get(name: string): string | null;
 }
 
+/** The headers of an answer: by name, or all of them (names in lower case). */
+export interface ResponseHeaderReader extends HeaderReader {
+  toJSON(): Record<string, string>;
+}
+
 export interface HttpResponse {
   status: number;
   ok: boolean;
-  headers: HeaderReader;
+  headers: ResponseHeaderReader;
   /** The whole body, decompressed and decoded as UTF-8; rejects when the body is cut off or the timeout passes. */
   text(): Promise<string>;
 }
@@ -72,12 +58,17 @@ const agents = {
   https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
 };
 
-class ResponseHeaders implements HeaderReader {
+class ResponseHeaders implements ResponseHeaderReader {
   constructor(private readonly raw: IncomingMessage['headers']) {}
   get(name: string): string | null {
     const v = this.raw[name.toLowerCase()];
     if (v === undefined) return null;
     return Array.isArray(v) ? v.join(', ') : v;
+  }
+  toJSON(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const name of Object.keys(this.raw)) out[name] = this.get(name)!;
+    return out;
   }
 }
 
@@ -127,8 +118,9 @@ export function fetchJson(url: string, r: JsonRequest): Promise<HttpResponse> {
   const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate, br', ...r.headers };
   let body: Buffer | undefined;
   if (r.body !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = Buffer.from(r.body instanceof JsonText ? r.body.text : JSON.stringify(r.body));
+    const raw = r.body instanceof RawBody ? r.body : undefined;
+    headers['content-type'] = raw ? raw.contentType : 'application/json';
+    body = Buffer.from(raw ? raw.text : JSON.stringify(r.body));
     headers['content-length'] = String(body.length);
   }
   if (r.signal?.aborted) return Promise.reject(r.signal.reason);
@@ -142,25 +134,25 @@ export function fetchJson(url: string, r: JsonRequest): Promise<HttpResponse> {
       else req.destroy(err);
     };
     const onAbort = () => fail(r.signal!.reason instanceof Error ? r.signal!.reason : new Error('aborted'));
-    const timer = setTimeout(() => fail(new TransportError(`timed out after ${r.timeoutMs} ms`, true)), r.timeoutMs);
+    const timer = setTimeout(() => fail(new TransportError(`timed out after ${r.timeoutMs} ms`, { timedOut: true })), r.timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);
       r.signal?.removeEventListener('abort', onAbort);
     };
     r.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const req = (secure ? httpsRequest : httpRequest)(target, { method: r.method, headers, agent: secure ? agents.https : agents.http });
+    const req = (secure ? httpsRequest : httpRequest)(target, { method: r.method, headers, agent: r.agent ?? (secure ? agents.https : agents.http) });
     req.on('error', (err) => {
       cleanup();
       const aborted = r.signal?.aborted === true && err === r.signal.reason;
       const code = typeof (err as NodeJS.ErrnoException).code === 'string' ? (err as NodeJS.ErrnoException).code : undefined;
-      reject(err instanceof TransportError || aborted ? err : new TransportError(`network error: ${errorMessage(err)}`, false, code));
+      reject(err instanceof TransportError || aborted ? err : new TransportError(`network error: ${errorMessage(err)}`, { code }));
     });
     req.on('response', (res) => {
       response = res;
       const text = readText(res)
         .catch((err: unknown) => {
-          throw err instanceof TransportError ? err : new TransportError(`response body: ${errorMessage(err)}`, false);
+          throw err instanceof TransportError ? err : new TransportError(`response body: ${errorMessage(err)}`);
         })
         .finally(cleanup);
       text.catch(() => {}); // rejected for whoever calls text(); never an unhandled rejection

@@ -1,5 +1,5 @@
 import { pino, destination as pinoDestination, stdTimeFunctions, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
-import { UserInputError } from './errors.js';
+import { UserInputError } from '../util/errors.js';
 import { statusLine } from './statusLine.js';
 
 export type { Logger };
@@ -51,7 +51,7 @@ export interface LoggerSetup {
 }
 
 /** JSON lines with an ISO time and the level's name; or one readable line per event (`pretty`). */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info', setup: LoggerSetup | DestinationStream = {}): Logger {
+export function createLogger(level = 'info', setup: LoggerSetup | DestinationStream = {}): Logger {
   const o: LoggerSetup = 'write' in setup ? { destination: setup } : setup;
   assertLogLevel(level);
   const format = o.format ?? 'json';

@@ -10,7 +10,7 @@ import {
   type RunLedger,
 } from '../../src/sync/state.js';
 import { entityKey, type Entity } from '../../src/catalog/entity.js';
-import { entityText } from '../../src/catalog/port/client.js';
+import { entityText } from '../../src/catalog/port/index.js';
 import { textHash } from '../../src/catalog/port/hash.js';
 
 let redis: Redis;

@@ -4,12 +4,12 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { buildServer, secretEquals, validateEnvelope } from '../../src/server/app.js';
+import { buildServer, secretEquals } from '../../src/server/app.js';
 import { producerConnection } from '../../src/queue/cluster.js';
-import { Metrics } from '../../src/queue/metrics.js';
+import { SyncMetrics } from '../../src/observability/metrics.js';
 import { planResyncFlow } from '../../src/queue/plan.js';
 import type { PortAppConfig } from '../../src/config/appConfig.js';
-import { silentLogger } from '../../src/util/log.js';
+import { silentLogger } from '../../src/observability/log.js';
 
 const prefix = `ado-sync:server-unit-${process.pid}-${Date.now()}:bull`;
 const event = { id: 'evt-0001', eventType: 'git.pullrequest.created', publisherId: 'tfs', resource: { pullRequestId: 1 } };
@@ -55,8 +55,8 @@ describe('fastify server', () => {
     redis = producerConnection('redis://127.0.0.1:6379');
     await new Promise((r) => redis.once('ready', r));
     queue = new Queue('webhook-events', { connection: redis, prefix });
-    const metrics = new Metrics();
-    metrics.recordResource({ organization: 'o', index: 0, kind: 'repository', status: 'ok', rawItems: 5, entities: 4, filtered: 1, dropped: 0, written: 4, unchanged: 0, failedWrites: 0, misconfigured: [], incomplete: [], durationMs: 1 });
+    const metrics = new SyncMetrics();
+    metrics.recordResource({ kind: 'repository', status: 'ok', rawItems: 5, entities: 4, written: 4 });
     app = buildServer({
       log: silentLogger,
       redis,
@@ -147,13 +147,44 @@ describe('fastify server', () => {
     }
   });
 
-  it('validates the envelope', async () => {
+  it("validates the envelope against the route's schema: 400 naming the field, nothing queued", async () => {
     const auth = { authorization: basic('hook-secret') };
-    for (const bad of [{ ...event, id: 'a:b' }, { ...event, eventType: '' }, { ...event, resource: 'x' }, { ...event, publisherId: 3 }]) {
+    const { resource: _, ...noResource } = event;
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...event, id: 'a:b' }, /^id must be a string of 1 to 200 letters, digits/],
+      [{ ...event, id: 'x'.repeat(201) }, /^id must be/],
+      [{ ...event, id: 42 }, /^id must be/],
+      [{ ...event, eventType: '' }, /^eventType must be a non-empty string$/],
+      [{ ...event, publisherId: 3 }, /^publisherId must be a non-empty string$/],
+      [{ ...event, resource: 'x' }, /^resource must be an object$/],
+      [{ ...event, resource: [] }, /^resource must be an object$/],
+      [noResource, /^resource is missing: it must be an object$/],
+      [[event], /^the body must be a JSON object$/],
+    ];
+    for (const [bad, message] of cases) {
       const r = await post(app, bad, auth);
-      expect(r.statusCode).toBe(400);
+      expect([bad, r.statusCode, (r.json() as { error: string }).error]).toEqual([bad, 400, expect.stringMatching(message)]);
     }
-    expect(validateEnvelope([])).toMatch(/object/);
+    expect(await queue.getJob('a:b')).toBeUndefined();
+    // The fields the schema does not name are kept as sent.
+    const extra = { ...event, id: 'evt-extra', resourceContainers: { project: { id: 'p' } }, createdDate: '2024-01-01T00:00:00Z' };
+    expect((await post(app, extra, auth)).statusCode).toBe(202);
+    expect((await queue.getJob('evt-extra'))?.data).toEqual(extra);
+  });
+
+  it('checks credentials before the schema: an unauthenticated envelope that fails it gets 401, unparsed', async () => {
+    const bad = JSON.stringify({ ...event, id: 'a:b' });
+    const headers = (id: string, more: Record<string, string> = {}) => ({ 'content-type': 'application/json', 'x-test-id': id, ...more });
+    const none = await call(app, { method: 'POST', url: '/webhooks/azure-devops', payload: bad, headers: headers('schema-no-credentials') });
+    expect(none.statusCode).toBe(401);
+    expect(none.body).not.toContain('id must be');
+    const wrong = await call(app, { method: 'POST', url: '/webhooks/azure-devops', payload: bad, headers: headers('schema-wrong', { authorization: basic('wrong') }) });
+    expect(wrong.statusCode).toBe(401);
+    expect(parsing).not.toContain('schema-no-credentials');
+    expect(parsing).not.toContain('schema-wrong');
+    const authenticated = await call(app, { method: 'POST', url: '/webhooks/azure-devops', payload: bad, headers: headers('schema-authenticated', { authorization: basic('hook-secret') }) });
+    expect(authenticated.statusCode).toBe(400);
+    expect(parsing).toContain('schema-authenticated');
   });
 
   it('queues a redelivered event once, under its own id', async () => {
@@ -203,6 +234,49 @@ describe('fastify server', () => {
     expect(r.headers['content-type']).toContain('text/plain');
     expect(r.body).toContain('ado_sync_items_fetched_total{kind="repository"} 5');
     expect(r.body).toMatch(/ado_sync_jobs\{queue="webhook-events",state="waiting"\} \d+/);
+    expect(r.body).toContain('ado_sync_queue_up{queue="webhook-events"} 1');
+    expect(r.body).toMatch(/^ado_sync_webhooks_received_total\{eventType="git\.pullrequest\.created"\} [1-9]\d*$/m);
+  });
+
+  it('serves every metric name dashboards know, and Node process metrics', async () => {
+    const body = (await call(app, { method: 'GET', url: '/metrics' })).body;
+    const types = new Map([...body.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+    const names = [
+      ['ado_sync_items_fetched_total', 'counter'],
+      ['ado_sync_items_mapped_total', 'counter'],
+      ['ado_sync_items_written_total', 'counter'],
+      ['ado_sync_resource_runs_total', 'counter'],
+      ['ado_sync_ado_requests_total', 'counter'],
+      ['ado_sync_ado_retries_total', 'counter'],
+      ['ado_sync_ado_throttled_total', 'counter'],
+      ['ado_sync_webhooks_received_total', 'counter'],
+      ['ado_sync_webhooks_handled_total', 'counter'],
+      ['ado_sync_jobs', 'gauge'],
+      ['ado_sync_queue_up', 'gauge'],
+      ['ado_sync_jq_processes', 'gauge'],
+      ['ado_sync_jq_busy_seconds', 'counter'],
+      ['ado_sync_jq_items', 'counter'],
+      ['process_cpu_seconds_total', 'counter'],
+      ['process_resident_memory_bytes', 'gauge'],
+      ['process_start_time_seconds', 'gauge'],
+      ['nodejs_heap_size_used_bytes', 'gauge'],
+      ['nodejs_eventloop_lag_seconds', 'gauge'],
+      ['nodejs_version_info', 'gauge'],
+    ];
+    expect(names.filter(([name, type]) => types.get(name!) !== type)).toEqual([]);
+    expect(body).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(body).toMatch(/^process_resident_memory_bytes [1-9]/m);
+    // Each name once, with its help text, whatever registries it comes from.
+    expect(body.match(/^# HELP ado_sync_items_fetched_total Raw items fetched from Azure DevOps$/gm)).toHaveLength(1);
+    expect(body.match(/^# HELP process_cpu_seconds_total /gm)).toHaveLength(1);
+  });
+
+  it('reports a queue it cannot read as down, and still serves the rest', async () => {
+    const r = await call(down, { method: 'GET', url: '/metrics' });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toContain('ado_sync_queue_up{queue="webhook-events"} 0');
+    expect(r.body).not.toMatch(/^ado_sync_jobs\{/m);
+    expect(r.body).toMatch(/^process_cpu_seconds_total \d/m);
   });
 
   it('asks for METRICS_TOKEN on /metrics when it is set, and never logs it', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { fetchJson, TransportError } from '../../src/util/http.js';
+import { fetchJson, TransportError } from '../../src/http/index.js';
 
 /**
  * Loopback server: /gzip answers gzipped JSON, /utf8 a body whose multi-byte characters straddle the chunks it is

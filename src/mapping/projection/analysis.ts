@@ -1,10 +1,6 @@
 /**
- * Input projection: the parts of an item (top-level keys, and one level below) that a resource's jq expressions can
- * read, when a static analysis proves that sending jq only those parts cannot change any output (values, errors or
- * error messages). Most of jq's time goes into parsing the item and most of Node's into stringifying it; mappings read
- * a few keys of a large payload, so sending only those parts saves both.
- *
- * The analysis is deliberately conservative: `undefined` means "unsure, send whole items".
+ * The static analysis behind input projection (project.ts): which parts of an item a resource's jq expressions can
+ * read. It is deliberately conservative: `undefined` means "unsure, send whole items".
  *
  * Soundness argument. Call a value *derived* if it is the same whether jq got the whole item X or its projection P (X
  * restricted to the key set K). Every literal key an expression mentions (identifier, `.field`, string literal, object
@@ -32,26 +28,8 @@
  * A `.j` after a term (`(…).j`, `$x.j`, `.a.j`, `….j?`) is not a read of the input; everything else is counted as one,
  * which can only keep more.
  */
-
-/** A jq token; strings carry their literal text and their interpolations as nested token lists. */
-type Token =
-  | { t: 'dot' } // a bare `.`
-  | { t: 'recurse' } // `..`
-  | { t: 'field'; name: string } // `.name`
-  | { t: 'str'; literal: string; interpolations: Token[][] }
-  | { t: 'ident'; name: string }
-  | { t: 'kw'; name: string }
-  | { t: 'var'; name: string }
-  | { t: 'fmt'; name: string }
-  | { t: 'num' }
-  | { t: 'op'; v: string };
-
-class Unsure extends Error {}
-
-const KEYWORDS = new Set([
-  'def', 'if', 'then', 'elif', 'else', 'end', 'as', 'reduce', 'foreach', 'try', 'catch', 'label', 'import', 'include',
-  'and', 'or', '__loc__', 'break',
-]);
+import type { Projection } from './project.js';
+import { Unsure, tokenize, type Token } from './tokens.js';
 
 /**
  * Builtins allowed where the input may be the item, with their allowed arities. Each gives, for any object input,
@@ -73,17 +51,6 @@ export const ITEM_SAFE_BUILTINS: ReadonlyMap<string, readonly number[]> = new Ma
 const FORBIDDEN = new Set(['input', 'inputs']);
 
 const ASSIGNMENTS = new Set(['=', '|=', '+=', '-=', '*=', '/=', '%=', '//=']);
-const OPERATORS = ['?//', '//=', '|=', '+=', '-=', '*=', '/=', '%=', '==', '!=', '<=', '>=', '//', '|', ',', '=', '<', '>', '+', '-', '*', '/', '%', '?', ':', ';', '(', ')', '[', ']', '{', '}'];
-
-/**
- * What jq gets of each item: the top-level `keys`, and for some of them only the parts read. `fields`: the key's
- * value is read only as `.k.j` (j in fields); `elements`: only as `.k[].j` (j in elements) — each element, or each
- * value of an object, keeps those keys.
- */
-export interface Projection {
-  keys: ReadonlySet<string>;
-  nested: ReadonlyMap<string, { fields: ReadonlySet<string>; elements: ReadonlySet<string> }>;
-}
 
 /** How the item's key k is read: only through `.k.j` / `.k[].j`, or also some other way (whole). */
 interface Access {
@@ -121,185 +88,6 @@ export function analyseProjection(expressions: readonly string[]): Projection | 
 /** The top-level keys of analyseProjection, or undefined. */
 export function projectionKeys(expressions: readonly string[]): Set<string> | undefined {
   return analyseProjection(expressions)?.keys as Set<string> | undefined;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * Ordinary objects (V8 gives same-keyed ones one shape; null-prototype ones are dictionaries, a third slower to build
- * and stringify). A key named __proto__ is defined, not assigned, so it stays an ordinary key, as in JSON.
- */
-function put(out: Record<string, unknown>, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
-  else out[k] = v;
-}
-
-function pick(src: Record<string, unknown>, keys: ReadonlySet<string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (Object.hasOwn(src, k)) put(out, k, src[k]);
-  return out;
-}
-
-/**
- * The item as jq gets it (only keys it has). Non-objects (and objects that are not plain) go unchanged. Key order
- * may differ from the item's: the analysis only allows reads by key, which cannot see order (values of an object
- * that is iterated keep their order).
- */
-export function projectItem(item: unknown, projection: Projection): unknown {
-  if (!isPlainObject(item)) return item;
-  const out = pick(item, projection.keys);
-  for (const [k, { fields, elements }] of projection.nested) {
-    if (!Object.hasOwn(out, k)) continue;
-    const v = out[k];
-    if (Array.isArray(v)) {
-      // `.k.j` fails on an array whatever it holds; only `.k[].j` reads elements.
-      put(out, k, v.map((e) => (isPlainObject(e) ? pick(e, elements) : e)));
-    } else if (isPlainObject(v)) {
-      if (elements.size === 0) put(out, k, pick(v, fields));
-      else if (fields.size === 0) {
-        const values: Record<string, unknown> = {};
-        for (const key of Object.keys(v)) put(values, key, isPlainObject(v[key]) ? pick(v[key], elements) : v[key]);
-        put(out, k, values);
-      }
-      // read both as .k.j and .k[].j: sent whole
-    }
-  }
-  return out;
-}
-
-function tokenize(src: string): Token[] {
-  const [tokens, end] = tokenizeFrom(src, 0, false);
-  if (end !== src.length) throw new Unsure();
-  return tokens;
-}
-
-/** Tokens from `pos`; inside an interpolation, stops at the `)` that closes it and returns the index after it. */
-function tokenizeFrom(src: string, pos: number, inInterpolation: boolean): [Token[], number] {
-  const out: Token[] = [];
-  let depth = 0;
-  let i = pos;
-  const isIdentStart = (c: string | undefined) => c !== undefined && /[A-Za-z_]/.test(c);
-  const identAt = (j: number) => {
-    IDENT.lastIndex = j;
-    return IDENT.exec(src)?.[0];
-  };
-  while (i < src.length) {
-    const c = src[i]!;
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      i++;
-    } else if (c === '#') {
-      const nl = src.indexOf('\n', i);
-      const comment = src.slice(i, nl < 0 ? src.length : nl);
-      // jq 1.7 continues a comment after a trailing backslash; do not guess which jq runs.
-      if (/\\\r?$/.test(comment)) throw new Unsure();
-      i = nl < 0 ? src.length : nl + 1;
-    } else if (c === '"') {
-      const [tok, end] = readString(src, i);
-      out.push(tok);
-      i = end;
-    } else if (c === '.') {
-      if (src[i + 1] === '.') {
-        out.push({ t: 'recurse' });
-        i += 2;
-      } else if (isIdentStart(src[i + 1])) {
-        const name = identAt(i + 1)!;
-        out.push({ t: 'field', name });
-        i += 1 + name.length;
-      } else if (/[0-9]/.test(src[i + 1] ?? '')) {
-        i = readNumber(src, i);
-        out.push({ t: 'num' });
-      } else {
-        out.push({ t: 'dot' });
-        i++;
-      }
-    } else if (/[0-9]/.test(c)) {
-      i = readNumber(src, i);
-      out.push({ t: 'num' });
-    } else if (isIdentStart(c)) {
-      const name = identAt(i)!;
-      i += name.length;
-      if (src.startsWith('::', i)) throw new Unsure(); // module-qualified names
-      out.push(KEYWORDS.has(name) ? { t: 'kw', name } : { t: 'ident', name });
-    } else if (c === '$') {
-      const name = identAt(i + 1);
-      if (!name) throw new Unsure();
-      out.push({ t: 'var', name });
-      i += 1 + name.length;
-    } else if (c === '@') {
-      FORMAT.lastIndex = i + 1;
-      const name = FORMAT.exec(src)?.[0];
-      if (!name) throw new Unsure();
-      out.push({ t: 'fmt', name });
-      i += 1 + name.length;
-    } else {
-      const op = OPERATORS.find((o) => src.startsWith(o, i));
-      if (!op) throw new Unsure();
-      if (inInterpolation && op === '(') depth++;
-      if (inInterpolation && op === ')') {
-        if (depth === 0) return [out, i + 1];
-        depth--;
-      }
-      out.push({ t: 'op', v: op });
-      i += op.length;
-    }
-  }
-  if (inInterpolation) throw new Unsure(); // unterminated
-  return [out, i];
-}
-
-const IDENT = /[A-Za-z_][A-Za-z_0-9]*/y;
-const FORMAT = /[A-Za-z0-9_]+/y;
-const NUMBER = /(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/y;
-
-function readNumber(src: string, i: number): number {
-  NUMBER.lastIndex = i;
-  return i + NUMBER.exec(src)![0].length;
-}
-
-/** A double-quoted string from `start` (the quote): its literal text (interpolations removed) and interpolations. */
-function readString(src: string, start: number): [Token, number] {
-  let raw = '';
-  const literal: string[] = [];
-  const interpolations: Token[][] = [];
-  let i = start + 1;
-  while (i < src.length) {
-    const c = src[i]!;
-    if (c === '"') {
-      literal.push(decode(raw));
-      return [{ t: 'str', literal: literal.join(''), interpolations }, i + 1];
-    }
-    if (c === '\\') {
-      if (src[i + 1] === '(') {
-        literal.push(decode(raw));
-        raw = '';
-        const [tokens, end] = tokenizeFrom(src, i + 2, true);
-        interpolations.push(tokens);
-        i = end;
-        continue;
-      }
-      raw += src.slice(i, i + 2);
-      i += 2;
-      continue;
-    }
-    raw += c;
-    i++;
-  }
-  throw new Unsure(); // unterminated
-}
-
-/** jq's string escapes are JSON's; raw control characters are allowed in jq strings, so escape them for JSON.parse. */
-function decode(raw: string): string {
-  // eslint-disable-next-line no-control-regex
-  const json = raw.replace(/[\u0000-\u001f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  try {
-    return JSON.parse(`"${json}"`) as string;
-  } catch {
-    throw new Unsure();
-  }
 }
 
 interface Frame {

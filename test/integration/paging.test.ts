@@ -7,9 +7,9 @@ import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import { getList, MAX_EMPTY_PAGES_IN_A_ROW, pagesByContinuation, pagesByTopSkip } from '../../src/ado/paging.js';
 import { listRepositories, projectPages } from '../../src/kinds/shared/listings.js';
 import { repositoryKind } from '../../src/kinds/repository.js';
+import { createFetchContext } from '../../src/kinds/fetchContext.js';
 import { RunCache } from '../../src/kinds/shared/runCache.js';
 import type { FetchContext } from '../../src/kinds/types.js';
-import { silentLogger } from '../../src/util/log.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { runKind } from '../helpers/kindRun.js';
 
@@ -188,7 +188,7 @@ describe('paging: against the Azure DevOps simulator', () => {
   afterAll(() => sim.close());
   beforeEach(() => {
     const org = parseOrganizationUrl(sim.orgUrl(), 'services');
-    ctx = { client: new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 }), log: silentLogger, cache: new RunCache(), pageSize: 3, markIncomplete: () => undefined };
+    ctx = createFetchContext({ client: new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 }), pageSize: 3 });
   });
 
   type Body = Record<string, unknown>;

@@ -7,8 +7,8 @@ import { clusterKeys } from '../queue/cluster.js';
 import type { OrgTarget } from '../sync/resync.js';
 import { buildTargets } from '../sync/targets.js';
 import { errorMessage, scrubSecrets } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
-import { reconcileSubscriptions, type ReconcileResult } from './subscriptions.js';
+import type { Logger } from '../observability/log.js';
+import { reconcileSubscriptions, type ReconcileResult } from './reconcile.js';
 
 export interface StartupReconcile {
   status: 'done' | 'locked' | 'skipped';

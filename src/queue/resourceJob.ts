@@ -1,0 +1,88 @@
+/**
+ * The resource job of a resync flow: one organization × one resource, synced to the catalog, its summary stored for the
+ * run job. At most `orgJobConcurrency` of an organization's resource jobs run at once across the cluster.
+ */
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { OwnedSnapshot } from '../sync/ownedSnapshot.js';
+import { recordProduced } from '../sync/produced.js';
+import { buildPortTarget } from '../sync/portTarget.js';
+import { resyncOrganization, type ResourceSummary } from '../sync/resync.js';
+import { resourceBlueprints } from '../sync/fullResync.js';
+import { RedisRunLedger } from '../sync/state.js';
+import { buildTargets } from '../sync/targets.js';
+import type { ClusterContext } from './context.js';
+import { OrgSlots } from './orgSlots.js';
+import type { ResourceJobData } from './plan.js';
+
+export interface ResourceJobResult {
+  summary: ResourceSummary;
+  worker: string;
+  pid: number;
+}
+
+/** The handler of `resource` jobs. */
+export function resourceJob(ctx: ClusterContext): (job: Job<ResourceJobData>, token: string | undefined) => Promise<ResourceJobResult> {
+  const { settings, state, keys } = ctx;
+  const slots = new OrgSlots(state, keys.base, settings.orgJobConcurrency, settings.jobLockMs);
+  return async (job, token) => {
+    const d = job.data;
+    if (!(await slots.acquire(d.organization, job.id!))) {
+      // The organization already runs its share of jobs: come back shortly, without spending an attempt.
+      await job.moveToDelayed(Date.now() + 250 + Math.floor(Math.random() * 500), token);
+      throw new DelayedError();
+    }
+    const release = slots.hold(d.organization, job.id!);
+    try {
+      return await runResource(ctx, job);
+    } finally {
+      await release();
+    }
+  };
+}
+
+async function runResource(ctx: ClusterContext, job: Job<ResourceJobData>): Promise<ResourceJobResult> {
+  const { settings, config, state, keys, metrics, workerId, organizations } = ctx;
+  const d = job.data;
+  const jobLog = ctx.log.child({ runId: d.runId, org: d.organization, resource: d.index, kind: d.kind, attempt: job.attemptsMade + 1 });
+  await ctx.ensureBlueprints();
+  const target = buildTargets(settings, jobLog).find((t) => t.client.org.name === d.organization);
+  if (!target) throw new UnrecoverableError(`organization ${d.organization} is no longer configured`);
+  const port = buildPortTarget(settings, config, jobLog, state);
+  const ledger = new RedisRunLedger({ redis: state, prefix: keys.base, runId: d.runId });
+  // The run's listing of what Port holds, shared by its jobs through Redis: unchanged entities are skipped only if held.
+  const snapshot = new OwnedSnapshot(ledger, port.catalog, jobLog);
+  port.sink.usePresence(snapshot);
+  snapshot.prefetch(resourceBlueprints(config, [d.index]));
+  try {
+    const [summary] = await resyncOrganization({
+      config,
+      target,
+      sink: port.sink,
+      log: jobLog,
+      poolSize: settings.jqPoolSize,
+      pageSize: settings.pageSize,
+      resourceIndexes: [d.index],
+      onWritten: (entities) =>
+        recordProduced(entities, d.organization, {
+          ledger,
+          origins: organizations.length > 1 ? port.origins : undefined,
+          relationTargets: (bp) => port.catalog.relationTargets(bp),
+        }),
+    });
+    if (!summary) throw new UnrecoverableError(`resources[${d.index}] is not in the config`);
+    const flushed = await port.sink.flush();
+    if (flushed.failed.length > 0) {
+      summary.failedWrites += flushed.failed.length;
+      summary.incomplete.push(`${flushed.failed.length} entities could not be written`);
+    }
+    metrics.recordResource(summary);
+    metrics.recordAdo(d.organization, target.client.stats);
+    metrics.recordPort(port.client.stats);
+    const summaryKey = keys.summaries(d.runId);
+    await state.multi().hset(summaryKey, `${d.organization}|${d.index}`, JSON.stringify({ ...summary, worker: workerId })).expire(summaryKey, 7 * 24 * 3600).exec();
+    if (summary.status === 'failed') throw new Error(`resources[${d.index}] ${d.kind} (${d.organization}): ${summary.error ?? 'failed'}`);
+    return { summary, worker: workerId, pid: process.pid };
+  } finally {
+    await port.close();
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * One replica's workers: the resync worker (trigger, resource and run jobs) and the webhook-event worker, and their
+ * shutdown: running jobs get a grace period, then go back to the queue for another replica.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { errorMessage } from '../util/errors.js';
+import { RESYNC_QUEUE, WEBHOOK_QUEUE, type TriggerResult } from './cluster.js';
+import type { ClusterContext } from './context.js';
+import { createEventJobs } from './eventJobs.js';
+import type { ResourceJobData, RunJobData } from './plan.js';
+import { resourceJob } from './resourceJob.js';
+import { runJob } from './runJob.js';
+
+export type WebhookHandler = (job: Job, token?: string) => Promise<unknown>;
+
+export interface WorkerOptions {
+  /** A new BullMQ worker connection (the caller closes it with the others). */
+  connection: () => Redis;
+  triggerResync(reason: string): Promise<TriggerResult>;
+  /** Handles webhook events; default: the partial sync of sync/liveEvent.ts. */
+  webhookHandler?: WebhookHandler;
+  /** false: this replica leaves webhook events to others (they wait in the queue, durable). */
+  liveEvents?: boolean;
+}
+
+export interface Workers {
+  /** Stops taking jobs; running jobs get `graceMs` to finish, then are handed back to the queue. */
+  stop(graceMs: number): Promise<void>;
+  /** Closes what the job handlers hold (the live-event handler), once stopped. */
+  closeHandlers(): Array<Promise<void>>;
+}
+
+export const NO_WORKERS: Workers = { stop: async () => undefined, closeHandlers: () => [] };
+
+export function startWorkers(ctx: ClusterContext, o: WorkerOptions): Workers {
+  const { settings, config, log, state, keys, metrics, workerId } = ctx;
+  const resource = resourceJob(ctx);
+  const run = runJob(ctx);
+  function processResync(job: Job, token: string | undefined): Promise<unknown> {
+    switch (job.name) {
+      case 'trigger':
+        return o.triggerResync(String((job.data as { reason?: string }).reason ?? 'schedule'));
+      case 'resource':
+        return resource(job as Job<ResourceJobData>, token);
+      case 'run':
+        return run(job as Job<RunJobData>);
+      default:
+        throw new UnrecoverableError(`unknown job ${job.name}`);
+    }
+  }
+
+  /** Jobs this replica is running, so a shutdown past its grace period can hand them back at once. */
+  const active = new Map<string, { job: Job; token: string | undefined }>();
+  const workers: Worker[] = [];
+  const closers: Array<() => Promise<void>> = [];
+  const resyncWorker = new Worker(
+    RESYNC_QUEUE,
+    async (job: Job, token?: string) => {
+      active.set(job.id!, { job, token });
+      try {
+        return await processResync(job, token);
+      } finally {
+        active.delete(job.id!);
+      }
+    },
+    {
+      connection: o.connection(),
+      prefix: keys.bull,
+      concurrency: settings.workerConcurrency,
+      lockDuration: settings.jobLockMs,
+      stalledInterval: settings.jobLockMs,
+      name: workerId,
+    },
+  );
+  resyncWorker.on('failed', (job, err) => log.warn({ job: job?.id, name: job?.name, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
+  resyncWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
+  workers.push(resyncWorker);
+  let handler = o.webhookHandler;
+  if (!handler && o.liveEvents !== false) {
+    const events = createEventJobs({ settings, config, log, redis: state, keys, metrics, ready: ctx.ensureBlueprints });
+    closers.push(() => events.close());
+    handler = (job, token) => events.process(job, token);
+  }
+  if (handler) {
+    const webhookWorker = new Worker(WEBHOOK_QUEUE, handler, { connection: o.connection(), prefix: keys.bull, concurrency: settings.workerConcurrency, lockDuration: settings.jobLockMs, name: workerId });
+    webhookWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
+    webhookWorker.on('failed', (job, err) => {
+      if (err.name !== 'DelayedError') log.warn({ eventId: job?.id, eventType: job?.name, attempt: job?.attemptsMade, err: err.message }, 'webhook event failed; it is retried, then kept in the failed set');
+    });
+    workers.push(webhookWorker);
+  }
+
+  return {
+    async stop(graceMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const graceful = Promise.all(workers.map((w) => w.close())).then(() => true);
+      const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs)));
+      const finished = await Promise.race([graceful, timeout]);
+      clearTimeout(timer);
+      if (!finished) {
+        log.warn({ graceMs, jobs: [...active.keys()] }, 'jobs still running at the end of the grace period; handing them back to the queue');
+        // Back to waiting, attempt not spent: another replica restarts them now instead of after the lock lapses.
+        for (const { job, token } of active.values()) {
+          await job.moveToWait(token).catch((err: unknown) => log.warn({ job: job.id, err: errorMessage(err) }, 'could not hand a job back; it is retried once its lock lapses'));
+        }
+        await Promise.all(workers.map((w) => w.close(true).catch(() => undefined)));
+      }
+    },
+    closeHandlers: () => closers.map((c) => c()),
+  };
+}
