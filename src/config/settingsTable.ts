@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { LOG_FORMATS, LOG_LEVELS } from '../observability/log.js';
 
 /** What a setting is about. Each command's --help shows the topics it reads; the README lists a setting in the table of its first topic. */
-export type SettingTopic = 'ado' | 'mapping' | 'sync' | 'port' | 'cluster' | 'webhooks' | 'logging';
+export type SettingTopic = 'ado' | 'mapping' | 'sync' | 'port' | 'cluster' | 'webhooks' | 'actions' | 'logging';
 
 interface Common {
   /** The flag, without `--`. None for a variable read straight from the environment (JQ_PATH, read by node-jq too). */
@@ -126,6 +126,11 @@ export const SETTING_DECLARATIONS = {
   webhookAuthUsername: { flag: 'webhook-auth-username', env: ['WEBHOOK_AUTH_USERNAME', 'OCEAN__INTEGRATION__CONFIG__WEBHOOK_AUTH_USERNAME'], type: 'string', default: 'port', topics: ['webhooks', 'cluster'], description: 'Basic-auth user name of the service hooks' },
   appHost: { flag: 'app-host', env: ['APP_HOST', 'OCEAN__BASE_URL', 'OCEAN__INTEGRATION__CONFIG__APP_HOST'], type: 'string', topics: ['webhooks', 'cluster'], description: 'Public base URL of this service; with it, service-hook subscriptions delivering to `{appHost}/webhooks/azure-devops` are created and repaired' },
   isProjectsLimited: { flag: 'projects-limited', env: ['IS_PROJECTS_LIMITED', 'OCEAN__INTEGRATION__CONFIG__IS_PROJECTS_LIMITED'], type: 'bool', default: true, topics: ['webhooks'], description: '`true`: a service-hook subscription per project and event, as Ocean; `false`: one per organization' },
+
+  // actions: Port action runs executed in Azure DevOps
+  actionsEnabled: { flag: 'actions-enabled', env: ['ACTIONS_ENABLED'], type: 'list', default: [], defaultText: 'none', topics: ['actions', 'cluster'], description: 'The action identifiers this installation executes, comma-separated (none by default: `POST /actions/port` refuses every run)' },
+  actionsAllowDeprovision: { flag: 'actions-allow-deprovision', env: ['ACTIONS_ALLOW_DEPROVISION'], type: 'bool', default: false, topics: ['actions'], description: '`ado_remove_user` removes users from the organization only when this is `true`' },
+  microsoftGraphUrl: { flag: 'microsoft-graph-url', env: ['MICROSOFT_GRAPH_URL'], type: 'string', default: 'https://graph.microsoft.com/v1.0', topics: ['actions'], description: 'Microsoft Graph, for the membership of Entra-sourced groups (service-principal auth only)' },
 } as const satisfies Record<string, SettingDeclaration>;
 
 type Declarations = typeof SETTING_DECLARATIONS;

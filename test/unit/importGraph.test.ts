@@ -20,11 +20,12 @@ const FLOORS: readonly (readonly string[])[] = [
   ['cli'], // commands and their output
   ['server', 'serviceHooks'], // the HTTP app; the Azure DevOps service-hook subscriptions
   ['queue'], // BullMQ: flows, jobs, workers
+  ['actions'], // Port action runs executed in Azure DevOps and Microsoft Graph, reported to Port
   ['sync'], // full resync, live events, stale deletion, run state
   ['mapping'], // jq programs and the jq pool
   ['config'], // settings and the port-app-config (validated with the kinds' selector schemas)
   ['kinds'], // one file per kind: selector schema, fetcher, events
-  ['catalog', 'ado'], // the Port API and the Azure DevOps API
+  ['catalog', 'ado', 'msgraph'], // the Port API, the Azure DevOps API, Microsoft Graph
   ['http'], // the one outbound transport
   ['observability'], // metrics and logging
   ['util'], // small helpers that import nothing of src/
@@ -229,15 +230,15 @@ describe('the import-graph checks themselves', () => {
       'src/queue/fine.ts': "import { x } from '../sync/x.js'; import { y } from './y.js'; import { Queue } from 'bullmq';",
       'src/sync/uses-test.ts': "import { startAdoSimulator } from '../../test/simulators/ado/index.js';",
       'src/mapping/uses-bench.ts': "import { pullRequestPayload } from '../../bench/prPayloads.js';",
-      'src/actions/run.ts': "import { x } from '../util/x.js';",
+      'src/gitops/run.ts': "import { x } from '../util/x.js';",
     });
     expect(floorViolations(edges)).toEqual([
-      expect.stringContaining('src/util/bad.ts:1 imports ../queue/runtime.js: util (floor 11) imports queue, a higher floor (3)'),
-      expect.stringContaining('src/sync/lazy.ts:1 imports ../cli/main.js: sync (floor 4) imports cli, a higher floor (1)'),
-      expect.stringContaining('src/ado/side.ts:1 imports ../catalog/portSink.js: ado and catalog share floor 8'),
+      expect.stringContaining('src/util/bad.ts:1 imports ../queue/runtime.js: util (floor 12) imports queue, a higher floor (3)'),
+      expect.stringContaining('src/sync/lazy.ts:1 imports ../cli/main.js: sync (floor 5) imports cli, a higher floor (1)'),
+      expect.stringContaining('src/ado/side.ts:1 imports ../catalog/portSink.js: ado and catalog share floor 9'),
       expect.stringContaining('outside src/ (test/simulators/ado/index.ts)'),
       expect.stringContaining('outside src/ (bench/prPayloads.ts)'),
-      expect.stringContaining('src/actions/ has no floor'),
+      expect.stringContaining('src/gitops/ has no floor'),
     ]);
   });
 
