@@ -188,6 +188,10 @@ describe('helm chart values', () => {
     ['an organization that is not a URL', { azureDevOps: { organizations: ['acme'] } }],
     ['an app host that is not a URL', { appHost: 'sync.example.com' }],
     ['a non-string inline port-app-config', { portAppConfig: { inline: { resources: [] } } }],
+    ['an unknown action identifier', { actions: { enabled: ['ado_delete_everything'] } }],
+    ['a comma-separated string of actions', { actions: { enabled: 'ado_add_user,ado_remove_user' } }],
+    ['a non-boolean allowDeprovision', { actions: { allowDeprovision: 'yes' } }],
+    ['a Microsoft Graph URL that is not a URL', { actions: { microsoftGraphUrl: 'graph.microsoft.com' } }],
     ['multiple mode with a PAT', { azureDevOps: { accountMode: 'multiple', authMethod: 'pat', organizations: ['https://dev.azure.com/a'] } }],
   ])('the schema rejects %s', (_label, override) => {
     expect(validate(deepMerge(values, override))).toBe(false);
@@ -200,6 +204,10 @@ describe('helm chart values', () => {
       redis: { bundled: { enabled: true } },
     }],
     ['an app host for the service-hook subscriptions', { appHost: 'https://ado-sync.example.com' }],
+    ['every shipped action, with deprovisioning and a national-cloud Graph', { actions: {
+      enabled: ['ado_add_group_member', 'ado_remove_group_member', 'ado_add_user', 'ado_change_access_level', 'ado_remove_user', 'ado_run_pipeline'],
+      allowDeprovision: true, microsoftGraphUrl: 'https://graph.microsoft.us/v1.0',
+    } }],
     ['extra settings via extraEnv', { extraEnv: [{ name: 'WORKER_CONCURRENCY', value: '4' }] }],
   ])('the schema accepts %s', (_label, override) => {
     expect(validate(deepMerge(values, override)) ? [] : validate.errors).toEqual([]);

@@ -410,6 +410,58 @@ describe('helm chart rendered (test interpreter)', () => {
     expect(JSON.stringify(find(render(withToken).docs, 'Deployment'))).not.toContain('scrape-me');
   });
 
+  it('leaves Port actions off by default: no /actions/port path, no ACTIONS_* environment, nothing in NOTES', () => {
+    const { docs, notes } = render(SERVICE_PRINCIPAL);
+    const paths = (find(docs, 'Ingress')[0]!.spec as { rules: { http: { paths: { path: string }[] } }[] }).rules[0]!.http.paths;
+    expect(paths.map((p) => p.path)).toEqual(['/webhooks']);
+    for (const d of find(docs, 'Deployment')) {
+      const env = envOf(podSpec(d).spec.containers[0]!);
+      for (const name of ['ACTIONS_ENABLED', 'ACTIONS_ALLOW_DEPROVISION', 'MICROSOFT_GRAPH_URL']) expect(env).not.toHaveProperty(name);
+    }
+    expect(notes).not.toContain('/actions/port');
+  });
+
+  it('enables Port actions: ACTIONS_* on the server and worker pods, /actions/port on the Ingress, the install hint in NOTES', () => {
+    const values = merge(SERVICE_PRINCIPAL, {
+      actions: { enabled: ['ado_add_group_member', 'ado_run_pipeline'], allowDeprovision: true, microsoftGraphUrl: 'https://graph.microsoft.us/v1.0' },
+    }) as Record<string, unknown>;
+    const { docs, notes } = render(values);
+    const deployments = find(docs, 'Deployment');
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['rel-ado-catalog-sync', 'rel-ado-catalog-sync-worker']);
+    for (const d of deployments) {
+      expect(envOf(podSpec(d).spec.containers[0]!)).toMatchObject({
+        ACTIONS_ENABLED: 'ado_add_group_member,ado_run_pipeline', ACTIONS_ALLOW_DEPROVISION: 'true', MICROSOFT_GRAPH_URL: 'https://graph.microsoft.us/v1.0',
+      });
+    }
+    const backend = { service: { name: 'rel-ado-catalog-sync', port: { name: 'http' } } };
+    expect((find(docs, 'Ingress')[0]!.spec as { rules: unknown[] }).rules).toEqual([{
+      host: 'ado-sync.example.com',
+      http: { paths: [{ path: '/webhooks', pathType: 'Prefix', backend }, { path: '/actions/port', pathType: 'Exact', backend }] },
+    }]);
+    expect(notes).toContain('ado-sync actions install --app-host https://ado-sync.example.com');
+    expect(notes).toContain('https://ado-sync.example.com/actions/port');
+    // allowDeprovision and the Graph URL stay unset unless given; appHost wins over the Ingress host in NOTES.
+    const minimal = render({ ...PAT, appHost: 'https://sync.example.org/', actions: { enabled: ['ado_run_pipeline'] } });
+    const env = envOf(podSpec(find(minimal.docs, 'Deployment')[0]!).spec.containers[0]!);
+    expect(env).toMatchObject({ ACTIONS_ENABLED: 'ado_run_pipeline' });
+    expect(env).not.toHaveProperty('ACTIONS_ALLOW_DEPROVISION');
+    expect(env).not.toHaveProperty('MICROSOFT_GRAPH_URL');
+    expect(find(minimal.docs, 'Ingress')).toEqual([]);
+    expect(minimal.notes).toContain('`ado-sync actions install --app-host https://sync.example.org` to create them in Port');
+    expect(minimal.notes).toContain('runs to https://sync.example.org/actions/port');
+  });
+
+  it('refuses actions without Port credentials unless they come from an existing Secret', () => {
+    const actions = { enabled: ['ado_add_group_member'] };
+    expect(() => render({ ...PAT, port: { clientId: '', clientSecret: '' }, actions })).toThrow(/actions\.enabled needs the Port credentials/);
+    expect(() => render({ ...PAT, port: { clientId: 'pid', clientSecret: '' }, actions })).toThrow(/actions\.enabled needs the Port credentials/);
+    // The chart cannot see into an existing Secret (or extraEnvFrom sources): it trusts them.
+    expect(() => render({ ...PAT, port: { clientId: '', clientSecret: '' }, existingSecret: 'creds', actions })).not.toThrow();
+    expect(() => render({ ...PAT, port: { clientId: '', clientSecret: '' }, extraEnvFrom: [{ secretRef: { name: 'port' } }], actions })).not.toThrow();
+    // Without actions, missing Port credentials are the app's business, as before.
+    expect(() => render({ ...PAT, port: { clientId: '', clientSecret: '' } })).not.toThrow();
+  });
+
   it('changes the pod template when the secret changes, so a credential rotation rolls the pods', () => {
     const a = podSpec(find(render(PAT).docs, 'Deployment')[0]!).metadata as unknown as { annotations: Record<string, string> };
     const b = podSpec(find(render(merge(PAT, { azureDevOps: { personalAccessToken: 'rotated' } }) as Record<string, unknown>).docs, 'Deployment')[0]!).metadata as unknown as { annotations: Record<string, string> };

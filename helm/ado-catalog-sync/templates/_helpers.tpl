@@ -55,6 +55,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* Public base URL of the server: appHost, else https://<ingress host>, else a placeholder (for NOTES.txt). */}}
+{{- define "ado-catalog-sync.publicUrl" -}}
+{{- if .Values.appHost }}{{ trimSuffix "/" .Values.appHost }}{{ else if .Values.ingress.enabled }}https://{{ .Values.ingress.host }}{{ else }}https://<public host of this service>{{ end }}
+{{- end }}
+
 {{- define "ado-catalog-sync.redisName" -}}
 {{- printf "%s-redis" (include "ado-catalog-sync.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -69,6 +74,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- if and (eq .Values.azureDevOps.accountMode "multiple") (eq .Values.azureDevOps.authMethod "pat") }}
 {{- fail "azureDevOps.accountMode multiple needs an Entra ID credential (authMethod client-secret, client-certificate, managed-identity or workload-identity), not pat" }}
+{{- end }}
+{{- if and .Values.actions.enabled (not .Values.existingSecret) (not .Values.extraEnvFrom) (or (not .Values.port.clientId) (not .Values.port.clientSecret)) }}
+{{- fail "actions.enabled needs the Port credentials: set port.clientId and port.clientSecret (PORT_CLIENT_SECRET verifies the signature of the runs Port sends to /actions/port), or existingSecret holding PORT_CLIENT_ID and PORT_CLIENT_SECRET" }}
 {{- end }}
 {{- end }}
 
@@ -133,6 +141,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   value: {{ .Values.resync.onStart | quote }}
 - name: SHUTDOWN_GRACE_MS
   value: {{ mul (int .Values.shutdownGraceSeconds) 1000 | quote }}
+{{- with .Values.actions.enabled }}
+- name: ACTIONS_ENABLED
+  value: {{ join "," . | quote }}
+{{- end }}
+{{- if .Values.actions.allowDeprovision }}
+- name: ACTIONS_ALLOW_DEPROVISION
+  value: "true"
+{{- end }}
+{{- with .Values.actions.microsoftGraphUrl }}
+- name: MICROSOFT_GRAPH_URL
+  value: {{ . | quote }}
+{{- end }}
 {{- if include "ado-catalog-sync.configMapName" . }}
 - name: PORT_APP_CONFIG
   value: {{ printf "/etc/ado-catalog-sync/%s" .Values.portAppConfig.key | quote }}
