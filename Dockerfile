@@ -18,7 +18,7 @@ COPY src ./src
 RUN npm run build:runtime \
  && npm prune --omit=dev --no-audit --no-fund
 
-# ---- runtime: production dependencies, compiled output, default mapping and blueprints ----
+# ---- runtime: production dependencies, compiled output, default mapping, blueprints and action definitions ----
 FROM ${NODE_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends jq tini ca-certificates \
@@ -34,6 +34,7 @@ COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY mappings ./mappings
 COPY blueprints ./blueprints
+COPY port-resources ./port-resources
 # Files stay owned by root (read-only for the app); the process runs as the image's unprivileged `node` user,
 # numeric so Kubernetes can verify runAsNonRoot.
 USER 1000:1000

@@ -36,11 +36,16 @@ export interface ActionReport {
   update(patch: { statusLabel?: string; links?: string[] }): Promise<void>;
 }
 
-/** Catalog refresh after a change: the affected items refetched from Azure DevOps and written at once. */
+/**
+ * Catalog refresh after a change: the affected items refetched from Azure DevOps and written at once. Implemented by
+ * `CatalogRefresher` (src/sync/catalogRefresh.ts).
+ */
 export interface CatalogRefresh {
   /**
    * Refetches what a kind's live event would for this synthetic service-hook-like event, maps it with every configured
-   * resource of that kind and writes it; returns how many entities were written or deleted.
+   * resource of that kind and writes it; returns how many entities were written or deleted. `hint.organization` names
+   * the organization (`client.org.name`); the other keys are the kind's: `user-entitlement` {userId, entitlement?},
+   * `group-member` {groupDescriptor, memberDescriptor?}, `pipeline-run` {projectId, pipelineId, runId}.
    */
   kindChanged(kind: string, hint: Record<string, unknown>): Promise<{ written: number; deleted: number }>;
 }
@@ -63,11 +68,14 @@ export interface ActionContext {
   signal?: AbortSignal;
 }
 
-/** The part of Microsoft Graph the actions use (group membership of Entra groups). */
+/**
+ * The part of Microsoft Graph the actions use (direct membership of Entra groups, by Entra object ids). Adding a member
+ * who already is one, or removing one who is not, is done (no error). Built by `createMicrosoftGraph` (src/sync/targets.ts).
+ */
 export interface MicrosoftGraphApi {
-  isMember(groupId: string, memberId: string): Promise<boolean>;
-  addMember(groupId: string, memberId: string): Promise<void>;
-  removeMember(groupId: string, memberId: string): Promise<void>;
+  isMember(groupId: string, memberId: string, signal?: AbortSignal): Promise<boolean>;
+  addMember(groupId: string, memberId: string, signal?: AbortSignal): Promise<void>;
+  removeMember(groupId: string, memberId: string, signal?: AbortSignal): Promise<void>;
 }
 
 /** One action: its identifier, its input schema (validated with ajv before `run`), and what it does. */
@@ -78,7 +86,28 @@ export interface ActionDefinition {
   inputSchema: { type: 'object'; properties: Record<string, object>; required?: string[]; additionalProperties?: boolean };
   /** Azure DevOps (and Graph) permissions it needs, for the README and the failure messages. */
   permissions: string[];
+  /**
+   * Running it again has the effect of running it once (default true: adding a member who is one is "already a
+   * member"). false (queueing a pipeline run): a run whose worker stopped before the outcome was recorded is not started
+   * again; it ends FAILURE asking the user to check Azure DevOps, so nothing happens twice.
+   */
+  repeatable?: boolean;
   run(ctx: ActionContext): Promise<ActionOutcome>;
+}
+
+/**
+ * What an installation gives the executor (actions/executor.ts): the actions it knows and, per organization, Microsoft
+ * Graph and the catalog refresh. Built once per process (the worker, `ado-sync actions run`); tests build their own.
+ * The executor adds to every action's input schema an optional `organization` input (URL or name; default: the only
+ * configured organization), so action schemas need not declare it.
+ */
+export interface ActionToolkit {
+  actions: readonly ActionDefinition[];
+  /** Microsoft Graph for this organization's actions; undefined without service-principal (Entra) auth. */
+  graph?(client: AdoClient): MicrosoftGraphApi | undefined;
+  /** The catalog refresh for this organization; undefined when nothing is written (a dry-run). */
+  refresh?(client: AdoClient): CatalogRefresh | undefined;
+  close?(): Promise<void>;
 }
 
 /** A failure that is the user's or the setup's to fix (bad input, missing permission, not enabled): FAILURE, not a crash. */

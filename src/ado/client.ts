@@ -39,7 +39,7 @@ export interface AdoResponse<T> {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   query?: Query;
   body?: unknown;
   signal?: AbortSignal;
@@ -63,8 +63,17 @@ const SCOPE_HINTS: Array<[RegExp, string]> = [
   [/\/_apis\/(projects|teams)\b/i, 'Project and Team (Read)'],
 ];
 
-export function scopeHint(url: string): string | undefined {
-  return SCOPE_HINTS.find(([re]) => re.test(url))?.[1];
+/** The scopes writes need (the read scopes above do not cover them). POSTs that only read are not writes. */
+const WRITE_SCOPE_HINTS: Array<[RegExp, string]> = [
+  [/\/_apis\/graph\/memberships\//i, 'Graph (Read & manage)'],
+  [/\/_apis\/(user|group|serviceprincipal)entitlements/i, 'Member Entitlement Management (Read & write)'],
+  [/\/_apis\/pipelines\/[^/]+\/runs\b/i, 'Build (Read & execute)'],
+];
+
+/** The PAT scope a request to `url` needs: the read scope, or for a write (`method` other than GET/HEAD) the write one. */
+export function scopeHint(url: string, method = 'GET'): string | undefined {
+  const write = method !== 'GET' && method !== 'HEAD' ? WRITE_SCOPE_HINTS.find(([re]) => re.test(url))?.[1] : undefined;
+  return write ?? SCOPE_HINTS.find(([re]) => re.test(url))?.[1];
 }
 
 /**
@@ -90,6 +99,11 @@ export class AdoClient {
       // The client's logger already names the organization.
       { service: 'azure devops', log, secrets: () => this.auth.secrets(), describe: (err, r) => this.#describe(err, r) },
     );
+  }
+
+  /** How this client authenticates: `pat`, or `entra` (a service principal or managed identity). */
+  get authKind(): 'pat' | 'entra' {
+    return this.auth.kind;
   }
 
   /** Counters for /metrics and summaries (requests, retries, throttled, failures, byStatus). */
@@ -215,7 +229,7 @@ export class AdoClient {
   #describe(err: unknown, r: FailedRequest): AdoError {
     const where = r.label;
     if (err instanceof AdoAuthError) {
-      const scope = scopeHint(r.url);
+      const scope = scopeHint(r.url, r.method);
       const what = err.status === 403 ? 'is not allowed to' : 'was rejected by';
       const hint =
         this.auth.kind === 'entra'

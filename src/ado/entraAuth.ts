@@ -16,6 +16,8 @@ import type { AdoAuth } from './auth.js';
 
 /** The Azure DevOps resource (application id); its `.default` scope grants whatever the principal has in the org. */
 export const ADO_SCOPE = '499b84ac-1321-427f-aa17-267ca6975798/.default';
+/** Microsoft Graph; `.default` grants the application permissions consented to the app registration. */
+export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
 export type EntraAuthMethod = 'client-secret' | 'client-certificate' | 'managed-identity' | 'workload-identity';
 
@@ -62,7 +64,8 @@ export interface EntraCredential extends TokenCredential {
 export const DEFAULT_REFRESH_MARGIN_MS = 5 * 60_000;
 
 /**
- * Bearer auth from an Entra ID credential. One instance is shared by every organization: the token is tenant-scoped.
+ * Bearer auth from an Entra ID credential, for one resource (`scope`: Azure DevOps by default, or Microsoft Graph). One
+ * instance is shared by every organization: the token is tenant-scoped.
  * The token is cached here and fetched again when it is within `marginMs` of expiring (or on a 401 through
  * {@link refresh}); concurrent callers share one in-flight token request.
  */
@@ -80,6 +83,7 @@ export class EntraAuth implements AdoAuth {
     secrets: Array<string | undefined> = [],
     private readonly marginMs = DEFAULT_REFRESH_MARGIN_MS,
     private readonly now: () => number = Date.now,
+    private readonly scope = ADO_SCOPE,
   ) {
     this.description = `Entra ID ${method === 'client-secret' || method === 'client-certificate' ? 'service principal' : method.replace('-', ' ')}`;
     this.#extraSecrets = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
@@ -119,7 +123,7 @@ export class EntraAuth implements AdoAuth {
     if (this.#pending) return this.#pending;
     const options: GetTokenOptions = signal ? { abortSignal: signal } : {};
     const p = this.credential
-      .getToken(ADO_SCOPE, options)
+      .getToken(this.scope, options)
       .then((t) => {
         if (!t) throw new Error('the credential returned no token');
         this.#token = t;
@@ -127,7 +131,8 @@ export class EntraAuth implements AdoAuth {
         return t;
       })
       .catch((err: unknown) => {
-        throw new Error(scrubSecrets(`${this.description}: could not get an Azure DevOps token: ${errorMessage(err)}`, this.secrets()));
+        const resource = this.scope === ADO_SCOPE ? 'an Azure DevOps' : this.scope === GRAPH_SCOPE ? 'a Microsoft Graph' : `a ${this.scope}`;
+        throw new Error(scrubSecrets(`${this.description}: could not get ${resource} token: ${errorMessage(err)}`, this.secrets()));
       })
       .finally(() => {
         if (this.#pending === p) this.#pending = undefined;

@@ -15,7 +15,7 @@ export interface FlagSpec {
   description: string;
 }
 
-export type CommandName = 'dry-run' | 'resync' | 'map' | 'validate' | 'serve' | 'worker' | 'status' | 'webhooks';
+export type CommandName = 'dry-run' | 'resync' | 'map' | 'validate' | 'serve' | 'worker' | 'status' | 'webhooks' | 'actions';
 
 export interface CommandSpec {
   name: CommandName;
@@ -71,16 +71,16 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'serve',
     synopsis: '[--port N] [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]',
-    summary: 'HTTP server (webhooks, health, metrics, admin) plus workers; needs REDIS_URL',
+    summary: 'HTTP server (webhooks, Port action runs, health, metrics, admin) plus workers; needs REDIS_URL',
     flags: CLUSTER_FLAGS,
-    settings: { topics: [...SYNC_TOPICS, 'port', 'cluster', 'webhooks'] },
+    settings: { topics: [...SYNC_TOPICS, 'port', 'cluster', 'webhooks', 'actions'] },
   },
   {
     name: 'worker',
     synopsis: '[--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]',
-    summary: 'workers only (resync jobs and webhook events); needs REDIS_URL',
+    summary: 'workers only (resync jobs, webhook events, action runs); needs REDIS_URL',
     flags: CLUSTER_FLAGS,
-    settings: { topics: [...SYNC_TOPICS, 'port', 'cluster'] },
+    settings: { topics: [...SYNC_TOPICS, 'port', 'cluster', 'actions'] },
   },
   {
     name: 'status',
@@ -98,6 +98,18 @@ export const COMMANDS: CommandSpec[] = [
       json: { type: 'boolean', description: 'print JSON' },
     },
     settings: { topics: ['ado', 'webhooks', 'logging'], flags: ['config', 'integration-identifier'] },
+  },
+  {
+    name: 'actions',
+    synopsis: 'install [--app-host URL] [--definitions DIR] | run ACTION --input FILE|- [--apply]',
+    summary: "create or update the shipped self-service actions in Port; run one action locally (a dry-run unless --apply)",
+    flags: {
+      input: { type: 'string', value: 'FILE|-', description: 'run: the inputs, a JSON object (or a whole invocation body as Port sends it); - reads stdin' },
+      apply: { type: 'boolean', description: 'run: change Azure DevOps (default: a dry-run that says what would change)' },
+      definitions: { type: 'string', value: 'DIR', description: 'install: folder of action definitions (default: the shipped port-resources/actions)' },
+      'skip-blueprints': { type: 'boolean', description: 'install: do not create the missing blueprints the actions sit on' },
+    },
+    settings: { topics: ['ado', 'port', 'actions', 'logging'], flags: ['app-host', 'config'] },
   },
 ];
 

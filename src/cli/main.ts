@@ -21,6 +21,7 @@ const RUNNERS: Record<CommandName, (argv: string[]) => Promise<number>> = {
   worker: async (argv) => (await import('./commands/serve.js')).workerCommand(argv),
   status: async (argv) => (await import('./commands/status.js')).statusCommand(argv),
   webhooks: async (argv) => (await import('./commands/webhooks.js')).webhooksCommand(argv),
+  actions: async (argv) => (await import('./commands/actions.js')).actionsCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

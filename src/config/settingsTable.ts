@@ -130,6 +130,7 @@ export const SETTING_DECLARATIONS = {
   // actions: Port action runs executed in Azure DevOps
   actionsEnabled: { flag: 'actions-enabled', env: ['ACTIONS_ENABLED'], type: 'list', default: [], defaultText: 'none', topics: ['actions', 'cluster'], description: 'The action identifiers this installation executes, comma-separated (none by default: `POST /actions/port` refuses every run)' },
   actionsAllowDeprovision: { flag: 'actions-allow-deprovision', env: ['ACTIONS_ALLOW_DEPROVISION'], type: 'bool', default: false, topics: ['actions'], description: '`ado_remove_user` removes users from the organization only when this is `true`' },
+  actionsPipelinePollMs: { flag: 'actions-pipeline-poll-ms', env: ['ACTIONS_PIPELINE_POLL_MS'], type: 'int', min: 1, default: 15_000, topics: ['actions'], description: '`ado_run_pipeline` reads a queued run this often, in milliseconds, until it completes (at most six hours)' },
   microsoftGraphUrl: { flag: 'microsoft-graph-url', env: ['MICROSOFT_GRAPH_URL'], type: 'string', default: 'https://graph.microsoft.com/v1.0', topics: ['actions'], description: 'Microsoft Graph, for the membership of Entra-sourced groups (service-principal auth only)' },
 } as const satisfies Record<string, SettingDeclaration>;
 

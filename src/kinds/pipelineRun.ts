@@ -4,7 +4,7 @@ import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { OCEAN_DEFAULT_TEAM, pipelinePages, PROJECT_CONCURRENCY, projectPath, type PipelineRef } from './shared/pipelines.js';
 import { deletedItems, eventProject, eventProjectId, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
-import type { FetchContext, KindDefinition, RawItem } from './types.js';
+import type { EventOutcome, FetchContext, KindDefinition, RawItem } from './types.js';
 
 /** The runs list is not paged: the service returns up to its 10,000 newest runs ("Gets top 10000 runs"). */
 const MAX_RUNS = 10_000;
@@ -47,14 +47,28 @@ export const pipelineRunKind: KindDefinition = {
       const projectId = eventProjectId(event);
       if (runId === undefined || pipelineId === undefined) throw missing(event, 'resource.run.id and resource.pipeline.id');
       if (!projectId) throw missing(event, 'project (resourceContainers.project.id)');
-      // A run of a project the resync does not list is removed, never written. The runs listing holds a pipeline's
-      // 10,000 newest runs: not checked here, since a run an event announces is a current one (and were it older, the
-      // next resync would remove it, which converges).
-      const { project, listed } = await eventProject(ctx, projectId);
-      const pipeline = listed ? await getIfExists<PipelineRef>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}`))) : undefined;
-      const run = pipeline && (await getIfExists<RawItem>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}/runs/${runId}`))));
-      const enrich = (r: RawItem): RawItem => ({ ...r, __project: project, __pipeline: pipeline ?? field(event.resource, 'pipeline') });
-      return run ? upserted(enrich(run)) : deletedItems(enrich({ ...(field<RawItem>(event.resource, 'run') ?? { id: runId }) }));
+      return currentRun(ctx, projectId, pipelineId, runId, field<RawItem>(event.resource, 'run'), field(event.resource, 'pipeline'));
     },
   },
+  refetch(ctx, _selector, hint) {
+    const runId = numericId(hint.runId);
+    const pipelineId = numericId(hint.pipelineId);
+    const projectId = typeof hint.projectId === 'string' && hint.projectId !== '' ? hint.projectId : undefined;
+    if (runId === undefined || pipelineId === undefined || !projectId) throw new Error('pipeline-run refetch: the hint needs projectId, pipelineId and runId');
+    return currentRun(ctx, projectId, pipelineId, runId);
+  },
 };
+
+/**
+ * A run as it is now, enriched as the resync enriches it; deleted when it, its pipeline or its project is gone. A run of
+ * a project the resync does not list is removed, never written. The runs listing holds a pipeline's 10,000 newest runs:
+ * not checked here, since a run an event or an action names is a current one (and were it older, the next resync would
+ * remove it, which converges). `known` and `knownPipeline` name a gone run by what the caller saw of it.
+ */
+async function currentRun(ctx: FetchContext, projectId: string, pipelineId: number, runId: number, known?: RawItem, knownPipeline?: unknown): Promise<EventOutcome> {
+  const { project, listed } = await eventProject(ctx, projectId);
+  const pipeline = listed ? await getIfExists<PipelineRef>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}`))) : undefined;
+  const run = pipeline && (await getIfExists<RawItem>(ctx, ctx.client.url(projectPath(project, `pipelines/${pipelineId}/runs/${runId}`))));
+  const enrich = (r: RawItem): RawItem => ({ ...r, __project: project, __pipeline: pipeline ?? knownPipeline ?? { id: pipelineId } });
+  return run ? upserted(enrich(run)) : deletedItems(enrich({ ...(known ?? { id: runId }) }));
+}

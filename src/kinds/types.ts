@@ -63,7 +63,15 @@ export interface KindDefinition<S extends Selector = Selector> {
   fetch(ctx: FetchContext, selector: S): AsyncIterable<RawItem[]>;
   /** The service-hook events that touch this kind, and how one event becomes the kind's current items. */
   events?: KindEvents<S>;
+  /**
+   * Refetches the items a change this worker made (an action) touched, named by `hint` (each kind documents its keys):
+   * the same outcome an event gives, with the kind's resync filters applied. Kinds without it are not refreshed.
+   */
+  refetch?(ctx: FetchContext, selector: S, hint: RefetchHint): Promise<EventOutcome>;
 }
+
+/** What a change touched, in the kind's own terms (`{userId}`, `{groupDescriptor, memberDescriptor}`, `{projectId, pipelineId, runId}`). */
+export type RefetchHint = Record<string, unknown>;
 
 /** Service-hook publishers: `tfs` and `pipelines` live on the organization host, `rm` on vsrm, `advsec` on advsec. */
 export type EventPublisher = 'tfs' | 'pipelines' | 'rm' | 'advsec';

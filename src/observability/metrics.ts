@@ -50,6 +50,8 @@ export const SYNC_COUNTERS = {
   resourceRuns: { name: 'ado_sync_resource_runs_total', help: 'Resource syncs by outcome', labelNames: ['kind', 'status'] },
   webhooksReceived: { name: 'ado_sync_webhooks_received_total', help: 'Webhook events accepted', labelNames: ['eventType'] },
   webhooksHandled: { name: 'ado_sync_webhooks_handled_total', help: 'Webhook events handled', labelNames: ['eventType', 'status'] },
+  actionRunsReceived: { name: 'ado_sync_action_runs_received_total', help: 'Port action runs accepted (signed and queued)', labelNames: ['action'] },
+  actionRunsEnded: { name: 'ado_sync_action_runs_ended_total', help: 'Port action runs ended, by outcome (SUCCESS or FAILURE)', labelNames: ['action', 'status'] },
   ado: clientCounters('ado_sync_ado', 'Azure DevOps', ['org']),
   port: clientCounters('ado_sync_port', 'Port API', []),
 } as const;
@@ -107,6 +109,14 @@ export class SyncMetrics {
 
   webhookHandled(eventType: string, status: string): void {
     this.#c.webhooksHandled.inc({ eventType, status });
+  }
+
+  actionReceived(action: string): void {
+    this.#c.actionRunsReceived.inc({ action });
+  }
+
+  actionEnded(action: string, status: string): void {
+    this.#c.actionRunsEnded.inc({ action, status });
   }
 
   /** Reads an Azure DevOps client's stats; call it whenever convenient (after a job), each request counts once. */

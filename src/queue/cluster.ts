@@ -7,11 +7,14 @@ import { FlowProducer, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { PortAppConfig } from '../config/appConfig.js';
 import type { Settings } from '../config/settings.js';
+import type { ActionInvocation } from '../actions/types.js';
 import { UserInputError } from '../util/errors.js';
 import { planResyncFlow } from './plan.js';
 
 export const RESYNC_QUEUE = 'resync';
 export const WEBHOOK_QUEUE = 'webhook-events';
+/** Port action runs (actionJobs.ts), one job per run id. */
+export const ACTION_QUEUE = 'action-runs';
 export const SCHEDULER_ID = 'periodic-resync';
 /** A lock whose run never showed up as a job is taken over after this long. */
 const ORPHAN_LOCK_MS = 60_000;
@@ -168,4 +171,31 @@ export async function enqueueWebhookEvent(queue: Queue, event: WebhookEnvelope):
     removeOnFail: false,
   });
   return { jobId: job.id ?? event.id };
+}
+
+/** A queued action run: the invocation as Port sent it and, once the action ended, its outcome (see actionJobs.ts). */
+export interface ActionJobData {
+  run: ActionInvocation;
+  /** Set when an attempt started running the action. */
+  startedAt?: string;
+  /** Set once the action ended: a later attempt only reports it. */
+  outcome?: { status: 'SUCCESS' | 'FAILURE'; message: string; links?: string[] };
+}
+
+/**
+ * Queues a run under its run id: Port redelivering the same run finds its job and does not queue it again (completed
+ * runs are kept a week for that). Attempts after the first only report the outcome again (actionJobs.ts); failed jobs
+ * stay in the failed set.
+ */
+export async function enqueueActionRun(queue: Queue, run: ActionInvocation, attempts = 5): Promise<{ jobId: string }> {
+  const runId = run.port_context.runId;
+  const data: ActionJobData = { run };
+  const job = await queue.add(run.action, data, {
+    jobId: runId,
+    attempts,
+    backoff: { type: 'exponential', delay: 2000 },
+    removeOnComplete: { age: 7 * 24 * 3600 },
+    removeOnFail: false,
+  });
+  return { jobId: job.id ?? runId };
 }

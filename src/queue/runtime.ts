@@ -12,7 +12,9 @@ import { buildTargets } from '../sync/targets.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../observability/log.js';
 import { blueprintGate } from './blueprintGate.js';
+import type { ToolkitFactory } from './actionJobs.js';
 import {
+  ACTION_QUEUE,
   RESYNC_QUEUE,
   WEBHOOK_QUEUE,
   clusterKeys,
@@ -42,6 +44,8 @@ export interface ClusterOptions {
   /** false: this replica leaves webhook events to others (they wait in the queue, durable). */
   liveEvents?: boolean;
   skipBlueprints?: boolean;
+  /** The installation's actions (actions/toolkit.ts); with ACTIONS_ENABLED set, the action-run queue and worker exist. */
+  actionToolkit?: ToolkitFactory;
 }
 
 export interface Cluster {
@@ -52,6 +56,8 @@ export interface Cluster {
   producer: Redis;
   resyncQueue: Queue;
   webhookQueue: Queue;
+  /** Port action runs; only when actions are enabled (ACTIONS_ENABLED). */
+  actionQueue?: Queue;
   triggerResync(reason: string): Promise<TriggerResult>;
   /** Stops taking jobs; running jobs get `graceMs` to finish, then are left to the job lock (another replica retries them). */
   close(graceMs: number): Promise<void>;
@@ -69,11 +75,13 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const queueConn = workerConnection(url);
   const resyncQueue = new Queue(RESYNC_QUEUE, { connection: queueConn, prefix: keys.bull });
   const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: producer, prefix: keys.bull });
+  const actionQueue = settings.actionsEnabled.length > 0 ? new Queue(ACTION_QUEUE, { connection: producer, prefix: keys.bull }) : undefined;
   const flows = new FlowProducer({ connection: queueConn, prefix: keys.bull });
   // Error events of BullMQ objects are logged, never thrown (an unhandled 'error' would end the process).
   const onError = (err: unknown) => log.warn({ err: errorMessage(err) }, 'queue connection error');
   resyncQueue.on('error', onError);
   webhookQueue.on('error', onError);
+  actionQueue?.on('error', onError);
   flows.on('error', onError);
   const connections: Redis[] = [];
   const track = (r: Redis) => {
@@ -96,6 +104,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       triggerResync,
       webhookHandler: o.webhookHandler,
       liveEvents: o.liveEvents,
+      actionToolkit: o.actionToolkit,
     });
     const scheduled = await ensureScheduler(resyncQueue, settings);
     if (scheduled) log.info({ interval: settings.resyncIntervalMinutes, cron: settings.resyncCron }, 'periodic resync scheduled');
@@ -109,9 +118,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const close = (graceMs: number) =>
     (closing ??= (async () => {
       await workers.stop(graceMs);
-      await Promise.allSettled([resyncQueue.close(), webhookQueue.close(), flows.close(), ...workers.closeHandlers()]);
+      await Promise.allSettled([resyncQueue.close(), webhookQueue.close(), actionQueue?.close(), flows.close(), ...workers.closeHandlers()]);
       for (const r of connections) r.disconnect();
     })());
 
-  return { keys, workerId, metrics, producer, resyncQueue, webhookQueue, triggerResync, close };
+  return { keys, workerId, metrics, producer, resyncQueue, webhookQueue, actionQueue, triggerResync, close };
 }

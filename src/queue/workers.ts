@@ -1,11 +1,13 @@
 /**
- * One replica's workers: the resync worker (trigger, resource and run jobs) and the webhook-event worker, and their
- * shutdown: running jobs get a grace period, then go back to the queue for another replica.
+ * One replica's workers: the resync worker (trigger, resource and run jobs), the webhook-event worker and, when actions
+ * are enabled, the action-run worker; and their shutdown: running jobs get a grace period, then go back to the queue
+ * for another replica.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '../util/errors.js';
-import { RESYNC_QUEUE, WEBHOOK_QUEUE, type TriggerResult } from './cluster.js';
+import { createActionJobs, type ToolkitFactory } from './actionJobs.js';
+import { ACTION_QUEUE, RESYNC_QUEUE, WEBHOOK_QUEUE, type TriggerResult } from './cluster.js';
 import type { ClusterContext } from './context.js';
 import { createEventJobs } from './eventJobs.js';
 import type { ResourceJobData, RunJobData } from './plan.js';
@@ -22,6 +24,8 @@ export interface WorkerOptions {
   webhookHandler?: WebhookHandler;
   /** false: this replica leaves webhook events to others (they wait in the queue, durable). */
   liveEvents?: boolean;
+  /** Builds the actions the action-run worker executes; the worker runs only with it and ACTIONS_ENABLED set. */
+  actionToolkit?: ToolkitFactory;
 }
 
 export interface Workers {
@@ -89,6 +93,15 @@ export function startWorkers(ctx: ClusterContext, o: WorkerOptions): Workers {
       if (err.name !== 'DelayedError') log.warn({ eventId: job?.id, eventType: job?.name, attempt: job?.attemptsMade, err: err.message }, 'webhook event failed; it is retried, then kept in the failed set');
     });
     workers.push(webhookWorker);
+  }
+  if (o.actionToolkit && settings.actionsEnabled.length > 0) {
+    const actions = createActionJobs({ settings, config, log, redis: state, metrics, ready: ctx.ensureBlueprints, toolkit: o.actionToolkit });
+    closers.push(() => actions.close());
+    // A FAILURE outcome is the job's result, not an error: only a report that could not reach Port fails the job.
+    const actionWorker = new Worker(ACTION_QUEUE, (job) => actions.process(job), { connection: o.connection(), prefix: keys.bull, concurrency: settings.workerConcurrency, lockDuration: settings.jobLockMs, name: workerId });
+    actionWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
+    actionWorker.on('failed', (job, err) => log.warn({ runId: job?.id, action: job?.name, attempt: job?.attemptsMade, err: err.message }, 'could not report an action run to Port; it is tried again, then kept in the failed set'));
+    workers.push(actionWorker);
   }
 
   return {

@@ -1,5 +1,6 @@
 /**
- * The HTTP face of a replica: Azure DevOps service hooks in, health and metrics out, an admin trigger for a resync.
+ * The HTTP face of a replica: Azure DevOps service hooks and Port action runs (actionRoute.ts, only when actions are
+ * enabled) in, health and metrics out, an admin trigger for a resync.
  * Requests only queue work; a webhook is answered 202 once Redis holds its job, 503 when Redis cannot take it.
  * Credentials are checked in each route's onRequest hook, before fastify reads or parses a byte of the body; the body
  * is then validated by the route's JSON schema (schemas.ts), and a failure is a 400 naming the field.
@@ -12,6 +13,7 @@ import type { Logger } from '../observability/log.js';
 import { enqueueWebhookEvent, type TriggerResult, type WebhookEnvelope } from '../queue/cluster.js';
 import { queueRegistry, scrapeRegistry, type SyncMetrics } from '../observability/metrics.js';
 import { ADMIN_RESYNC_ROUTE, WEBHOOK_ROUTE, schemaErrorFormatter } from './schemas.js';
+import { registerActionRoute } from './actionRoute.js';
 
 export interface ServerDeps {
   log: Logger;
@@ -31,6 +33,11 @@ export interface ServerDeps {
   /** Reachability of the catalog API; readiness fails while it is false. */
   catalogReachable?: () => Promise<boolean>;
   triggerResync?: (reason: string) => Promise<TriggerResult>;
+  /**
+   * Port action runs (`POST /actions/port`): the action-run queue and the Port client secret the invocations are signed
+   * with. Without it (no ACTIONS_ENABLED) the route does not exist.
+   */
+  actions?: { queue: Queue; secret: string; now?: () => number };
   bodyLimit?: number;
   /** Time allowed for a Redis call in a request before answering 503. */
   redisTimeoutMs?: number;
@@ -96,10 +103,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   // Never a stack trace or an internal message in a response; a schema failure says which field (schemas.ts).
-  app.setErrorHandler((err: { statusCode?: number; message?: string; validation?: unknown }, req, reply) => {
+  app.setErrorHandler((err: { statusCode?: number; message?: string; validation?: unknown; expose?: boolean }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err: err.message }, 'request failed');
-    const error = status === 413 ? 'body too large' : status >= 500 ? 'internal error' : err.validation && err.message ? err.message : 'bad request';
+    const error = status === 413 ? 'body too large' : status >= 500 ? 'internal error' : (err.validation || err.expose) && err.message ? err.message : 'bad request';
     void reply.code(status).send({ error });
   });
 
@@ -126,6 +133,11 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       return unavailable(reply);
     }
   });
+
+  if (deps.actions) {
+    const { queue, secret, now } = deps.actions;
+    registerActionRoute(app, { queue, secret, now, metrics: deps.metrics, withTimeout: (p) => withTimeout(p, timeout) });
+  }
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 

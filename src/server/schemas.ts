@@ -33,6 +33,36 @@ export const WEBHOOK_ROUTE: FastifySchema = {
   },
 };
 
+/**
+ * A Port action invocation, as the shipped actions send it (`{action, port_context: {runId}, inputs, entity, trigger}`):
+ * the run id becomes the job id (Redis and log lines take it as it is), the rest is the executor's to judge.
+ */
+export const ACTION_INVOCATION_SCHEMA = {
+  type: 'object',
+  required: ['action', 'port_context'],
+  properties: {
+    action: { type: 'string', minLength: 1, maxLength: 200, description: 'the action identifier, a string of 1 to 200 characters' },
+    port_context: {
+      type: 'object',
+      required: ['runId'],
+      description: 'an object carrying the run id ({"runId": "{{ .run.id }}"})',
+      properties: { runId: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,200}$', description: 'a string of 1 to 200 letters, digits, ".", "_" or "-" (Port\'s run id)' } },
+    },
+    inputs: { type: ['object', 'null'], description: 'an object' },
+    entity: { type: ['object', 'null'], description: 'an object or null' },
+    trigger: { type: ['object', 'null'], description: 'an object' },
+  },
+} as const;
+
+export const ACTION_ROUTE: FastifySchema = {
+  body: ACTION_INVOCATION_SCHEMA,
+  response: {
+    202: { type: 'object', required: ['accepted', 'runId'], properties: { accepted: { type: 'boolean' }, runId: { type: 'string' } } },
+    '4xx': ERROR_REPLY,
+    '5xx': ERROR_REPLY,
+  },
+};
+
 /** POST /admin/resync reads no body (whatever is sent is ignored) and answers the run it started or joined. */
 export const ADMIN_RESYNC_ROUTE: FastifySchema = {
   response: {
@@ -43,20 +73,29 @@ export const ADMIN_RESYNC_ROUTE: FastifySchema = {
 };
 
 interface DescribedSchema {
-  properties?: Record<string, { description?: string }>;
+  description?: string;
+  properties?: Record<string, DescribedSchema>;
 }
 
 /**
  * A schema failure as one sentence naming the field: `id must be a string of …`, `resource is missing: it must be an
- * object`, `the body must be a JSON object`.
+ * object`, `port_context.runId is missing: it must be …`, `the body must be a JSON object`.
  */
 export function schemaErrorMessage(errors: FastifySchemaValidationError[], dataVar: RequestPart, schema: DescribedSchema | undefined): string {
   const e = errors[0];
   if (!e) return `the ${dataVar} is not valid`;
   const missing = e.keyword === 'required' ? String((e.params as { missingProperty?: unknown }).missingProperty) : undefined;
-  const field = missing ?? e.instancePath.slice(1).replace(/\//g, '.');
-  if (!field) return `the ${dataVar} must be a JSON object`;
-  const expected = schema?.properties?.[field.split('.')[0]!]?.description ?? e.message ?? 'valid';
+  const path = [...e.instancePath.split('/').filter(Boolean), ...(missing ? [missing] : [])];
+  if (path.length === 0) return `the ${dataVar} must be a JSON object`;
+  const field = path.join('.');
+  // The description of the deepest field the schema describes (a field without one takes its parent's).
+  let node: DescribedSchema | undefined = schema;
+  let expected: string | undefined;
+  for (const key of path) {
+    node = node?.properties?.[key];
+    expected = node?.description ?? expected;
+  }
+  expected ??= e.message ?? 'valid';
   return missing ? `${field} is missing: it must be ${expected}` : `${field} must be ${expected}`;
 }
 

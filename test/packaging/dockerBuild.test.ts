@@ -58,7 +58,7 @@ describe('Dockerfile', () => {
     const buildCopies = all.filter((i) => i.stage === 'build' && i.ins === 'COPY').map((i) => i.args);
     expect(buildCopies.filter((c) => /\b(test|bench)\b/.test(c))).toEqual([]);
     const runtimeCopies = all.filter((i) => i.stage === 'runtime' && i.ins === 'COPY').map((i) => i.args);
-    expect(runtimeCopies).toEqual(expect.arrayContaining(['--from=build /app/node_modules ./node_modules', '--from=build /app/dist ./dist', 'mappings ./mappings', 'blueprints ./blueprints']));
+    expect(runtimeCopies).toEqual(expect.arrayContaining(['--from=build /app/node_modules ./node_modules', '--from=build /app/dist ./dist', 'mappings ./mappings', 'blueprints ./blueprints', 'port-resources ./port-resources']));
   });
 
   it('installs Debian jq and tini, runs as a numeric non-root user, forwards signals through tini, serves by default', () => {

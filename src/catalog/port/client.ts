@@ -1,8 +1,12 @@
 import type { Entity, SearchQuery } from '../entity.js';
 import { PortApi } from './api.js';
+import * as actions from './actionApi.js';
+import * as runs from './actionRunApi.js';
 import * as blueprints from './blueprintApi.js';
 import * as entities from './entityApi.js';
 import * as searches from './searchApi.js';
+import type { PortAction } from './actionApi.js';
+import type { PortActionRun, RunLog, RunPatch } from './actionRunApi.js';
 import type { PortBlueprint } from './blueprintApi.js';
 import type { EntityWriteResult, UpsertFlags } from './entityApi.js';
 import type { PortEntity, SearchBody, SearchPage } from './searchApi.js';
@@ -10,7 +14,7 @@ import type { PortEntity, SearchBody, SearchPage } from './searchApi.js';
 /**
  * Port REST client: the API with its transport and token (api.ts), and one method per route of the resources this
  * worker uses, each defined in its resource's file: blueprints (blueprintApi.ts), entity writes and deletes
- * (entityApi.ts), search (searchApi.ts).
+ * (entityApi.ts), search (searchApi.ts), self-service actions (actionApi.ts) and their runs (actionRunApi.ts).
  */
 export class PortClient extends PortApi {
   // ------------------------------------------------------------------ blueprints
@@ -78,5 +82,33 @@ export class PortClient extends PortApi {
   /** `POST /v1/entities/search` across blueprints (not paginated by Port). */
   searchAcross(query: SearchQuery, include?: string[]): Promise<PortEntity[]> {
     return searches.searchAcross(this, query, include);
+  }
+
+  // ------------------------------------------------------------------ actions and action runs
+
+  /** The action definition, or undefined when Port answers 404. */
+  getAction(identifier: string): Promise<PortAction | undefined> {
+    return actions.getAction(this, identifier);
+  }
+
+  createAction(action: PortAction): Promise<PortAction> {
+    return actions.createAction(this, action);
+  }
+
+  updateAction(action: PortAction): Promise<PortAction> {
+    return actions.updateAction(this, action);
+  }
+
+  /** One log line of a run; with `terminationStatus` it ends the run. */
+  addRunLog(runId: string, log: RunLog): Promise<void> {
+    return runs.addRunLog(this, runId, log);
+  }
+
+  patchRun(runId: string, patch: RunPatch): Promise<void> {
+    return runs.patchRun(this, runId, patch);
+  }
+
+  getRun(runId: string): Promise<PortActionRun> {
+    return runs.getRun(this, runId);
   }
 }

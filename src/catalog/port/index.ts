@@ -2,6 +2,8 @@ export { PortClient } from './client.js';
 export { PortApi, PortClientStats, DEFAULT_PORT_CLIENT_OPTIONS, type PortClientOptions, type PortResponse } from './api.js';
 export { portBody, entityText, type UpsertFlags, type EntityWriteResult } from './entityApi.js';
 export type { PortBlueprint } from './blueprintApi.js';
+export type { PortAction } from './actionApi.js';
+export type { PortActionRun, RunLog, RunPatch, RunTermination } from './actionRunApi.js';
 export type { PortEntity, SearchPage, SearchBody } from './searchApi.js';
 export { PortApiError, PortAuthError, type PortErrorOptions } from './errors.js';
 export { PORT_BASE_URLS, resolvePortBaseUrl, type PortSettings } from './settings.js';

@@ -1,3 +1,4 @@
+import { createActionToolkit } from '../../actions/toolkit.js';
 import { loadAppConfig } from '../../config/appConfig.js';
 import { loadSettings, type Settings } from '../../config/settings.js';
 import { resolvePortBaseUrl } from '../../catalog/port/index.js';
@@ -16,7 +17,14 @@ async function start(argv: string[], workersOnly: boolean): Promise<{ settings: 
   const log = commandLogger(settings).child({ mode: workersOnly ? 'worker' : 'serve' });
   const loaded = loadAppConfig(settings.configFile);
   await checkJqExpressions(loaded);
-  const cluster = await startCluster({ settings, config: loaded.config, log, workers: true, skipBlueprints: flags['skip-blueprints'] === true });
+  const cluster = await startCluster({
+    settings,
+    config: loaded.config,
+    log,
+    workers: true,
+    skipBlueprints: flags['skip-blueprints'] === true,
+    actionToolkit: (o) => createActionToolkit(o),
+  });
   return { settings, log, cluster, events: requiredSubscriptions(loaded.config) };
 }
 
@@ -58,15 +66,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
     log,
     redis: cluster.producer,
     webhookQueue: cluster.webhookQueue,
-    queues: [cluster.resyncQueue, cluster.webhookQueue],
+    queues: [cluster.resyncQueue, cluster.webhookQueue, ...(cluster.actionQueue ? [cluster.actionQueue] : [])],
     metrics: cluster.metrics,
     webhookSecret: settings.webhookSecret,
     webhookAuthUsername: settings.webhookAuthUsername,
     adminToken: settings.adminToken,
     metricsToken: settings.metricsToken,
     triggerResync: cluster.triggerResync,
+    // The workers checked the Port credentials at start: actions need them to verify and report runs.
+    actions: cluster.actionQueue && settings.portClientSecret ? { queue: cluster.actionQueue, secret: settings.portClientSecret } : undefined,
     catalogReachable: httpReachable(resolvePortBaseUrl({ baseUrl: settings.portBaseUrl })),
   });
+  if (cluster.actionQueue) log.info({ actions: settings.actionsEnabled }, 'POST /actions/port accepts signed Port action runs');
   if (!settings.webhookSecret) log.warn('WEBHOOK_SECRET is not set: POST /webhooks/azure-devops refuses every event (401); live events are off');
   await app.listen({ port: settings.serverPort, host: settings.serverHost });
   const address = app.server.address();

@@ -11,15 +11,19 @@ import { registerCoreRoutes } from './routes/core.js';
 import { registerGitRoutes } from './routes/git.js';
 import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerGraphRoutes } from './routes/graph.js';
+import { registerGraphWriteRoutes } from './routes/graphWrites.js';
 import { registerWorkRoutes } from './routes/work.js';
 import { registerGitExtraRoutes } from './routes/gitExtras.js';
 import { registerWikiAlertRoutes } from './routes/wikisAlerts.js';
 import type { RouteContext } from './routes/context.js';
 import { HookStore, registerHookRoutes, type HookService } from './routes/hooks.js';
 import { startEntraStandIn, type EntraStandIn, type EntraStandInOptions } from './entra.js';
+import { graphOf, type EntraDirectory } from './data/graph.js';
+import { RunControl, type QueuedRun, type RunPlan, type RunResult } from './data/runControl.js';
 import { minimumRequests, type MinimumRequests } from './minimum.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
+export type { EntraDirectory, QueuedRun, RunPlan, RunResult };
 export type { HookService, HookStore, StoredSubscription } from './routes/hooks.js';
 export { AdoDataset } from './data/dataset.js';
 export type { AdoCounts } from './data/dataset.js';
@@ -67,6 +71,13 @@ export interface AdoSimulator {
   cacheResponses(key?: (url: string) => string | undefined): () => void;
   /** The Entra token endpoint stand-in, when started with `entra`; its tokens are accepted as Bearer credentials. */
   entra?: EntraStandIn;
+  /**
+   * Runs queued through the runs API: each read of one counts down to its completion (`setPlan`: after how many reads,
+   * with which result; 0 reads: only on command), or `complete` ends one now. `queued` lists them with their request.
+   */
+  runs: { setPlan(plan: Partial<RunPlan>): void; complete(runId: number, result?: RunResult): void; readonly queued: readonly QueuedRun[] };
+  /** An organization's Entra groups and users by object id, for the Microsoft Graph stand-in (changes show in Azure DevOps at once). */
+  entraDirectory(org?: string): EntraDirectory;
   close(): Promise<void>;
 }
 
@@ -87,13 +98,15 @@ export async function startAdoSimulator(
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 2000 },
   });
   let url = '';
-  installPipeline(app, { dataset, state, pat: options.pat, baseUrl: () => url, bearer: (t, org) => entra?.verify(t, org) === 'valid' });
+  installPipeline(app, { dataset, state, pat: options.pat, pats: options.pats, baseUrl: () => url, bearer: (t, org) => entra?.verify(t, org) === 'valid' });
   const pageLimit = (family: string) => options.pageLimits[family] ?? Number.MAX_SAFE_INTEGER;
-  const rc: RouteContext = { pageLimit };
+  const runs = new RunControl();
+  const rc: RouteContext = { pageLimit, runs };
   registerCoreRoutes(app, rc);
   registerGitRoutes(app, rc);
   registerPipelineRoutes(app, rc);
   registerGraphRoutes(app, rc);
+  registerGraphWriteRoutes(app);
   registerWorkRoutes(app, rc);
   registerGitExtraRoutes(app, rc);
   registerWikiAlertRoutes(app, rc);
@@ -133,6 +146,12 @@ export async function startAdoSimulator(
       return () => void (state.responseCache = undefined);
     },
     entra,
+    runs: { setPlan: (plan) => runs.setPlan(plan), complete: (runId, result) => runs.complete(runId, result), queued: runs.queued },
+    entraDirectory: (org) => {
+      const o = dataset.org(org ?? (options.organizations[0] as string));
+      if (!o) throw new Error(`ado simulator: unknown organization "${org}"`);
+      return graphOf(o).entraDirectory();
+    },
     close: () => (closed ??= Promise.all([app.close(), entra?.close()]).then(() => undefined)),
   };
 }

@@ -55,8 +55,13 @@ export const DEFAULT_PAGE_LIMITS: Record<string, number> = {
 };
 
 export interface AdoSimulatorOptions {
-  /** Default 'sim-pat'. */
+  /** Default 'sim-pat'; it has every scope. */
   pat?: string;
+  /**
+   * More personal access tokens, each with only the scopes listed (`vso.graph_manage`,
+   * `vso.memberentitlementmanagement_write`, `vso.build_execute`, …): a write whose scope is missing answers 403.
+   */
+  pats?: Record<string, string[]>;
   /** Default ['acme']; each served under /{org}/... */
   organizations?: string[];
   /** Default 1. */
@@ -75,6 +80,7 @@ export interface AdoSimulatorOptions {
 
 export interface ResolvedOptions {
   pat: string;
+  pats: Record<string, string[]>;
   organizations: string[];
   seed: number;
   scale: AdoScale;
@@ -110,6 +116,7 @@ export function resolveOptions(opts: AdoSimulatorOptions = {}): ResolvedOptions 
   }
   return {
     pat: opts.pat ?? 'sim-pat',
+    pats: { ...opts.pats },
     organizations: opts.organizations && opts.organizations.length > 0 ? [...opts.organizations] : ['acme'],
     seed: opts.seed ?? 1,
     scale: { ...DEFAULT_SCALE, ...Object.fromEntries(Object.entries(opts.scale ?? {}).filter(([, v]) => v !== undefined)) },

@@ -2,16 +2,19 @@
  * A Port-compatible catalog API served over loopback, built from Port's documented contract (see
  * ../shared/research/port-api.md): token endpoint, blueprints, single and bulk upsert with schema and relation-target
  * validation, paginated and cross-blueprint search, single and bulk delete with dependents, 429/5xx injection, an
- * expiring-token switch and a log of every request for assertions.
+ * expiring-token switch and a log of every request for assertions; self-service actions, their runs and run logs
+ * (actions.ts).
  */
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { PortStore, SimError, publicEntity, type UpsertFlags } from './store.js';
 import { isQuery, type Query } from './query.js';
 import type { Blueprint, PortFaults, RecordedRequest, StoredEntity } from './types.js';
+import { ActionStore, type InvokeOptions, type InvokeResult, type SimAction, type SimRun } from './actions.js';
 
 export type { Blueprint, PortFaults, RecordedRequest, StoredEntity } from './types.js';
 export { PortStore, SimError } from './store.js';
+export { portSignature, type InvokeOptions, type InvokeResult, type SimAction, type SimRun, type SimRunLog } from './actions.js';
 
 export interface PortSimulatorOptions {
   clientId?: string;
@@ -39,6 +42,14 @@ export interface PortSimulator {
   /** The token values handed out, for tests asserting they never leak. */
   issuedTokens(): string[];
   entities(blueprint: string): StoredEntity[];
+  /** Self-service action definitions, by identifier. */
+  actions(): SimAction[];
+  /** Creates an action run, as Port does when someone runs an action (a synchronized run's status is Port's). */
+  createRun(o: { action: string; id?: string; synchronized?: boolean }): SimRun;
+  /** A run with its status, label, links and logs (a copy), or undefined. */
+  run(id: string): SimRun | undefined;
+  /** Runs an action as Port does: creates the run, renders the webhook body, signs it and POSTs it to the action's URL. */
+  invoke(action: string, o?: InvokeOptions): Promise<InvokeResult>;
   entity(blueprint: string, identifier: string): StoredEntity | undefined;
   /** Requests whose method and path match, e.g. `requestsTo('POST', /\/entities\/bulk$/)`. */
   requestsTo(method: string, path: RegExp | string): RecordedRequest[];
@@ -62,6 +73,7 @@ export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promi
   const clientId = opts.clientId ?? `sim-client-${randomBytes(4).toString('hex')}`;
   const clientSecret = opts.clientSecret ?? `sim-secret-${randomBytes(16).toString('hex')}`;
   const store = new PortStore(opts.now);
+  const actionStore = new ActionStore(store);
   for (const bp of opts.blueprints ?? []) store.createBlueprint(bp);
   let faults: PortFaults = { ...opts.faults };
   const requests: RecordedRequest[] = [];
@@ -273,6 +285,8 @@ export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promi
     return { ok: true, deletedEntities };
   });
 
+  actionStore.register(app);
+
   app.setNotFoundHandler((req, reply: FastifyReply) =>
     reply.code(404).send({ ok: false, error: 'not_found', message: `Route ${req.method} ${req.url} not found` }),
   );
@@ -298,6 +312,13 @@ export async function startPortSimulator(opts: PortSimulatorOptions = {}): Promi
       const e = store.entities.get(bp)?.get(id);
       return e ? structuredClone(e) : undefined;
     },
+    actions: () => [...actionStore.actions.values()].map((a) => structuredClone(a)),
+    createRun: (o) => structuredClone(actionStore.createRun(o)),
+    run: (id) => {
+      const r = actionStore.runs.get(id);
+      return r ? structuredClone(r) : undefined;
+    },
+    invoke: (action, o) => actionStore.invoke(action, clientSecret, o),
     requestsTo: (method, path) => requests.filter((r) => matches(r, method, path)),
     untilRequests: (method, path, count) => {
       let seen = requests.filter((r) => matches(r, method, path)).length;

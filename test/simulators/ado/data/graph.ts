@@ -3,6 +3,7 @@
  * service principals, direct memberships — and user entitlements (vsaex). Shapes follow shared/ado-api-samples/
  * {graph,vsaex}/. Users are the organization's identity pool (aad) plus one build service account (svc) per project.
  */
+import { randomUUID } from 'node:crypto';
 import { DAY_MS, adoDate, rngFor } from '../random.js';
 import type { OrgContext } from './context.js';
 import type { OrgData } from './dataset.js';
@@ -17,6 +18,14 @@ export interface Membership {
 }
 
 const PROJECT_GROUPS = ['Contributors', 'Readers', 'Project Administrators'] as const;
+/** The project group each `groupType` of a user entitlement means. */
+const GROUP_TYPES: Record<string, (typeof PROJECT_GROUPS)[number]> = {
+  projectContributor: 'Contributors',
+  projectReader: 'Readers',
+  projectStakeholder: 'Readers',
+  projectAdministrator: 'Project Administrators',
+};
+export const LICENSES: Record<string, string> = { express: 'Basic', stakeholder: 'Stakeholder', advanced: 'Basic + Test Plans' };
 const ENTRA_GROUPS = ['Engineering', 'Contractors'] as const;
 
 const cache = new WeakMap<OrgData, GraphArea>();
@@ -41,6 +50,9 @@ export class GraphArea {
   readonly servicePrincipals: GraphSubject[] = [];
   readonly memberships: Membership[] = [];
   readonly #byDescriptor = new Map<string, GraphSubject>();
+  /** Changes made through the write APIs: access levels set, and users removed from the organization (by entitlement id). */
+  readonly #licenses = new Map<string, string>();
+  readonly #removed = new Set<string>();
   readonly #ctx: OrgContext;
   readonly tenantId: string;
 
@@ -178,7 +190,7 @@ export class GraphArea {
       }));
   }
 
-  /** User entitlements: one per aad user (build service accounts are not licensed users). */
+  /** User entitlements: one per aad user (build service accounts are not licensed users) still in the organization. */
   entitlements(select: Set<string>): Array<Record<string, unknown>> {
     const licenses = [
       { accountLicenseType: 'express', licenseDisplayName: 'Basic' },
@@ -190,7 +202,8 @@ export class GraphArea {
       .filter((u) => u.origin === 'aad')
       .map((u, i) => {
         const rng = rngFor(this.#ctx.seed, this.#ctx.key, S.ent, i);
-        const lic = licenses[i % licenses.length] as (typeof licenses)[number];
+        const set = this.#licenses.get(String(u.originId));
+        const lic = set ? { accountLicenseType: set, licenseDisplayName: LICENSES[set] ?? set } : (licenses[i % licenses.length] as (typeof licenses)[number]);
         const created = this.#ctx.referenceMs - rng.int(30, 700) * DAY_MS;
         const accessed = rng.chance(0.9) ? adoDate(this.#ctx.referenceMs - rng.int(0, 29) * DAY_MS, rng) : '0001-01-01T00:00:00Z';
         const ent: Record<string, unknown> = {
@@ -200,7 +213,7 @@ export class GraphArea {
             licensingSource: 'account',
             ...lic,
             msdnLicenseType: 'none',
-            status: i % 11 === 10 ? 'pending' : 'active',
+            status: i % 11 === 10 && !set ? 'pending' : 'active',
             statusMessage: '',
             assignmentSource: 'unknown',
           },
@@ -212,6 +225,116 @@ export class GraphArea {
         if (all || select.has('grouprules')) ent.groupAssignments = [];
         if (select.size === 0) Object.assign(ent, { projectEntitlements: [], extensions: [], groupAssignments: [] });
         return ent;
-      });
+      })
+      .filter((e) => !this.#removed.has(String(e.id)));
   }
+
+  // ---- writes (Graph memberships, user entitlements, and Entra group members through the Graph stand-in) ----
+
+  hasMembership(container: string, member: string): boolean {
+    return this.memberships.some((m) => m.containerDescriptor === container && m.memberDescriptor === member);
+  }
+
+  /** false when it already was one. */
+  addMembership(container: string, member: string): boolean {
+    if (this.hasMembership(container, member)) return false;
+    this.memberships.push({ containerDescriptor: container, memberDescriptor: member });
+    return true;
+  }
+
+  /** false when it was none. */
+  removeMembership(container: string, member: string): boolean {
+    const i = this.memberships.findIndex((m) => m.containerDescriptor === container && m.memberDescriptor === member);
+    if (i < 0) return false;
+    this.memberships.splice(i, 1);
+    return true;
+  }
+
+  /** The aad user of a principal name, in the organization or not. */
+  userByPrincipalName(principalName: string): GraphSubject | undefined {
+    const wanted = principalName.toLowerCase();
+    return this.users.find((u) => u.origin === 'aad' && String(u.principalName).toLowerCase() === wanted);
+  }
+
+  /**
+   * Adds a user (a new aad identity unless the principal name is known) with an access level, into project groups by
+   * `groupType`; returns the entitlement id. A project group that does not exist throws.
+   */
+  addUser(principalName: string, license: string, projectGroups: Array<{ projectName: string; groupType: string }>): string {
+    let user = this.userByPrincipalName(principalName);
+    if (!user) {
+      const originId = randomUUID();
+      const alias = principalName.split('@')[0] ?? principalName;
+      user = this.#subject('user', `aad.${b64(`${originId}:${this.#ctx.name}`)}`, alias, {
+        metaType: 'member',
+        directoryAlias: alias,
+        domain: this.tenantId,
+        principalName,
+        mailAddress: principalName,
+        origin: 'aad',
+        originId,
+      });
+      this.users.push(user);
+      this.#byDescriptor.set(user.descriptor, user);
+    }
+    const id = String(user.originId);
+    this.#removed.delete(id);
+    this.#licenses.set(id, license);
+    for (const g of projectGroups) {
+      const group = this.groups.find((x) => x.principalName === `[${g.projectName}]\\${GROUP_TYPES[g.groupType] ?? g.groupType}`);
+      if (!group) throw new Error(`no ${g.groupType} group in project ${g.projectName}`);
+      this.addMembership(group.descriptor, user.descriptor);
+    }
+    return id;
+  }
+
+  /** The user of an entitlement id, while in the organization. */
+  entitledUser(id: string): GraphSubject | undefined {
+    if (this.#removed.has(id)) return undefined;
+    return this.users.find((u) => u.origin === 'aad' && String(u.originId).toLowerCase() === id.toLowerCase());
+  }
+
+  setLicense(id: string, license: string): void {
+    this.#licenses.set(id, license);
+  }
+
+  /** Removes the user from the organization: its entitlement and every membership go. */
+  removeUser(id: string): void {
+    const user = this.entitledUser(id);
+    if (!user) return;
+    this.#removed.add(String(user.originId));
+    for (let i = this.memberships.length - 1; i >= 0; i--) if (this.memberships[i]?.memberDescriptor === user.descriptor) this.memberships.splice(i, 1);
+  }
+
+  /**
+   * The organization's Entra groups and users as the directory Microsoft Graph sees them (by Entra object id): the
+   * Graph stand-in reads and changes their members here, so Azure DevOps's memberships show the change at once.
+   */
+  entraDirectory(): EntraDirectory {
+    const groupOf = (oid: string) => this.groups.find((g) => g.origin === 'aad' && String(g.originId).toLowerCase() === oid.toLowerCase());
+    const userOf = (oid: string) => this.users.find((u) => u.origin === 'aad' && String(u.originId).toLowerCase() === oid.toLowerCase());
+    return {
+      members: (groupId) => {
+        const g = groupOf(groupId);
+        if (!g) return undefined;
+        return this.memberships.filter((m) => m.containerDescriptor === g.descriptor).flatMap((m) => {
+          const oid = this.subject(m.memberDescriptor)?.originId;
+          return typeof oid === 'string' ? [oid] : [];
+        });
+      },
+      exists: (objectId) => userOf(objectId) !== undefined || groupOf(objectId) !== undefined,
+      add: (groupId, memberId) => void this.addMembership(groupOf(groupId)!.descriptor, (userOf(memberId) ?? groupOf(memberId))!.descriptor),
+      remove: (groupId, memberId) => void this.removeMembership(groupOf(groupId)!.descriptor, (userOf(memberId) ?? groupOf(memberId))!.descriptor),
+    };
+  }
+}
+
+/** Entra groups' direct members by object id, as the Microsoft Graph stand-in serves them. */
+export interface EntraDirectory {
+  /** The member object ids of a group; undefined when there is no such group. */
+  members(groupId: string): string[] | undefined;
+  /** Whether a directory object (user or group) exists. */
+  exists(objectId: string): boolean;
+  add(groupId: string, memberId: string): void;
+  remove(groupId: string, memberId: string): void;
 }

@@ -4,6 +4,7 @@
  * Shapes follow shared/ado-api-samples/{build,release,test}/ and research/ado-api.md §4.8–4.17.
  * Everything is generated once per organization on first use (the scale knobs keep it small) and memoised.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
 import { DAY_MS, adoDate, hashString, rngFor, type Rng } from '../random.js';
 import type { OrgData } from './dataset.js';
 import type { IdentityRef, TeamProjectReference } from './types.js';
@@ -343,6 +344,35 @@ export class PipelinesData {
       rec.finishMs = startMs + rng.int(60, 1800) * 1000;
       rec.result = RESULTS[rng.int(0, RESULTS.length - 1)];
     }
+    return rec;
+  }
+
+  /** A run queued now through the runs API (`POST pipelines/{id}/runs`): in progress until RunControl completes it. */
+  queueRun(pl: PipelineRec, sourceBranch: string): BuildRec {
+    const now = Date.now();
+    const id = Math.max(0, ...this.#buildsById.keys()) + 1;
+    const sha = randomBytes(20).toString('hex');
+    const day = new Date(now).toISOString().slice(0, 10).replace(/-/g, '');
+    const rec: BuildRec = {
+      id,
+      projectIndex: pl.projectIndex,
+      pipelineId: pl.id,
+      buildNumber: `${day}.${id}`,
+      queueMs: now,
+      startMs: now,
+      status: 'inProgress',
+      reason: 'manual',
+      sourceBranch,
+      sourceVersion: sha,
+      requestedFor: 0,
+      stages: STAGE_NAMES.slice(0, 2),
+      changes: [{ sha, author: 0, ms: now, message: MESSAGES[0] as string }],
+      guid: randomUUID(),
+      planId: randomUUID(),
+    };
+    this.builds.unshift(rec);
+    this.#buildsById.set(id, rec);
+    this.#buildsByProject[pl.projectIndex]?.unshift(rec);
     return rec;
   }
 

@@ -134,7 +134,10 @@ export function sendError(reply: FastifyReply, err: AdoHttpError): FastifyReply 
 export interface PipelineContext {
   dataset: AdoDataset;
   state: SimulatorState;
+  /** The PAT with every scope. */
   pat: string;
+  /** PATs with only these scopes (writes check theirs). */
+  pats?: Record<string, string[]>;
   baseUrl(): string;
   /** Accepts `Authorization: Bearer <token>` when it says the token is valid (the Entra stand-in's tokens). */
   bearer?(token: string, org: string): boolean;
@@ -161,7 +164,9 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
     rs.org = org;
 
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    const authorized = bearer !== undefined ? ctx.bearer?.(bearer, orgSegment) === true : patFromAuthorization(req.headers.authorization) === ctx.pat;
+    const pat = bearer === undefined ? patFromAuthorization(req.headers.authorization) : undefined;
+    const scopes = pat !== undefined && pat !== ctx.pat ? ctx.pats?.[pat] : undefined;
+    const authorized = bearer !== undefined ? ctx.bearer?.(bearer, orgSegment) === true : pat === ctx.pat || scopes !== undefined;
     if (!authorized) {
       const suppress = String(req.headers['x-tfs-fedauthredirect'] ?? '').toLowerCase() === 'suppress';
       if (suppress) {
@@ -176,6 +181,10 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
           );
       }
       return reply.code(203).header('content-type', 'text/html; charset=utf-8').send(signInPage(ctx.baseUrl()));
+    }
+    const needs = writeScope(req.method, path);
+    if (needs && scopes && !scopes.includes(needs)) {
+      return sendError(reply, new AdoHttpError(403, `VS30063: You are not authorized to access ${ctx.baseUrl()}${path}: the personal access token does not have the scope ${needs}.`, 'UnauthorizedRequestException'));
     }
 
     if (!DATA_PATH.test(path)) return;
@@ -287,6 +296,15 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
     const message = err instanceof Error ? err.message : String(err);
     return sendError(reply, new AdoHttpError(status, message, status >= 500 ? 'VssServiceException' : 'ArgumentException'));
   });
+}
+
+/** The PAT scope a write needs; undefined for reads (GET, HEAD, and the POSTs that only read). */
+export function writeScope(method: string, path: string): string | undefined {
+  if (method === 'GET' || method === 'HEAD') return undefined;
+  if (/\/_apis\/graph\/memberships\//i.test(path)) return 'vso.graph_manage';
+  if (/\/_apis\/(user|group|serviceprincipal)entitlements/i.test(path)) return 'vso.memberentitlementmanagement_write';
+  if (/\/_apis\/pipelines\/[^/]+\/runs$/i.test(path)) return 'vso.build_execute';
+  return undefined;
 }
 
 /** Path (decoded, no query) and its first segment (the organization). */

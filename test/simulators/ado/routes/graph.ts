@@ -83,16 +83,30 @@ export function registerGraphRoutes(app: FastifyInstance, rc: RouteContext): voi
 
 const LICENSE_IDS: Record<string, string> = { 'account-express': 'express', 'account-stakeholder': 'stakeholder', 'account-advanced': 'advanced' };
 
-/** The `$filter` subset used here: `licenseId eq '…'` (Account-Express | Account-Stakeholder | Account-Advanced). */
-function entitlementFilter(filter: string | undefined): (e: Record<string, unknown>) => boolean {
+/**
+ * The `$filter` subset used here, clauses joined by `and`: `licenseId eq '…'` (Account-Express | Account-Stakeholder |
+ * Account-Advanced) and `name eq '…'` (the display name or an address contains it, as the service documents).
+ */
+export function entitlementFilter(filter: string | undefined): (e: Record<string, unknown>) => boolean {
   if (filter === undefined || filter.trim() === '') return () => true;
-  const m = /^\s*licenseId\s+eq\s+'([^']+)'\s*$/i.exec(filter);
-  const license = m ? LICENSE_IDS[(m[1] ?? '').toLowerCase()] : undefined;
-  if (!license) throw errors.badRequest(`The filter '${filter}' is not supported.`, 'InvalidFilterException');
-  return (e) => (e.accessLevel as { accountLicenseType?: string } | undefined)?.accountLicenseType === license;
+  const tests = filter.split(/\s+and\s+/i).map((clause) => {
+    const m = /^\s*(licenseId|name)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause);
+    const value = (m?.[2] ?? '').replace(/''/g, "'");
+    if (m && (m[1] as string).toLowerCase() === 'name') {
+      const wanted = value.toLowerCase();
+      return (e: Record<string, unknown>) => {
+        const u = (e.user ?? {}) as Record<string, unknown>;
+        return [u.displayName, u.principalName, u.mailAddress].some((v) => typeof v === 'string' && v.toLowerCase().includes(wanted));
+      };
+    }
+    const license = m ? LICENSE_IDS[value.toLowerCase()] : undefined;
+    if (!license) throw errors.badRequest(`The filter '${filter}' is not supported.`, 'InvalidFilterException');
+    return (e: Record<string, unknown>) => (e.accessLevel as { accountLicenseType?: string } | undefined)?.accountLicenseType === license;
+  });
+  return (e) => tests.every((t) => t(e));
 }
 
-function csv(v: string | undefined): string[] {
+export function csv(v: string | undefined): string[] {
   return (v ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 

@@ -89,6 +89,21 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     const pl = data.pipeline(projectIndex, Number(p.id));
     const run = pl && data.builds.find((b) => b.pipelineId === pl.id && b.id === Number(p.runId));
     if (!run) throw notFound(`Pipeline run ${p.runId} not found.`);
+    rc.runs.onRead(run);
+    return sendJson(reply, 200, data.runJson(run));
+  });
+  // Run a pipeline: a new run, in progress; RunControl says when and how it completes.
+  app.post('/:org/:project/_apis/pipelines/:id/runs', async (req, reply) => {
+    const { data, p, projectIndex } = ctx(req);
+    const pl = data.pipeline(projectIndex, Number(p.id));
+    if (!pl) throw notFound(`Pipeline with id ${p.id} not found.`);
+    const body = (req.body ?? {}) as { resources?: { repositories?: { self?: { refName?: unknown } } } };
+    const refName = body.resources?.repositories?.self?.refName;
+    if (refName !== undefined && (typeof refName !== 'string' || !refName.startsWith('refs/'))) {
+      throw errors.badRequest(`Unexpected value '${String(refName)}' for resources.repositories.self.refName.`);
+    }
+    const run = data.queueRun(pl, typeof refName === 'string' ? refName : 'refs/heads/main');
+    rc.runs.add(run, req.body);
     return sendJson(reply, 200, data.runJson(run));
   });
 
