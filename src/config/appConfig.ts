@@ -5,7 +5,7 @@ import { SELECTOR_BASE_PROPERTIES } from '../kinds/types.js';
 import { UserInputError } from '../util/errors.js';
 import type { FromSchema } from '../util/schemaType.js';
 import { didYouMean } from '../util/suggest.js';
-import { lineOf, loadYamlWithPositions, type PositionNode } from './yamlPositions.js';
+import { lineOf, loadYamlWithPositions, type PositionNode } from '../util/yamlPositions.js';
 
 export interface LoadedAppConfig {
   file: string;

@@ -1,5 +1,5 @@
 import { ConfigError, type ConfigIssue, type LoadedAppConfig } from '../config/appConfig.js';
-import { lineOf } from '../config/yamlPositions.js';
+import { lineOf } from '../util/yamlPositions.js';
 import { compileResource, expressionsOf } from './compile.js';
 import { jqPath } from './jqBinary.js';
 import { PACKAGE_JSON } from '../util/version.js';
