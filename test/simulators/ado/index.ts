@@ -21,9 +21,12 @@ import { startEntraStandIn, type EntraStandIn, type EntraStandInOptions } from '
 import { graphOf, type EntraDirectory } from './data/graph.js';
 import { RunControl, type QueuedRun, type RunPlan, type RunResult } from './data/runControl.js';
 import { minimumRequests, type MinimumRequests } from './minimum.js';
+import { findRepo, pushEvent, type GitPushEvent } from './data/gitHistory.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
 export type { EntraDirectory, QueuedRun, RunPlan, RunResult };
+export type { GitPushEvent };
+export { ZERO_ID } from './data/gitHistory.js';
 export type { HookService, HookStore, StoredSubscription } from './routes/hooks.js';
 export { AdoDataset } from './data/dataset.js';
 export type { AdoCounts } from './data/dataset.js';
@@ -76,9 +79,35 @@ export interface AdoSimulator {
    * with which result; 0 reads: only on command), or `complete` ends one now. `queued` lists them with their request.
    */
   runs: { setPlan(plan: Partial<RunPlan>): void; complete(runId: number, result?: RunResult): void; readonly queued: readonly QueuedRun[] };
+  /**
+   * Repository contents with history. Every non-empty repository starts with one commit, its generated files plus
+   * those of the `repoFiles` option, at the commit id the data always had (its `headCommit`).
+   * `repo` is an id, `<project>/<name>`, or a name no other repository of the organization has; `org` defaults to the
+   * first organization. Empty repositories (no branch) cannot be committed to.
+   */
+  git: AdoGit;
   /** An organization's Entra groups and users by object id, for the Microsoft Graph stand-in (changes show in Azure DevOps at once). */
   entraDirectory(org?: string): EntraDirectory;
   close(): Promise<void>;
+}
+
+export interface AdoGit {
+  /**
+   * A new commit on `branch` (short or full name; default: the repository's default branch) whose files are the
+   * branch's files plus `changes` (path → new content; null deletes the file, which must exist). A branch that does
+   * not exist is created from the default branch's head, and its push says so (`oldObjectId` all zeros). Reads,
+   * listings, refs and commit diffs show the commit at once. Returns the ref update and the `git.push` service-hook
+   * event of the push (deliver it to the worker yourself).
+   */
+  commit(
+    repo: string,
+    changes: Record<string, string | null>,
+    o?: { branch?: string; org?: string; comment?: string },
+  ): { branch: string; oldObjectId: string; newObjectId: string; event: GitPushEvent };
+  /** The head commit of a branch (default: the default branch); throws when there is no such branch. */
+  head(repo: string, branch?: string, org?: string): string;
+  /** The files (path → content) at a commit or branch (default: the default branch's head). */
+  files(repo: string, version?: { branch?: string; commit?: string; org?: string }): Record<string, string>;
 }
 
 export async function startAdoSimulator(
@@ -92,6 +121,16 @@ export async function startAdoSimulator(
     scale: options.scale,
     referenceDate: options.referenceDate,
   });
+  const orgData = (org?: string) => {
+    const o = dataset.org(org ?? (options.organizations[0] as string));
+    if (!o) throw new Error(`ado simulator: unknown organization "${org}"`);
+    return o;
+  };
+  for (const [key, files] of Object.entries(options.repoFiles)) {
+    const colon = key.indexOf(':');
+    const o = orgData(colon > 0 ? key.slice(0, colon) : undefined);
+    o.repos.seedFiles(findRepo(o, colon > 0 ? key.slice(colon + 1) : key), files);
+  }
   const state = new SimulatorState(options.faults);
   const app = fastify({
     logger: false,
@@ -147,6 +186,32 @@ export async function startAdoSimulator(
     },
     entra,
     runs: { setPlan: (plan) => runs.setPlan(plan), complete: (runId, result) => runs.complete(runId, result), queued: runs.queued },
+    git: {
+      commit: (repo, changes, o = {}) => {
+        const org = orgData(o.org);
+        const r = findRepo(org, repo);
+        const push = org.repos.commit(r, changes, { branch: o.branch, comment: o.comment });
+        const pusher = org.identities.at(org.repos.record(r).index + push.commit.id.charCodeAt(0));
+        return { branch: push.branch, oldObjectId: push.oldObjectId, newObjectId: push.newObjectId, event: pushEvent(org, r, push, pusher) };
+      },
+      head: (repo, branch, org) => {
+        const o = orgData(org);
+        const r = findRepo(o, repo);
+        const rec = o.repos.record(r);
+        const name = branch ?? rec.defaultBranch;
+        const head = name === undefined ? undefined : o.repos.history(r)?.branch(name)?.objectId;
+        if (head === undefined) throw new Error(`ado simulator: repository "${rec.name}" has no branch "${name ?? '(default)'}"`);
+        return head;
+      },
+      files: (repo, version = {}) => {
+        const o = orgData(version.org);
+        const r = findRepo(o, repo);
+        const commitId =
+          version.commit !== undefined ? o.repos.resolveVersion(r, 'commit', version.commit) : version.branch !== undefined ? o.repos.resolveVersion(r, 'branch', version.branch) : o.repos.record(r).headCommit;
+        if (commitId === undefined && !o.repos.record(r).isEmpty) throw new Error(`ado simulator: repository "${repo}" has no version ${version.commit ?? version.branch}`);
+        return Object.fromEntries([...o.repos.tree(r, commitId).values()].map((f) => [f.path, f.content]));
+      },
+    },
     entraDirectory: (org) => {
       const o = dataset.org(org ?? (options.organizations[0] as string));
       if (!o) throw new Error(`ado simulator: unknown organization "${org}"`);

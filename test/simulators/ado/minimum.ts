@@ -125,7 +125,7 @@ export function minimumRequests(org: OrgData, pageLimit: (family: string) => num
         for (let r = 0; r < org.repos.count; r++) {
           const rec = org.repos.record(r);
           if (rec.isDisabled || rec.defaultBranch === undefined) continue;
-          const n = rec.isEmpty ? 0 : extras.branchesPerRepo;
+          const n = rec.isEmpty ? 0 : extras.branches(r).length;
           requests += continuation(n, pageLimit('refs'));
           branches += n;
         }

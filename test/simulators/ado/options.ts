@@ -72,6 +72,13 @@ export interface AdoSimulatorOptions {
   pageLimits?: Partial<Record<string, number>>;
   /** The fixed "now" of the generated data (ISO string or Date). Default 2025-06-02T12:00:00Z. */
   referenceDate?: string | Date;
+  /**
+   * Files added to repositories' base commit (the state before any `sim.git.commit`): repository → path → content.
+   * The key names a repository of the first organization by id, `<project>/<name>`, or name (when no other repository
+   * of the organization has it); prefix `<org>:` for another organization (`"globex:Contoso/web"`). A seeded path
+   * replaces a generated file. Empty repositories (no branch) cannot be seeded.
+   */
+  repoFiles?: Record<string, Record<string, string>>;
   /** Default 127.0.0.1. */
   host?: string;
   /** Default 0 (ephemeral). */
@@ -87,6 +94,7 @@ export interface ResolvedOptions {
   faults: AdoFaults;
   pageLimits: Record<string, number>;
   referenceDate: string | Date;
+  repoFiles: Record<string, Record<string, string>>;
   host: string;
   port: number;
 }
@@ -123,6 +131,7 @@ export function resolveOptions(opts: AdoSimulatorOptions = {}): ResolvedOptions 
     faults: mergeFaults(opts.faults),
     pageLimits,
     referenceDate: opts.referenceDate ?? DEFAULT_REFERENCE_DATE,
+    repoFiles: { ...opts.repoFiles },
     host: opts.host ?? '127.0.0.1',
     port: opts.port ?? 0,
   };

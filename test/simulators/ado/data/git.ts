@@ -2,7 +2,8 @@ import { Stream, rngFor } from '../random.js';
 import type { OrgContext } from './context.js';
 import type { ProjectsArea } from './core.js';
 import type { IdentitiesArea } from './identities.js';
-import { extraFiles } from './gitRefs.js';
+import { extraFiles, generatedBranches } from './gitRefs.js';
+import { blobObjectId, EMPTY_TREE_ID, filePath, RepoHistory, subtreeHash, type PushResult, type Tree } from './gitHistory.js';
 import type { GitItem, GitRepository, GitRepositoryRef } from './types.js';
 import { REPO_NAMES, SENTENCES } from './words.js';
 
@@ -20,7 +21,7 @@ export interface RepoRecord {
   isEmpty: boolean;
   hasReadme: boolean;
   hasCodeowners: boolean;
-  /** Head of the default branch; absent when empty. */
+  /** Head of the default branch (moves with `sim.git.commit`); absent when empty. */
   headCommit?: string;
 }
 
@@ -48,6 +49,9 @@ export class RepositoriesArea {
   readonly #identities: IdentitiesArea;
   readonly #records: Array<RepoRecord | undefined>;
   #byId: Map<string, number> | undefined;
+  /** Files seeded into the base commit (option `repoFiles`), by repository index. */
+  readonly #seeds = new Map<number, Map<string, string>>();
+  readonly #histories = new Map<number, RepoHistory>();
 
   constructor(ctx: OrgContext, projects: ProjectsArea, identities: IdentitiesArea) {
     this.#ctx = ctx;
@@ -143,19 +147,98 @@ export class RepositoriesArea {
     return { id: rec.id, name: rec.name, url: `${this.#ctx.orgUrl()}/${project.id}/_apis/git/repositories/${rec.id}`, project };
   }
 
-  /** Files at the head of the default branch (all at the root). Empty repositories have none. */
+  /** Files at the head of the default branch. Empty repositories have none. */
   files(index: number): RepoFile[] {
+    return [...this.tree(index).values()];
+  }
+
+  /** A file at a commit (default: the head of the default branch). */
+  file(index: number, path: string, commitId?: string): RepoFile | undefined {
+    const normalised = path.startsWith('/') ? path : `/${path}`;
+    return this.tree(index, commitId).get(normalised);
+  }
+
+  /**
+   * The files of the base commit: README.md, CODEOWNERS and the nested extras as generated, then the seeded files
+   * (a seeded path replaces the generated file in place).
+   */
+  baseFiles(index: number): RepoFile[] {
     const rec = this.record(index);
     const out: RepoFile[] = [];
     if (rec.hasReadme) out.push({ path: '/README.md', content: this.#readme(rec), objectId: this.#objectId(rec, 0) });
     if (rec.hasCodeowners) out.push({ path: '/CODEOWNERS', content: this.#codeowners(rec), objectId: this.#objectId(rec, 1) });
     out.push(...extraFiles(this.#ctx.seed, this.#ctx.key, rec));
+    for (const [path, content] of this.#seeds.get(index) ?? []) {
+      const file = { path, content, objectId: blobObjectId(content) };
+      const at = out.findIndex((f) => f.path === path);
+      if (at >= 0) out[at] = file;
+      else out.push(file);
+    }
     return out;
   }
 
-  file(index: number, path: string): RepoFile | undefined {
-    const normalised = path.startsWith('/') ? path : `/${path}`;
-    return this.files(index).find((f) => f.path === normalised);
+  /** Adds files to a repository's base commit; only before anything read the repository's files. */
+  seedFiles(index: number, files: Record<string, string>): void {
+    const rec = this.record(index);
+    if (rec.isEmpty) throw new Error(`ado simulator: repository "${rec.name}" is empty (no branch, no commit); seed a non-empty one`);
+    if (this.#histories.has(index)) throw new Error(`ado simulator: repository "${rec.name}" was read before its files were seeded`);
+    const seeds = this.#seeds.get(index) ?? new Map<string, string>();
+    for (const [path, content] of Object.entries(files)) seeds.set(filePath(path), content);
+    this.#seeds.set(index, seeds);
+  }
+
+  /** The repository's commits and branch heads; undefined for an empty repository. */
+  history(index: number): RepoHistory | undefined {
+    let h = this.#histories.get(index);
+    if (h) return h;
+    const rec = this.record(index);
+    if (rec.isEmpty || rec.headCommit === undefined) return undefined;
+    const baseId = rec.headCommit;
+    let generated: ReturnType<typeof generatedBranches> | undefined;
+    const tree = new Map(this.baseFiles(index).map((f) => [f.path, f] as const));
+    h = new RepoHistory(baseId, tree, () => (generated ??= generatedBranches(this.#ctx, this.#identities, { ...rec, headCommit: baseId })));
+    this.#histories.set(index, h);
+    return h;
+  }
+
+  /** The files of a commit (default: the head of the default branch); none when the commit is unknown or the repository empty. */
+  tree(index: number, commitId?: string): Tree {
+    const h = this.history(index);
+    if (!h) return new Map();
+    const id = commitId ?? this.record(index).headCommit ?? h.base.id;
+    return h.commit(id)?.tree ?? new Map();
+  }
+
+  /**
+   * The commit an items request names: absent version = the default branch's head; `branch` = any branch's head;
+   * `commit` = any commit of the repository; tags do not exist. Undefined when it resolves to nothing.
+   */
+  resolveVersion(index: number, versionType: string, version: string | undefined): string | undefined {
+    const rec = this.record(index);
+    const h = this.history(index);
+    if (!h) return undefined;
+    if (version === undefined || version === '') return rec.headCommit;
+    switch (versionType.toLowerCase()) {
+      case 'branch':
+        return h.branch(version)?.objectId;
+      case 'commit':
+        return h.commit(version)?.id;
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * A commit on `branch` (short or full name; default: the default branch) with `changes` (path → content, null
+   * deletes); a missing branch is created from the default branch's head.
+   */
+  commit(index: number, changes: Record<string, string | null>, o: { branch?: string; comment?: string; date?: string } = {}): PushResult {
+    const rec = this.record(index);
+    const h = this.history(index);
+    if (!h || !rec.defaultBranch || !rec.headCommit) throw new Error(`ado simulator: repository "${rec.name}" is empty (no branch to commit to)`);
+    const result = h.apply(o.branch ?? rec.defaultBranch, rec.headCommit, changes, o.comment, o.date ?? new Date().toISOString());
+    if (result.branch.toLowerCase() === rec.defaultBranch.toLowerCase()) rec.headCommit = result.newObjectId;
+    return result;
   }
 
   itemUrl(index: number, path: string): string {
@@ -165,12 +248,13 @@ export class RepositoriesArea {
     return `${this.#ctx.orgUrl()}/${project.id}/_apis/git/repositories/${rec.id}/items${encoded}?versionType=Branch&versionOptions=None`;
   }
 
-  blobItem(index: number, file: RepoFile, includeContent: boolean, includeContentMetadata: boolean): GitItem {
+  /** A file as the items API serves it, listed at `commitId` (default: the head of the default branch). */
+  blobItem(index: number, file: RepoFile, includeContent: boolean, includeContentMetadata: boolean, commitId?: string): GitItem {
     const rec = this.record(index);
     const item: GitItem = {
       objectId: file.objectId,
       gitObjectType: 'blob',
-      commitId: rec.headCommit ?? '',
+      commitId: commitId ?? rec.headCommit ?? '',
       path: file.path,
       url: this.itemUrl(index, file.path),
     };
@@ -190,12 +274,18 @@ export class RepositoriesArea {
     return item;
   }
 
-  rootItem(index: number): GitItem {
+  /** The root folder at `commitId` (default: the head of the default branch); the generated objectId while its files are the base ones. */
+  rootItem(index: number, commitId?: string): GitItem {
     const rec = this.record(index);
+    const at = commitId ?? rec.headCommit ?? '';
+    const h = this.history(index);
+    const tree = this.tree(index, at);
+    const own = subtreeHash(tree, '/');
+    const unchanged = !h || tree === h.base.tree || own === subtreeHash(h.base.tree, '/');
     return {
-      objectId: rngFor(this.#ctx.seed, this.#ctx.key, Stream.file, rec.index, 0xffff).sha(),
+      objectId: unchanged ? rngFor(this.#ctx.seed, this.#ctx.key, Stream.file, rec.index, 0xffff).sha() : (own ?? EMPTY_TREE_ID),
       gitObjectType: 'tree',
-      commitId: rec.headCommit ?? '',
+      commitId: at,
       path: '/',
       isFolder: true,
       url: this.itemUrl(index, '/'),

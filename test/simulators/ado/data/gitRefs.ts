@@ -4,7 +4,10 @@
  * policy/configurations-list.json, git/items-folder-onelevel.json and git/itemsbatch.json.
  */
 import { adoDate, DAY_MS, rngFor } from '../random.js';
+import type { OrgContext } from './context.js';
 import type { OrgData } from './dataset.js';
+import { foldersOf, subtreeHash, type GeneratedBranch } from './gitHistory.js';
+import type { IdentitiesArea } from './identities.js';
 import type { RepoFile, RepoRecord } from './git.js';
 import type { GitItem, IdentityRef } from './types.js';
 
@@ -93,6 +96,26 @@ export function extraFiles(seed: number, key: number, rec: RepoRecord): RepoFile
   return files.map(([path, content], i) => ({ path, content, objectId: rngFor(seed, key, STREAM_TREE, rec.index, i).sha() }));
 }
 
+/**
+ * The branches a non-empty repository is generated with (default branch at the base commit, the others at commits of
+ * their own whose files are the base ones), sorted by name.
+ */
+export function generatedBranches(ctx: OrgContext, identities: IdentitiesArea, rec: RepoRecord): GeneratedBranch[] {
+  if (rec.isEmpty || !rec.defaultBranch) return [];
+  const names = new Set<string>([rec.defaultBranch]);
+  const rng = rngFor(ctx.seed, ctx.key, STREAM_BRANCH, rec.index);
+  const perRepo = ctx.scale.branchesPerRepo ?? DEFAULT_BRANCHES_PER_REPO;
+  for (let n = 1; names.size < perRepo; n++) {
+    const kind = n % 3 === 0 ? 'release' : n % 3 === 1 ? 'feature' : 'users';
+    const word = BRANCH_WORDS[(rec.index + n) % BRANCH_WORDS.length] as string;
+    names.add(kind === 'release' ? `refs/heads/release/1.${n}` : kind === 'users' ? `refs/heads/users/${identities.alias(n)}/${word}-${n}` : `refs/heads/feature/${word}-${n}`);
+  }
+  return [...names].sort().map((name) => {
+    const creator = identities.at(rng.int(0, 1000));
+    return { name, objectId: name === rec.defaultBranch && rec.headCommit ? rec.headCommit : rng.sha(), creator };
+  });
+}
+
 export class GitExtras {
   readonly #org: OrgData;
   readonly #policies = new Map<number, PolicyConfiguration[]>();
@@ -105,28 +128,21 @@ export class GitExtras {
     return this.#org.ctx.scale.branchesPerRepo ?? DEFAULT_BRANCHES_PER_REPO;
   }
 
-  /** Branches of a repository, sorted by name as the service returns them; none for an empty repository. */
+  /**
+   * Branches of a repository, sorted by name as the service returns them; none for an empty repository. Heads follow
+   * the commits made with `sim.git.commit` (data/gitHistory.ts), and branches those commits created are listed too.
+   */
   branches(repoIndex: number): GitRef[] {
     const { ctx, repos, identities, projects } = this.#org;
     const rec = repos.record(repoIndex);
-    if (rec.isEmpty || !rec.defaultBranch) return [];
+    const history = repos.history(repoIndex);
+    if (rec.isEmpty || !rec.defaultBranch || !history) return [];
     const project = projects.record(rec.projectIndex);
-    const names = new Set<string>([rec.defaultBranch]);
-    const rng = rngFor(ctx.seed, ctx.key, STREAM_BRANCH, repoIndex);
-    for (let n = 1; names.size < this.branchesPerRepo; n++) {
-      const kind = n % 3 === 0 ? 'release' : n % 3 === 1 ? 'feature' : 'users';
-      const word = BRANCH_WORDS[(repoIndex + n) % BRANCH_WORDS.length] as string;
-      names.add(kind === 'release' ? `refs/heads/release/1.${n}` : kind === 'users' ? `refs/heads/users/${identities.alias(n)}/${word}-${n}` : `refs/heads/feature/${word}-${n}`);
-    }
-    return [...names].sort().map((name) => {
-      const creator = identities.at(rng.int(0, 1000));
-      return {
-        name,
-        objectId: name === rec.defaultBranch && rec.headCommit ? rec.headCommit : rng.sha(),
-        creator,
-        url: `${ctx.orgUrl()}/${project.id}/_apis/git/repositories/${rec.id}/refs?filter=${encodeURIComponent(name.replace(/^refs\//, ''))}`,
-      };
-    });
+    const refs = history.generated.map((g) => ({ name: g.name, objectId: history.branch(g.name)?.objectId ?? g.objectId, creator: g.creator }));
+    for (const b of history.createdBranches) refs.push({ name: b.name, objectId: b.objectId, creator: identities.at(hashPath(b.name)) });
+    return refs
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((b) => ({ ...b, url: `${ctx.orgUrl()}/${project.id}/_apis/git/repositories/${rec.id}/refs?filter=${encodeURIComponent(b.name.replace(/^refs\//, ''))}` }));
   }
 
   /**
@@ -178,24 +194,28 @@ export class GitExtras {
     return list;
   }
 
-  /** Folder paths implied by a repository's files (root excluded), sorted. */
-  folders(repoIndex: number): string[] {
-    const out = new Set<string>();
-    for (const f of this.#org.repos.files(repoIndex)) {
-      const parts = f.path.split('/').filter(Boolean);
-      for (let i = 1; i < parts.length; i++) out.add(`/${parts.slice(0, i).join('/')}`);
-    }
-    return [...out].sort();
+  /** Folder paths implied by a repository's files at a commit (default: the default branch's head; root excluded), sorted. */
+  folders(repoIndex: number, commitId?: string): string[] {
+    return foldersOf(this.#org.repos.tree(repoIndex, commitId));
   }
 
-  folderItem(repoIndex: number, path: string): GitItem {
+  /**
+   * A folder at a commit (default: the default branch's head). Its objectId is the generated one while the folder
+   * holds what it held in the base commit, else a hash of its files.
+   */
+  folderItem(repoIndex: number, path: string, commitId?: string): GitItem {
     const { ctx, repos } = this.#org;
     const rec = repos.record(repoIndex);
-    if (path === '/') return repos.rootItem(repoIndex);
+    if (path === '/') return repos.rootItem(repoIndex, commitId);
+    const at = commitId ?? rec.headCommit ?? '';
+    const tree = repos.tree(repoIndex, at);
+    const history = repos.history(repoIndex);
+    const own = subtreeHash(tree, path);
+    const unchanged = !history || tree === history.base.tree || own === subtreeHash(history.base.tree, path);
     return {
-      objectId: rngFor(ctx.seed, ctx.key, STREAM_TREE, rec.index, 0x10000 + hashPath(path)).sha(),
+      objectId: unchanged || own === undefined ? rngFor(ctx.seed, ctx.key, STREAM_TREE, rec.index, 0x10000 + hashPath(path)).sha() : own,
       gitObjectType: 'tree',
-      commitId: rec.headCommit ?? '',
+      commitId: at,
       path,
       isFolder: true,
       url: repos.itemUrl(repoIndex, path),
@@ -203,26 +223,27 @@ export class GitExtras {
   }
 
   /**
-   * The items listing: the item at `scope` and, for a folder, its children (`oneLevel`) or all descendants (`full`),
-   * folders before files at each level as the service sorts them. Undefined when nothing exists at `scope`.
+   * The items listing at a commit (default: the default branch's head): the item at `scope` and, for a folder, its
+   * children (`oneLevel`) or all descendants (`full`), folders before files at each level as the service sorts them.
+   * Undefined when nothing exists at `scope`.
    */
-  listItems(repoIndex: number, scope: string, recursion: string, includeMeta: boolean): GitItem[] | undefined {
+  listItems(repoIndex: number, scope: string, recursion: string, includeMeta: boolean, commitId?: string): GitItem[] | undefined {
     const { repos } = this.#org;
-    const files = repos.files(repoIndex);
+    const files = [...repos.tree(repoIndex, commitId).values()];
     const file = files.find((f) => f.path === scope);
-    if (file) return [repos.blobItem(repoIndex, file, false, includeMeta)];
-    const folders = this.folders(repoIndex);
+    if (file) return [repos.blobItem(repoIndex, file, false, includeMeta, commitId)];
+    const folders = this.folders(repoIndex, commitId);
     if (scope !== '/' && !folders.includes(scope)) return undefined;
-    const out: GitItem[] = [this.folderItem(repoIndex, scope)];
+    const out: GitItem[] = [this.folderItem(repoIndex, scope, commitId)];
     const level = recursion.toLowerCase();
     if (level === 'none') return out;
     const prefix = scope === '/' ? '/' : `${scope}/`;
     const depth = (p: string) => p.split('/').filter(Boolean).length;
     const scopeDepth = depth(scope);
     const within = (p: string) => p.startsWith(prefix) && (level === 'full' || depth(p) === scopeDepth + 1);
-    for (const f of folders.filter(within)) out.push(this.folderItem(repoIndex, f));
+    for (const f of folders.filter(within)) out.push(this.folderItem(repoIndex, f, commitId));
     for (const f of files.filter((x) => within(x.path)).sort((a, b) => a.path.localeCompare(b.path))) {
-      out.push(repos.blobItem(repoIndex, f, false, includeMeta));
+      out.push(repos.blobItem(repoIndex, f, false, includeMeta, commitId));
     }
     return out;
   }

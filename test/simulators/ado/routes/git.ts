@@ -105,15 +105,9 @@ export function registerGitRoutes(app: FastifyInstance, rc: RouteContext): void 
     const defaultShort = rec.defaultBranch?.replace(/^refs\/heads\//, '');
     const label = `${versionType === 'branch' ? 'Branch' : versionType === 'tag' ? 'Tag' : 'Commit'}: ${version ?? defaultShort ?? ''}`;
     if (rec.isEmpty) throw errors.item(path ?? scopePath ?? '/', rec.name, label);
-    if (version !== undefined && version !== '') {
-      const ok =
-        versionType === 'branch'
-          ? version.replace(/^refs\/heads\//i, '').toLowerCase() === (defaultShort ?? '').toLowerCase()
-          : versionType === 'commit'
-            ? version.toLowerCase() === rec.headCommit
-            : false;
-      if (!ok) throw errors.version(label, rec.name);
-    }
+    // Absent version: the default branch's head; a branch: any branch's head; a commit: any commit of the repository.
+    const commitId = org.repos.resolveVersion(r, versionType, version);
+    if (commitId === undefined) throw errors.version(label, rec.name);
 
     const includeContent = q.bool('includeContent');
     const includeMeta = q.bool('includeContentMetadata');
@@ -121,20 +115,20 @@ export function registerGitRoutes(app: FastifyInstance, rc: RouteContext): void 
     if (path === undefined) {
       // Listing form: scopePath + recursionLevel, answered as {count, value}.
       const scope = normalisePath(scopePath ?? '/');
-      const value: GitItem[] | undefined = gitExtras(org).listItems(r, scope, q.get('recursionLevel') ?? 'none', includeMeta);
+      const value: GitItem[] | undefined = gitExtras(org).listItems(r, scope, q.get('recursionLevel') ?? 'none', includeMeta, commitId);
       if (!value) throw errors.item(scope, rec.name, label);
-      const file = org.repos.file(r, scope);
-      if (file && includeContent) value[0] = org.repos.blobItem(r, file, true, includeMeta);
+      const file = org.repos.file(r, scope, commitId);
+      if (file && includeContent) value[0] = org.repos.blobItem(r, file, true, includeMeta, commitId);
       return sendJson(reply, 200, { count: value.length, value });
     }
 
     const target = normalisePath(path);
-    if (target === '/') return sendJson(reply, 200, org.repos.rootItem(r));
-    const file = org.repos.file(r, target);
+    if (target === '/') return sendJson(reply, 200, org.repos.rootItem(r, commitId));
+    const file = org.repos.file(r, target, commitId);
     if (!file) throw errors.item(target, rec.name, label);
     const accept = String(req.headers.accept ?? '').toLowerCase();
     const wantsJson = accept.includes('application/json') || includeContent || (q.get('$format') ?? '').toLowerCase() === 'json';
-    if (wantsJson) return sendJson(reply, 200, org.repos.blobItem(r, file, includeContent, includeMeta));
+    if (wantsJson) return sendJson(reply, 200, org.repos.blobItem(r, file, includeContent, includeMeta, commitId));
     return reply.code(200).header('content-type', 'text/plain; charset=utf-8').send(file.content);
   };
   app.get('/:org/:project/_apis/git/repositories/:repo/items', getItems);

@@ -31,16 +31,54 @@ export function registerGitExtraRoutes(app: FastifyInstance, rc: RouteContext): 
   };
   app.get('/:org/:project/_apis/git/repositories/:repo/refs', listRefs);
 
-  // ---- commit diff: the generated repositories have one commit, so every diff is empty; tests add changes with
-  // patchResponses (the route exists so the request shape is checked) ----
+  // ---- commit diff: between two commits of the repository's history (data/gitHistory.ts), files only; versions the
+  // simulator does not know give an empty diff (tests add changes to it with patchResponses) ----
   const commitDiffs = async (req: FastifyRequest, reply: FastifyReply) => {
     const org = orgOf(req);
     const q = queryOf(req);
-    repoIndex(org, req.params as Params);
+    const r = repoIndex(org, req.params as Params);
     const base = q.get('baseVersion');
     const target = q.get('targetVersion');
     if (!base || !target) throw errors.badRequest('baseVersion and targetVersion are required.');
-    return sendJson(reply, 200, { allChangesIncluded: true, changeCounts: {}, changes: [], commonCommit: base, baseCommit: base, targetCommit: target, aheadCount: 0, behindCount: 0 });
+    const empty = { allChangesIncluded: true, changeCounts: {}, changes: [], commonCommit: base, baseCommit: base, targetCommit: target, aheadCount: 0, behindCount: 0 };
+    const history = org.repos.history(r);
+    const baseId = org.repos.resolveVersion(r, q.get('baseVersionType') ?? 'branch', base);
+    const targetId = org.repos.resolveVersion(r, q.get('targetVersionType') ?? 'branch', target);
+    if (!history || baseId === undefined || targetId === undefined) return sendJson(reply, 200, empty);
+    const baseChain = history.ancestry(baseId);
+    const targetChain = history.ancestry(targetId);
+    const common = targetChain.find((c) => baseChain.includes(c)) ?? baseId;
+    const from = (q.get('diffCommonCommit') ?? 'true').toLowerCase() === 'false' ? baseId : common;
+    const before = org.repos.tree(r, from);
+    const after = org.repos.tree(r, targetId);
+    const all: Array<{ item: GitItem; changeType: 'add' | 'edit' | 'delete' }> = [];
+    for (const path of new Set([...before.keys(), ...after.keys()].sort())) {
+      const a = before.get(path);
+      const b = after.get(path);
+      if (a && b && a.objectId === b.objectId) continue;
+      const file = (b ?? a)!;
+      const item: GitItem = { objectId: file.objectId, gitObjectType: 'blob', commitId: targetId, path, url: org.repos.itemUrl(r, path) };
+      if (a && b) (item as GitItem & { originalObjectId?: string }).originalObjectId = a.objectId;
+      all.push({ item, changeType: !a ? 'add' : !b ? 'delete' : 'edit' });
+    }
+    const changeCounts: Record<string, number> = {};
+    for (const c of all) {
+      const key = c.changeType === 'add' ? 'Add' : c.changeType === 'edit' ? 'Edit' : 'Delete';
+      changeCounts[key] = (changeCounts[key] ?? 0) + 1;
+    }
+    const skip = q.int('$skip') ?? 0;
+    const top = q.int('$top') ?? 100;
+    const changes = all.slice(skip, skip + top);
+    return sendJson(reply, 200, {
+      allChangesIncluded: skip + changes.length >= all.length,
+      changeCounts,
+      changes,
+      commonCommit: common,
+      baseCommit: baseId,
+      targetCommit: targetId,
+      aheadCount: Math.max(0, targetChain.indexOf(common)),
+      behindCount: Math.max(0, baseChain.indexOf(common)),
+    });
   };
   app.get('/:org/:project/_apis/git/repositories/:repo/diffs/commits', commitDiffs);
   app.get('/:org/_apis/git/repositories/:repo/diffs/commits', commitDiffs);
@@ -84,11 +122,9 @@ export function registerGitExtraRoutes(app: FastifyInstance, rc: RouteContext): 
       const version = typeof d.version === 'string' ? d.version : '';
       const label = `${versionType === 'commit' ? 'Commit' : 'Branch'}: ${version || defaultShort}`;
       if (rec.isEmpty) throw errors.item(path, rec.name, label);
-      if (version !== '') {
-        const ok = versionType === 'commit' ? version.toLowerCase() === rec.headCommit : version.replace(/^refs\/heads\//i, '').toLowerCase() === defaultShort.toLowerCase();
-        if (!ok) throw errors.version(label, rec.name);
-      }
-      const items = gitExtras(org).listItems(r, path, String(d.recursionLevel ?? 'none'), includeMeta);
+      const commitId = org.repos.resolveVersion(r, versionType === 'commit' ? 'commit' : 'branch', version);
+      if (commitId === undefined) throw errors.version(label, rec.name);
+      const items = gitExtras(org).listItems(r, path, String(d.recursionLevel ?? 'none'), includeMeta, commitId);
       if (!items) throw errors.item(path, rec.name, label);
       value.push(items);
     }
