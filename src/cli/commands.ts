@@ -63,9 +63,16 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'validate',
-    synopsis: '[--config FILE]',
-    summary: 'check a port-app-config: YAML, schema, kinds, selector options, jq expressions',
-    flags: {},
+    synopsis: '[--config FILE] | --spec FILE',
+    summary: 'check a port-app-config: YAML, schema, kinds, selector options, jq expressions; or a GitOps port.yml (--spec)',
+    flags: {
+      spec: {
+        type: 'string',
+        value: 'FILE',
+        description:
+          "check this GitOps spec file (port.yml) instead, offline: prints its entities, or FILE:LINE per problem (exit 2); its file:// references are read from the disk, with FILE's folder taken as the repository root",
+      },
+    },
     settings: { topics: ['logging'], flags: ['config'] },
   },
   {

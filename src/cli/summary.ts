@@ -1,5 +1,8 @@
 import type { ResourceSummary } from '../sync/resync.js';
 
+/** Notes and incomplete parts printed per resource; the rest is in the log. */
+const MAX_LINES = 20;
+
 /** An organization that failed as a whole (no resource ran to its end), as fullResync's organizationFailure reports it. */
 const wholeOrganization = (r: ResourceSummary) => r.index < 0;
 
@@ -32,6 +35,10 @@ export function formatSummary(all: ResourceSummary[], sinkName: string): string 
   const out = [line(header), ...body.map(line)];
   for (const r of rows) {
     if (r.error) out.push(`resources[${r.index}] ${r.kind} (${r.organization}) failed: ${r.error}`);
+    for (const n of (r.notes ?? []).slice(0, MAX_LINES)) out.push(`resources[${r.index}] ${r.kind}: ${n}`);
+    for (const reason of r.incomplete.slice(0, MAX_LINES)) out.push(`resources[${r.index}] ${r.kind} (${r.organization}) incomplete: ${reason}`);
+    const more = Math.max(0, (r.notes?.length ?? 0) - MAX_LINES) + Math.max(0, r.incomplete.length - MAX_LINES);
+    if (more > 0) out.push(`resources[${r.index}] ${r.kind}: … and ${more} more lines (see the log)`);
     for (const m of r.misconfigured) {
       out.push(`resources[${r.index}] ${r.kind}: field ${m.field} (${m.expr}) failed ${m.count}x, first error: ${m.firstError}`);
     }

@@ -73,7 +73,7 @@ const fileSchema = {
     createMissingRelatedEntities: { type: 'boolean', default: true },
     enableMergeEntity: { type: 'boolean', default: true },
     entityDeletionThreshold: { type: 'number', minimum: 0, maximum: 1, default: 0.9 },
-    // Ocean's legacy GitOps keys are accepted so existing configs load; they have no effect here.
+    // Ocean's GitOps keys: with specPath, a `gitops` resource reading those spec files is added (gitopsResource).
     specPath: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
     useDefaultBranch: { type: ['boolean', 'null'] },
     branch: { type: 'string' },
@@ -208,7 +208,26 @@ export function parseAppConfig(text: string, file: string): LoadedAppConfig {
     });
   }
   if (issues.length > 0) throw new ConfigError(dedupe(issues));
-  return { file, config: data as PortAppConfig, positions };
+  const config = data as PortAppConfig;
+  const gitops = gitopsResource(config);
+  if (gitops) {
+    selectorValidator('gitops')(gitops.selector);
+    config.resources.push(gitops);
+  }
+  return { file, config, positions };
+}
+
+/**
+ * Ocean's top-level GitOps keys as a resource: `specPath` (given explicitly: reading every repository is not free),
+ * `branch` and `useDefaultBranch` become a `gitops` resource whose entities are written as declared. A config that
+ * has its own `gitops` resource keeps it alone.
+ */
+function gitopsResource(config: PortAppConfig): ResourceConfig | undefined {
+  if (config.specPath === undefined || config.resources.some((r) => r.kind === 'gitops')) return undefined;
+  const selector: ResourceConfig['selector'] = { query: 'true', specPath: config.specPath };
+  if (config.branch !== undefined) selector.branch = config.branch;
+  if (config.useDefaultBranch !== undefined && config.useDefaultBranch !== null) selector.useDefaultBranch = config.useDefaultBranch;
+  return { kind: 'gitops', selector, port: { entity: { mappings: { identifier: '.identifier', blueprint: '.blueprint', properties: {}, relations: {} } }, itemsToParseName: 'item', itemsToParseTopLevelTransform: true } };
 }
 
 function selectorIssue(err: ErrorObject, file: string, positions: PositionNode | undefined, index: number, kind: string): ConfigIssue {

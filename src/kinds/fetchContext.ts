@@ -14,6 +14,8 @@ export interface FetchContextOptions {
   cache?: RunCache;
   /** Default: a warning in `log`. */
   markIncomplete?: (reason: string) => void;
+  /** Lines for the run's summary; default: info in `log`. */
+  note?: (line: string) => void;
 }
 
 /** The context a kind fetches in: the one place a FetchContext is put together (sync, live events, hooks, bench, tests). */
@@ -26,5 +28,6 @@ export function createFetchContext(o: FetchContextOptions): FetchContext {
     cache: o.cache ?? new RunCache(),
     pageSize: o.pageSize,
     markIncomplete: o.markIncomplete ?? ((reason) => log.warn({ reason }, 'part of the data could not be fetched')),
+    note: o.note ?? ((line) => log.info(line)),
   };
 }

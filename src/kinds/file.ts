@@ -3,7 +3,7 @@ import { AdoNotFoundError, IncompleteListingError } from '../ado/errors.js';
 import { getList, postList } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
-import { globBase, globToRegExp, hasGlob, trimPath } from './shared/globs.js';
+import { globBase, globToRegExp, hasGlob, PATHS_SCHEMA, trimPath } from './shared/globs.js';
 import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
 import { field, getIfExists, missing, nothing } from './shared/events.js';
@@ -21,10 +21,7 @@ const selectorSchema = {
       additionalProperties: false,
       properties: {
         path: {
-          oneOf: [
-            { type: 'string', minLength: 1 },
-            { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
-          ],
+          ...PATHS_SCHEMA,
           description: 'Repository-relative paths or globs (* and ? within a segment, ** across segments)',
         },
         repos: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'Repository names; default all' },

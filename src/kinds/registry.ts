@@ -2,6 +2,7 @@ import type { Organization } from '../ado/orgUrl.js';
 import { branchKind } from './branch.js';
 import { fileKind } from './file.js';
 import { folderKind } from './folder.js';
+import { gitopsKind } from './gitops.js';
 import { wikiKind } from './wiki.js';
 import { advancedSecurityAlertKind } from './advancedSecurityAlert.js';
 import { projectKind } from './project.js';
@@ -33,7 +34,7 @@ import { areaPathKind } from './areaPath.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 /** Every kind the worker knows, in the order they are documented. */
-export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, wikiKind, advancedSecurityAlertKind, workItemKind, teamKind, memberKind, pipelineKind, buildKind, pipelineRunKind, pipelineStageKind, environmentKind, pipelineDeploymentKind, releaseKind, releaseDefinitionKind, releaseDeploymentKind, testRunKind, userKind, groupKind, groupMemberKind, servicePrincipalKind, userEntitlementKind, boardKind, columnKind, iterationKind, areaPathKind] as unknown as KindDefinition<never>[];
+export const KINDS: ReadonlyArray<KindDefinition<never>> = [projectKind, repositoryKind, repositoryPolicyKind, branchKind, pullRequestKind, fileKind, folderKind, gitopsKind, wikiKind, advancedSecurityAlertKind, workItemKind, teamKind, memberKind, pipelineKind, buildKind, pipelineRunKind, pipelineStageKind, environmentKind, pipelineDeploymentKind, releaseKind, releaseDefinitionKind, releaseDeploymentKind, testRunKind, userKind, groupKind, groupMemberKind, servicePrincipalKind, userEntitlementKind, boardKind, columnKind, iterationKind, areaPathKind] as unknown as KindDefinition<never>[];
 
 const byName = new Map(KINDS.map((k) => [k.kind, k as unknown as KindDefinition]));
 

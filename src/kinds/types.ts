@@ -38,6 +38,8 @@ export interface FetchContext {
    * failed). The run then counts as incomplete: no stale deletion.
    */
   markIncomplete(reason: string): void;
+  /** A line for the run's summary under this resource (what a kind read, e.g. each repository's spec files). */
+  note?(line: string): void;
 }
 
 /**
@@ -59,6 +61,11 @@ export interface KindDefinition<S extends Selector = Selector> {
   docs: { endpoints: string; enrichment: string[] };
   /** Kinds the on-premises Server API lacks are skipped there with one warning. */
   serverSupported: boolean;
+  /**
+   * The items are Port entities already (declared by people): title, icon, team, properties and relations a resource
+   * does not map are taken from the item as they are, and left out when the item has none.
+   */
+  itemsAreEntities?: boolean;
   /** Streams pages of raw items, already enriched (`__project`, `__repository`, …). Never collects a whole org. */
   fetch(ctx: FetchContext, selector: S): AsyncIterable<RawItem[]>;
   /** The service-hook events that touch this kind, and how one event becomes the kind's current items. */

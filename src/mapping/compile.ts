@@ -1,5 +1,6 @@
 import type { ResourceConfig, SearchQueryMapping } from '../config/appConfig.js';
 import { rewriteLiteralGsub } from './literalGsub.js';
+import { getKind } from '../kinds/registry.js';
 import { normalizeQuotes } from './quotes.js';
 
 /** One jq expression of a mapping, with where its value goes in the entity. */
@@ -9,6 +10,8 @@ export interface FieldSpec {
   /** Dotted name for reports: `properties.url`. */
   label: string;
   expr: string;
+  /** A null value leaves the field out of the entity (fields taken whole from entity-shaped items). */
+  omitNull?: boolean;
 }
 
 export interface CompiledResource {
@@ -55,6 +58,13 @@ export function compileResource(resource: ResourceConfig): CompiledResource {
   if (m.team !== undefined) addJqOrSearch(['team'], m.team);
   for (const [k, v] of Object.entries(m.properties ?? {})) add(['properties', k], v);
   for (const [k, v] of Object.entries(m.relations ?? {})) addJqOrSearch(['relations', k], v);
+  if (getKind(resource.kind)?.itemsAreEntities) {
+    // What the resource does not map is taken from the item as declared.
+    for (const key of ['title', 'icon', 'team'] as const) if (m[key] === undefined) fields.push({ path: [key], label: key, expr: `.${key}`, omitNull: true });
+    for (const key of ['properties', 'relations'] as const) {
+      if (Object.keys(m[key] ?? {}).length === 0) fields.push({ path: [key], label: key, expr: `(.${key} // {})` });
+    }
+  }
 
   const query = normalizeQuotes(resource.selector.query);
   const defs = [

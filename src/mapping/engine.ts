@@ -105,6 +105,7 @@ export class ResourceMapper {
       let value: unknown = null;
       if (Array.isArray(r)) value = r.length > 0 ? r[0] : null;
       else if (r) this.report.fieldError(field.label, field.expr, r.e);
+      if (value === null && field.omitNull) continue;
       setPath(entity, field, value);
     }
     const e = orderKeys(entity);

@@ -9,6 +9,7 @@ import { OwnedSnapshot, type OwnedLister } from './ownedSnapshot.js';
 import { recordProduced } from './produced.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
+import { getKind } from '../kinds/registry.js';
 import { literalBlueprint } from './resourceOrder.js';
 import type { ProgressBoard } from './progress.js';
 
@@ -171,7 +172,7 @@ export async function finishRun(o: FinishRunOptions): Promise<{ complete: boolea
   if (scoped) o.log.warn({ failed: [...failedOrgs] }, 'some organizations failed: their entities (and any of unknown origin) are kept');
   const origins = o.origins;
   const deletion = await deleteStaleEntities({
-    blueprints: syncedBlueprints(o.config, o.summaries, await o.ledger.blueprints()),
+    blueprints: await sweptBlueprints(o),
     ledger: o.ledger,
     snapshot: o.snapshot,
     catalog: o.catalog,
@@ -186,7 +187,9 @@ export async function finishRun(o: FinishRunOptions): Promise<{ complete: boolea
     complete: reason === undefined || scoped,
     incompleteReason: reason,
     runStartedAt: o.startedAt,
-    deleteDependentEntities: o.config.deleteDependentEntities,
+    // Declared entities are merged as written: a relation a spec file dropped may still be in Port, unseen by the
+    // run, so a cascade could reach an entity the run produced. Referrers then go first, without cascade.
+    deleteDependentEntities: o.config.deleteDependentEntities && !o.config.resources.some((r) => getKind(r.kind)?.itemsAreEntities),
     state: o.state,
     log: o.log,
   });
@@ -213,6 +216,20 @@ function incompleteReason(summaries: ResourceSummary[], flushFailures: number, a
   }
   if (flushFailures > 0) return `${flushFailures} entities could not be written`;
   return undefined;
+}
+
+/**
+ * syncedBlueprints, and when a resource that ran computes its blueprint per item (gitops, a jq expression), every
+ * blueprint in the catalog: the last entity of a blueprint no longer produced must still go.
+ */
+async function sweptBlueprints(o: FinishRunOptions): Promise<string[]> {
+  const synced = syncedBlueprints(o.config, o.summaries, await o.ledger.blueprints());
+  const ran = new Set(o.summaries.filter((s) => s.status !== 'skipped').map((s) => s.index));
+  const computed = o.config.resources.some((r, i) => ran.has(i) && literalBlueprint(r) === undefined);
+  // Only a run of every resource answers for every blueprint: a partial one (--kinds) never sweeps the others'.
+  const everyResource = o.config.resources.every((_, i) => ran.has(i));
+  if (!computed || !everyResource || !o.catalog?.blueprintIdentifiers) return synced;
+  return [...new Set([...synced, ...(await o.catalog.blueprintIdentifiers())])].sort();
 }
 
 /**

@@ -29,6 +29,8 @@ export interface ResourceSummary {
   misconfigured: Array<{ field: string; expr: string; firstError: string; count: number }>;
   /** Parts that could not be fetched; any makes the resource unfit to feed stale deletion. */
   incomplete: string[];
+  /** Lines the kind reported for the summary (FetchContext.note). */
+  notes?: string[];
   error?: string;
   durationMs: number;
 }
@@ -109,6 +111,10 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
     markIncomplete: (reason) => {
       summary.incomplete.push(reason);
       log.warn({ reason }, 'part of the data could not be fetched; this resource will not feed stale deletion');
+    },
+    note: (line) => {
+      (summary.notes ??= []).push(line);
+      log.info(line);
     },
   });
   const mapper = new ResourceMapper(resource, { poolSize: o.poolSize });

@@ -24,6 +24,8 @@ export interface StaleDeletionCatalog {
   describeOwned(blueprint: string, identifiers: string[]): Promise<OwnedEntityRef[]>;
   /** `cascade`: Port also deletes the entities that relate to them (`delete_dependents`). */
   delete(blueprint: string, identifiers: string[], opts: { cascade: boolean }): Promise<{ deleted: string[]; failed: Array<{ identifier: string; error: string }> }>;
+  /** Every blueprint the catalog has (swept when a resource's blueprint is not a literal). */
+  blueprintIdentifiers?(): Promise<string[]>;
 }
 
 /** The run's listing of owned entities (ownedSnapshot.ts). */

@@ -21,6 +21,15 @@ const blueprints = Object.fromEntries(
   }),
 );
 
+/** A team's port.yml on its repository's default branch, for the gitops resource: the repository's tier and Slack channel. */
+function declareRepository(sim: AdoSimulator): void {
+  const repos = sim.dataset.org('acme')!.repos;
+  let i = 0;
+  while (repos.record(i).isEmpty || repos.record(i).isDisabled) i++;
+  const repo = repos.record(i);
+  sim.git.commit(repo.id, { '/port.yml': `identifier: ${repo.id}\nblueprint: azureDevopsRepository\nproperties:\n  tier: Customer Facing\n  slack: https://acme.slack.com/archives/${repo.name}\n` });
+}
+
 describe('dry-run of every kind (mappings/examples/all-kinds.yml)', () => {
   let sim: AdoSimulator;
   let entities: Printed[];
@@ -29,6 +38,7 @@ describe('dry-run of every kind (mappings/examples/all-kinds.yml)', () => {
 
   beforeAll(async () => {
     sim = await startAdoSimulator({ referenceDate: new Date() });
+    declareRepository(sim);
     const r = await runCli(['dry-run', '--config', 'mappings/examples/all-kinds.yml'], {
       env: { ADO_ORGANIZATION_URL: sim.orgUrl(), ADO_PERSONAL_ACCESS_TOKEN: sim.pat, ADO_FLAVOR: 'services', LOG_LEVEL: 'error' },
     });
@@ -102,6 +112,7 @@ describe('a malformed item', () => {
 describe('resync of every kind into a schema-checking catalog', () => {
   it('the bundled blueprints accept every entity the shipped mappings produce', async () => {
     const sim = await startAdoSimulator({ referenceDate: new Date() });
+    declareRepository(sim);
     const port = await startPortSimulator();
     try {
       for (const config of ['mappings/port-app-config.yml', 'mappings/examples/all-kinds.yml']) {

@@ -50,6 +50,11 @@ export class PortCatalog {
     this.#log = options.log ?? silentLogger;
   }
 
+  /** Every blueprint in Port: where a resource's blueprint is computed per item, any of them may hold its entities. */
+  async blueprintIdentifiers(): Promise<string[]> {
+    return (await this.client.listBlueprints()).map((b) => b.identifier);
+  }
+
   /** Whether entities of an adopted Ocean installation count as owned. */
   get adopts(): boolean {
     return this.adoptOceanIdentifier !== undefined;

@@ -6,6 +6,14 @@ export function hasGlob(pattern: string): boolean {
   return /[*?[]/.test(pattern);
 }
 
+/** A selector option holding one repository path or glob, or a list of them. */
+export const PATHS_SCHEMA = {
+  oneOf: [
+    { type: 'string', minLength: 1 },
+    { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+  ],
+} as const;
+
 /** `/a/b/` → `a/b`. */
 export function trimPath(path: string): string {
   return path.replace(/^\/+/, '').replace(/\/+$/, '');
