@@ -141,17 +141,23 @@ describe('GitOps: entities declared in port.yml files', () => {
     await push(broken.event as unknown as ServiceHookEvent);
     expect(entity('service', 'payments')?.title).toBe('Payments');
     sim.git.commit(third.id, { '/port.yml': 'identifier: billing\nblueprint: service\nproperties:\n  readme: file://MISSING.md\n' });
+    // A blueprint Port does not have: Port refuses that entity, which is reported as a failed write.
+    const ordersSpec = sim.git.files(second.id)['/port.yml']!;
+    sim.git.commit(second.id, { '/port.yml': `${ordersSpec}- identifier: ghost\n  blueprint: nosuchblueprint\n` });
 
     const bad = await resync();
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(new RegExp(`${first.name}/port\\.yml:\\d+: .*YAML`));
     expect(bad.stderr).toMatch(new RegExp(`${third.name}/port\\.yml:4: billing: .*MISSING\\.md`));
+    const refused = bad.stderr.split('\n').find((l) => l.includes('"identifier":"ghost"') && l.includes('entity not written'));
+    expect(JSON.parse(refused!)).toMatchObject({ blueprint: 'nosuchblueprint', kind: 'gitops', error: expect.stringContaining('nosuchblueprint') });
     expect(bad.stderr).toMatch(/stale deletion: deleted 0 \(skipped/);
     // Everything stays: the broken repository's entity and the stale one alike.
     expect(ids('service')).toEqual(['inventory', 'orders', 'payments', 'search']);
 
     sim.git.commit(first.id, { '/port.yml': 'identifier: payments\ntitle: Payments\nblueprint: service\n' });
     sim.git.commit(third.id, { '/port.yml': 'identifier: billing\nblueprint: service\n' });
+    sim.git.commit(second.id, { '/port.yml': ordersSpec });
     const good = await resync();
     expect(good.code).toBe(0);
     expect(ids('service')).toEqual(['billing', 'inventory', 'orders', 'payments']);
