@@ -1,7 +1,7 @@
 import type { AdoClient } from '../ado/client.js';
 import { silentLogger, type Logger } from '../observability/log.js';
 import { RunCache } from './shared/runCache.js';
-import type { FetchContext } from './types.js';
+import type { DeclarationClaims, FetchContext } from './types.js';
 
 export interface FetchContextOptions {
   client: AdoClient;
@@ -16,6 +16,7 @@ export interface FetchContextOptions {
   markIncomplete?: (reason: string) => void;
   /** Lines for the run's summary; default: info in `log`. */
   note?: (line: string) => void;
+  claims?: DeclarationClaims;
 }
 
 /** The context a kind fetches in: the one place a FetchContext is put together (sync, live events, hooks, bench, tests). */
@@ -29,5 +30,6 @@ export function createFetchContext(o: FetchContextOptions): FetchContext {
     pageSize: o.pageSize,
     markIncomplete: o.markIncomplete ?? ((reason) => log.warn({ reason }, 'part of the data could not be fetched')),
     note: o.note ?? ((line) => log.info(line)),
+    claims: o.claims,
   };
 }

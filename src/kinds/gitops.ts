@@ -166,6 +166,13 @@ async function readSpecs(ctx: FetchContext, repo: RepositoryRef, start: Version,
   return out;
 }
 
+/** A repository's claim on what it declares: by name, then project, then organization (the resync's order). */
+function claimOf(repo: RepositoryRef, organization: string): string {
+  return [repo.name, repo.project.name, organization].map((s) => String(s).toLowerCase()).join('\u0000');
+}
+
+const entityKey = (e: { blueprint?: unknown; identifier?: unknown }) => `${String(e.blueprint)}/${String(e.identifier)}`;
+
 function toItem(repo: RepositoryRef, branch: string, specs: RepositorySpecs, e: SpecEntry & { specFile: string }): RawItem {
   return { ...e.entity, __repository: repo, __specFile: e.specFile, __line: e.line, __branch: branch, __commitId: specs.commitId };
 }
@@ -186,9 +193,10 @@ async function* fetchGitops(ctx: FetchContext, selector: GitopsSelector): AsyncG
     read.push(r);
   }
   // By name, case-insensitively and without locale rules: the same order on every machine.
-  const order = (r: RepositoryRef) => `${String(r.name).toLowerCase()}\u0000${String(r.project.name).toLowerCase()}`;
+  const order = (r: RepositoryRef) => claimOf(r, ctx.client.org.name);
   read.sort((a, b) => (order(a.repo) < order(b.repo) ? -1 : order(a.repo) > order(b.repo) ? 1 : 0));
   const owner = new Map<string, string>();
+  const claims: Array<[string, string]> = [];
   for (const { repo, branch, specs } of read) {
     if (specs.problems.length > 0) {
       // Nothing of this repository is written, and the run deletes nothing: its entities stay as they were.
@@ -206,11 +214,14 @@ async function* fetchGitops(ctx: FetchContext, selector: GitopsSelector): AsyncG
         continue;
       }
       owner.set(key, `${where}${e.specFile}`);
+      claims.push([key, order(repo)]);
       items.push(toItem(repo, branch, specs, e));
     }
     ctx.note?.(`${where}@${branch}: ${specs.files.join(', ')}: ${items.length} entit${items.length === 1 ? 'y' : 'ies'}`);
     if (items.length > 0) yield items;
   }
+  // The winners, for pushes to judge conflicts by until the next resync.
+  await ctx.claims?.set(claims);
 }
 
 /**
@@ -239,10 +250,36 @@ async function onPush(ctx: FetchContext, event: ServiceHookEvent, selector: Gito
     return none;
   }
   const before = oldCommit && !ZERO_COMMIT.test(oldCommit) ? await readSpecs(ctx, repo, { version: oldCommit, versionType: 'Commit' }, patterns) : undefined;
-  const upsert = now ? now.entries.map((e) => toItem(repo, branch, now, e)) : [];
-  const key = (e: RawItem) => `${String(e.blueprint)}\u0000${String(e.identifier)}`;
-  const kept = new Set(upsert.map(key));
-  const deleted = before ? before.entries.map((e) => toItem(repo, branch, before, e)).filter((e) => !kept.has(key(e))) : [];
+  const declared = now ? now.entries.map((e) => toItem(repo, branch, now, e)) : [];
+  const kept = new Set(declared.map(entityKey));
+  const dropped = before ? before.entries.map((e) => toItem(repo, branch, before, e)).filter((e) => !kept.has(entityKey(e))) : [];
+  return settleClaims(ctx, claimOf(repo, ctx.client.org.name), declared, dropped);
+}
+
+/**
+ * What a push may change, judged by the claims the last resync recorded: an entity an earlier repository declares is
+ * neither written nor deleted from here (the resync's winner stays, instead of the two flapping), and one this
+ * repository dropped while another still declares it stays for that one. The push's own claims are then recorded.
+ */
+async function settleClaims(ctx: FetchContext, mine: string, declared: RawItem[], dropped: RawItem[]): Promise<EventOutcome> {
+  if (!ctx.claims) return { upsert: declared, deleted: dropped };
+  const all = [...declared, ...dropped];
+  const held = await ctx.claims.get(all.map(entityKey));
+  const heldBy = new Map(all.map((e, i) => [entityKey(e), held[i]]));
+  const upsert = declared.filter((e) => {
+    const other = heldBy.get(entityKey(e));
+    if (other === undefined || other === mine || other > mine) return true;
+    ctx.log.warn({ entity: entityKey(e), specFile: e.__specFile }, 'gitops: entity declared in two repositories; the first by repository name keeps it, this push does not change it');
+    return false;
+  });
+  const deleted = dropped.filter((e) => {
+    const other = heldBy.get(entityKey(e));
+    if (other === undefined || other === mine) return true;
+    ctx.log.info({ entity: entityKey(e) }, 'gitops: no longer declared here, but another repository declares it: kept');
+    return false;
+  });
+  await ctx.claims.set(upsert.map((e) => [entityKey(e), mine]));
+  await ctx.claims.forget(deleted.map(entityKey));
   return { upsert, deleted };
 }
 

@@ -40,6 +40,18 @@ export interface FetchContext {
   markIncomplete(reason: string): void;
   /** A line for the run's summary under this resource (what a kind read, e.g. each repository's spec files). */
   note?(line: string): void;
+  /** Who declares each entity, kept across runs (cluster mode: Redis), for kinds whose items people declare in several places. */
+  claims?: DeclarationClaims;
+}
+
+/**
+ * Entity key (`blueprint/identifier`) → the claim of the place that declares it (a string; the lowest one wins a
+ * conflict). A resync records the winners; an event about one place checks them before writing or deleting.
+ */
+export interface DeclarationClaims {
+  get(keys: string[]): Promise<Array<string | undefined>>;
+  set(entries: Array<[key: string, claim: string]>): Promise<void>;
+  forget(keys: string[]): Promise<void>;
 }
 
 /**

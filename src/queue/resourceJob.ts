@@ -62,6 +62,7 @@ async function runResource(ctx: ClusterContext, job: Job<ResourceJobData>): Prom
       poolSize: settings.jqPoolSize,
       pageSize: settings.pageSize,
       resourceIndexes: [d.index],
+      claims: port.claims,
       onWritten: (entities) =>
         recordProduced(entities, d.organization, {
           ledger,

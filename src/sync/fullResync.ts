@@ -10,6 +10,7 @@ import { recordProduced } from './produced.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
 import { getKind } from '../kinds/registry.js';
+import type { DeclarationClaims } from '../kinds/types.js';
 import { literalBlueprint } from './resourceOrder.js';
 import type { ProgressBoard } from './progress.js';
 
@@ -42,6 +43,8 @@ export interface FullResyncOptions {
   maxConcurrentResources?: number;
   /** Running resources register here (the CLI's live progress line). */
   progress?: ProgressBoard;
+  /** Who declares which entity, across runs (GitOps conflicts). */
+  claims?: DeclarationClaims;
 }
 
 /** The catalog side of a resync (PortCatalog): listing and deleting owned entities, relation definitions. */
@@ -98,6 +101,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             maxConcurrentResources: o.maxConcurrentResources,
             signal: o.signal,
             progress: o.progress,
+            claims: o.claims,
             onWritten: (entities) => recordProduced(entities, org.name, { ledger, origins, relationTargets: catalog && ((bp) => catalog.relationTargets(bp)) }),
           });
         } catch (err) {

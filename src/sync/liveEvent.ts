@@ -9,7 +9,7 @@ import { serviceUrl, type AdoService } from '../ado/orgUrl.js';
 import { createFetchContext } from '../kinds/fetchContext.js';
 import { getKind } from '../kinds/registry.js';
 import { RunCache } from '../kinds/shared/runCache.js';
-import type { Selector, ServiceHookEvent } from '../kinds/types.js';
+import type { Selector, ServiceHookEvent, DeclarationClaims } from '../kinds/types.js';
 import type { Logger } from '../observability/log.js';
 import { OutcomeWriter, type OutcomeWriterDeps, type ResourceEventResult } from './outcomeWriter.js';
 import type { OrgTarget } from './resync.js';
@@ -21,6 +21,8 @@ export interface LiveEventDeps extends OutcomeWriterDeps {
   targets: OrgTarget[];
   log: Logger;
   pageSize: number;
+  /** Who declares which entity, as the last resync recorded it (GitOps conflicts). */
+  claims?: DeclarationClaims;
 }
 
 export interface LiveEventResult {
@@ -118,7 +120,7 @@ export class LiveEventHandler {
     for (const { index, resource } of resources) {
       const kind = getKind(resource.kind)!;
       const elog = log.child({ eventId: event.id, eventType: event.eventType, resource: index, kind: kind.kind, org: org.name });
-      const ctx = createFetchContext({ client: target.client, log: elog, signal, cache, pageSize: this.deps.pageSize });
+      const ctx = createFetchContext({ client: target.client, log: elog, signal, cache, pageSize: this.deps.pageSize, claims: this.deps.claims });
       const outcome = await kind.events!.handle(ctx, event, resource.selector as Selector);
       results.push(await this.#writer.write(org, index, resource, outcome, elog));
     }

@@ -1,3 +1,5 @@
+import type { DeclarationClaims } from '../kinds/types.js';
+import { MemoryDeclarationClaims, RedisDeclarationClaims } from './declarationClaims.js';
 import { Redis } from 'ioredis';
 import { PortClient, PortCatalog } from '../catalog/port/index.js';
 import { PortSink } from '../catalog/portSink.js';
@@ -17,6 +19,8 @@ export interface PortTarget {
   state: EntityStateStore;
   /** Which organization produced each entity (Redis keeps it across runs; memory only for this run). */
   origins: EntityOrigins;
+  /** Who declares which entity (GitOps), across runs. */
+  claims: DeclarationClaims;
   /** The Redis connection (REDIS_URL), when there is one. */
   redis?: Redis;
   close(): Promise<void>;
@@ -45,6 +49,7 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
     ? new RedisEntityStateStore({ redis, prefix: `ado-sync:${settings.integrationIdentifier}` })
     : new MemoryEntityStateStore();
   const origins: EntityOrigins = redis ? new RedisEntityOrigins(redis, `ado-sync:${settings.integrationIdentifier}`) : new MemoryEntityOrigins();
+  const claims: DeclarationClaims = redis ? new RedisDeclarationClaims(redis, `ado-sync:${settings.integrationIdentifier}`) : new MemoryDeclarationClaims();
   const sink = new PortSink({
     client,
     createMissingRelatedEntities: config.createMissingRelatedEntities,
@@ -60,6 +65,7 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
     catalog: sink.catalog,
     state,
     origins,
+    claims,
     redis,
     close: async () => {
       await sink.close();

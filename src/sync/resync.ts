@@ -1,3 +1,4 @@
+import type { DeclarationClaims } from '../kinds/types.js';
 import PQueue from 'p-queue';
 import type { AdoClient } from '../ado/client.js';
 import type { PortAppConfig, ResourceConfig } from '../config/appConfig.js';
@@ -56,6 +57,8 @@ export interface ResyncOptions {
   progressIntervalMs?: number;
   /** Running resources register here (the CLI's live progress line). */
   progress?: ProgressBoard;
+  /** Who declares which entity, across runs (GitOps conflicts). */
+  claims?: DeclarationClaims;
 }
 
 /**
@@ -112,6 +115,7 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
       summary.incomplete.push(reason);
       log.warn({ reason }, 'part of the data could not be fetched; this resource will not feed stale deletion');
     },
+    claims: o.claims,
     note: (line) => {
       (summary.notes ??= []).push(line);
       log.info(line);

@@ -19,6 +19,7 @@ import { LiveEventHandler } from '../../src/sync/liveEvent.js';
 import { buildPortTarget, type PortTarget } from '../../src/sync/portTarget.js';
 import type { ServiceHookEvent } from '../../src/kinds/types.js';
 import { runCli } from '../helpers/cli.js';
+import { deleteKeys } from '../helpers/redisKeys.js';
 import { syncEnv } from '../helpers/env.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { startPortSimulator, type Blueprint, type PortSimulator } from '../simulators/port/index.js';
@@ -52,7 +53,9 @@ describe('GitOps: entities declared in port.yml files', () => {
   let first: Repo;
   let second: Repo;
   let third: Repo;
-  const env = () => syncEnv(sim, port, { INTEGRATION_IDENTIFIER: `gitops-${process.pid}`, PORT_APP_CONFIG: CONFIG, LOG_LEVEL: 'warn' });
+  const identifier = `gitops-${process.pid}-${Date.now()}`;
+  // With Redis, as in cluster mode: the resync's claims (who declares what) are there for the pushes.
+  const env = () => syncEnv(sim, port, { INTEGRATION_IDENTIFIER: identifier, PORT_APP_CONFIG: CONFIG, LOG_LEVEL: 'warn', REDIS_URL: 'redis://127.0.0.1:6379' });
   const resync = () => runCli(['resync'], { env: env() });
   const entity = (bp: string, id: string) => port.entity(bp, id);
   const ids = (bp: string) => port.entities(bp).map((e) => e.identifier).sort();
@@ -88,11 +91,22 @@ describe('GitOps: entities declared in port.yml files', () => {
     const config = loadAppConfig(CONFIG).config;
     target = buildPortTarget(settings, config, silentLogger);
     const org = parseOrganizationUrl(sim.orgUrl(), 'services');
-    handler = new LiveEventHandler({ config, targets: [{ client: new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 }) }], sink: target.sink, catalog: target.catalog, state: target.state, origins: target.origins, log: silentLogger, pageSize: 100 });
+    handler = new LiveEventHandler({
+      config,
+      targets: [{ client: new AdoClient(org, new PatAuth(sim.pat), { maxAttempts: 1 }) }],
+      sink: target.sink,
+      catalog: target.catalog,
+      state: target.state,
+      origins: target.origins,
+      claims: target.claims,
+      log: silentLogger,
+      pageSize: 100,
+    });
   });
 
   afterAll(async () => {
     await handler?.close();
+    if (target?.redis) await deleteKeys(target.redis, `ado-sync:${identifier}:*`);
     await target?.close();
     await sim.close();
     await port.close();
@@ -127,6 +141,19 @@ describe('GitOps: entities declared in port.yml files', () => {
     expect(entity('database', 'orders-db')).toBeUndefined();
     expect(entity('service', 'search')).toBeDefined();
 
+    // The repository that lost the conflict cannot take `payments` over, nor delete it, by pushing.
+    const loser = sim.git.commit(third.id, { '/port.yml': 'identifier: payments\ntitle: Payments (taken over)\nblueprint: service\n' });
+    await push(loser.event as unknown as ServiceHookEvent);
+    expect(entity('service', 'payments')?.title).toBe('Payments');
+    const gone = sim.git.commit(third.id, { '/port.yml': 'identifier: refunds\nblueprint: service\n' });
+    await push(gone.event as unknown as ServiceHookEvent);
+    expect(entity('service', 'payments')?.title).toBe('Payments');
+    expect(entity('service', 'refunds')).toBeDefined();
+    // The winner's own push does change it.
+    const winner = sim.git.commit(first.id, { '/port.yml': 'identifier: payments\ntitle: Payments v2\nblueprint: service\n' });
+    await push(winner.event as unknown as ServiceHookEvent);
+    expect(entity('service', 'payments')?.title).toBe('Payments v2');
+
     const elsewhere = sim.git.commit(second.id, { '/port.yml': 'identifier: orders\ntitle: Not on main\nblueprint: service\n' }, { branch: 'feature/rename' });
     await push(elsewhere.event as unknown as ServiceHookEvent);
     expect(entity('service', 'orders')?.title).toBe('Orders v2');
@@ -139,7 +166,7 @@ describe('GitOps: entities declared in port.yml files', () => {
     // The first repository's spec breaks (YAML error on line 3), and a file:// reference is missing in the third's.
     const broken = sim.git.commit(first.id, { '/port.yml': 'identifier: payments\nblueprint: service\nproperties: [unclosed\n' });
     await push(broken.event as unknown as ServiceHookEvent);
-    expect(entity('service', 'payments')?.title).toBe('Payments');
+    expect(entity('service', 'payments')?.title).toBe('Payments v2');
     sim.git.commit(third.id, { '/port.yml': 'identifier: billing\nblueprint: service\nproperties:\n  readme: file://MISSING.md\n' });
     // A blueprint Port does not have: Port refuses that entity, which is reported as a failed write.
     const ordersSpec = sim.git.files(second.id)['/port.yml']!;
@@ -152,8 +179,8 @@ describe('GitOps: entities declared in port.yml files', () => {
     const refused = bad.stderr.split('\n').find((l) => l.includes('"identifier":"ghost"') && l.includes('entity not written'));
     expect(JSON.parse(refused!)).toMatchObject({ blueprint: 'nosuchblueprint', kind: 'gitops', error: expect.stringContaining('nosuchblueprint') });
     expect(bad.stderr).toMatch(/stale deletion: deleted 0 \(skipped/);
-    // Everything stays: the broken repository's entity and the stale one alike.
-    expect(ids('service')).toEqual(['inventory', 'orders', 'payments', 'search']);
+    // Everything stays: the broken repositories' entities and the stale one alike.
+    expect(ids('service')).toEqual(['inventory', 'orders', 'payments', 'refunds', 'search']);
 
     sim.git.commit(first.id, { '/port.yml': 'identifier: payments\ntitle: Payments\nblueprint: service\n' });
     sim.git.commit(third.id, { '/port.yml': 'identifier: billing\nblueprint: service\n' });

@@ -113,7 +113,7 @@ export async function resyncCommand(argv: string[]): Promise<number> {
       ? new RedisRunLedger({ redis: port.redis, prefix: `ado-sync:${p.settings.integrationIdentifier}`, runId: `cli-${randomUUID()}`, ttlSeconds: 24 * 3600 })
       : undefined;
     try {
-      return await runAndReport(p, port.sink, { catalog: port.catalog, state: port.state, origins: port.origins, ledger });
+      return await runAndReport(p, port.sink, { catalog: port.catalog, state: port.state, origins: port.origins, claims: port.claims, ledger });
     } finally {
       await ledger?.clear().catch(() => undefined);
     }
