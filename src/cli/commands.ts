@@ -45,9 +45,16 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'resync',
-    synopsis: '[--config FILE] [--org URL] [--kinds a,b] [--skip-blueprints]',
-    summary: 'one full sync to Port, then stale-entity deletion',
-    flags: { kinds: KINDS, 'skip-blueprints': CLUSTER_FLAGS['skip-blueprints']! },
+    synopsis: '[--config FILE] [--org URL] [--kinds a,b] [--skip-blueprints] [--incremental]',
+    summary: 'one full sync to Port, then stale-entity deletion; --incremental: only what changed since the last run',
+    flags: {
+      kinds: KINDS,
+      'skip-blueprints': CLUSTER_FLAGS['skip-blueprints']!,
+      incremental: {
+        type: 'boolean',
+        description: 'read only what changed since each resource\'s last completed pass (change cursors in Redis: needs REDIS_URL); deletes nothing',
+      },
+    },
     settings: { topics: [...SYNC_TOPICS, 'port'] },
   },
   {

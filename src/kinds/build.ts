@@ -39,8 +39,18 @@ async function* fetchBuilds(ctx: FetchContext, selector: BuildSelector): AsyncGe
   yield* mergeMap(projects, (project) => projectBuilds(ctx, project, selector.enrichWithFirstCommit), PROJECT_CONCURRENCY);
 }
 
-async function* projectBuilds(ctx: FetchContext, project: ProjectRef, firstCommit: boolean): AsyncGenerator<RawItem[]> {
-  for await (const page of buildPages(ctx, project)) {
+/**
+ * An incremental pass: per project, the builds not finished (their state moves without a date the API filters on),
+ * then those finished since `since` (queryOrder=finishTimeDescending makes minTime the finish time).
+ */
+async function* buildsSince(ctx: FetchContext, selector: BuildSelector, since: Date): AsyncGenerator<RawItem[]> {
+  const projects = await listProjects(ctx);
+  const passes: Array<Record<string, string>> = [{ statusFilter: 'inProgress,notStarted,cancelling,postponed' }, { queryOrder: 'finishTimeDescending', minTime: since.toISOString() }];
+  yield* mergeMap(projects, (project) => mergeMap(passes, (filter) => projectBuilds(ctx, project, selector.enrichWithFirstCommit, filter), 1), PROJECT_CONCURRENCY);
+}
+
+async function* projectBuilds(ctx: FetchContext, project: ProjectRef, firstCommit: boolean, filter: Record<string, string> = {}): AsyncGenerator<RawItem[]> {
+  for await (const page of buildPages(ctx, project, filter)) {
     // Stamped in place: the page was just parsed and nothing else holds it, so no copy of every build.
     const stamped = page.filter(isListedBuild).map((b) => Object.assign(b, { __projectId: project.id, __project: project }) as Build);
     if (!firstCommit) {
@@ -112,6 +122,10 @@ export const buildKind: KindDefinition<BuildSelector> = {
   },
   selectorSchema,
   fetch: fetchBuilds,
+  incremental: {
+    reads: 'per project, the builds not finished (statusFilter), and those finished since the cursor (queryOrder=finishTimeDescending, minTime)',
+    since: buildsSince,
+  },
   events: {
     subscriptions: [{ publisherId: 'tfs', eventType: 'build.complete' }],
     async handle(ctx, event, selector) {

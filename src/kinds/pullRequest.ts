@@ -63,6 +63,19 @@ async function* fetchPullRequests(ctx: FetchContext, selector: PullRequestSelect
   yield* mergeMap(projects, (project) => projectPullRequests(ctx, project, passes, healthy, scope), 4);
 }
 
+/**
+ * An incremental pass: every active pull request (their votes and pushes carry no date the API filters on), and those
+ * closed since `since` (within the window): two listings per project, the closed one as short as the changes.
+ */
+async function* pullRequestsSince(ctx: FetchContext, selector: PullRequestSelector, since: Date): AsyncGenerator<RawItem[]> {
+  const [projects, repos] = await Promise.all([listProjects(ctx), listRepositories(ctx)]);
+  const scope = pullRequestScope(selector);
+  const healthy = new Set(repos.filter(scope.repository).map((r) => r.id));
+  const minTime = new Date(Math.max(since.getTime(), Date.parse(scope.minTime))).toISOString();
+  const passes = [{ status: 'active' }, { status: 'all', minTime, closed: true }];
+  yield* mergeMap(projects, (project) => projectPullRequests(ctx, project, passes, healthy, scope), 4);
+}
+
 async function* projectPullRequests(
   ctx: FetchContext,
   project: ProjectRef,
@@ -104,6 +117,7 @@ export const pullRequestKind: KindDefinition<PullRequestSelector> = {
   docs: { endpoints: 'GET {project}/_apis/git/pullrequests per project ($top/$skip): active, then all closed within minTimeInDays (status=all, closed-time range)', enrichment: [] },
   selectorSchema,
   fetch: fetchPullRequests,
+  incremental: { reads: 'every active pull request, and those closed since the cursor (status=all, queryTimeRangeType=closed, minTime)', since: pullRequestsSince },
   events: {
     subscriptions: ['git.pullrequest.created', 'git.pullrequest.updated', 'git.pullrequest.merged'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),
     handle: pullRequestEvent,

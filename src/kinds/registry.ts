@@ -52,8 +52,11 @@ export async function* fetchKind(
   ctx: FetchContext,
   selector: Selector,
   org: Organization,
+  /** An incremental pass: what changed since then (kinds without a change filter are listed whole). */
+  since?: Date,
 ): AsyncGenerator<RawItem[]> {
-  for await (const page of kind.fetch(ctx, selector)) {
+  const pages = since && kind.incremental ? kind.incremental.since(ctx, selector, since) : kind.fetch(ctx, selector);
+  for await (const page of pages) {
     for (const item of page) {
       item.__organizationName = org.name;
       item.__organizationUrl = org.url;

@@ -80,6 +80,12 @@ export interface KindDefinition<S extends Selector = Selector> {
   itemsAreEntities?: boolean;
   /** Streams pages of raw items, already enriched (`__project`, `__repository`, …). Never collects a whole org. */
   fetch(ctx: FetchContext, selector: S): AsyncIterable<RawItem[]>;
+  /**
+   * How an incremental run reads the kind: `since` streams every item that may have changed since then (and those whose
+   * state moves without a timestamp, e.g. builds in progress), as `fetch` would enrich them. Without it an incremental
+   * run lists the kind whole (the summary says so). `reads` documents the query for the README.
+   */
+  incremental?: { reads: string; since(ctx: FetchContext, selector: S, since: Date): AsyncIterable<RawItem[]> };
   /** The service-hook events that touch this kind, and how one event becomes the kind's current items. */
   events?: KindEvents<S>;
   /**

@@ -49,16 +49,21 @@ export function splitOrderBy(wiql: string): { where: string; orderBy?: string } 
  * items by ids in batches of 200 with `$expand`. A user `wiql` with its own ORDER BY runs once (at most 19,999 items
  * per project), with a warning, since id paging would change its order.
  */
-async function* fetchWorkItems(ctx: FetchContext, selector: WorkItemSelector): AsyncGenerator<RawItem[]> {
+async function* fetchWorkItems(ctx: FetchContext, selector: WorkItemSelector, since?: Date): AsyncGenerator<RawItem[]> {
   const projects = await listProjects(ctx);
-  const user = selector.wiql?.trim() ? splitOrderBy(selector.wiql) : undefined;
+  let user = selector.wiql?.trim() ? splitOrderBy(selector.wiql) : undefined;
+  if (since) {
+    // With timePrecision, WIQL compares dates to the second instead of the day.
+    const changed = `[System.ChangedDate] >= ${wiqlString(since.toISOString())}`;
+    user = { ...user, where: user?.where ? `(${user.where}) AND ${changed}` : changed };
+  }
   if (user?.orderBy) {
     ctx.log.warn(
       { kind: 'work-item', wiql: selector.wiql },
       `the work-item wiql has its own ORDER BY: one query per project, at most ${WIQL_PAGE} work items each (no id paging)`,
     );
   }
-  yield* mergeMap(projects, (p) => projectWorkItems(ctx, p, selector.expand, user), 5);
+  yield* mergeMap(projects, (p) => projectWorkItems(ctx, p, selector.expand, user, since !== undefined), 5);
 }
 
 async function* projectWorkItems(
@@ -66,13 +71,14 @@ async function* projectWorkItems(
   project: ProjectRef,
   expand: string,
   user: { where: string; orderBy?: string } | undefined,
+  timePrecision = false,
 ): AsyncGenerator<RawItem[]> {
   let lastId = 0;
   while (true) {
     let query = `SELECT [System.Id] FROM WorkItems WHERE ${workItemCondition(project, user?.where)}`;
     if (user?.orderBy) query += ` ${user.orderBy}`;
     else query += ` AND [System.Id] > ${lastId} ORDER BY [System.Id] ASC`;
-    const { ids, full } = await wiqlIds(ctx, project, query);
+    const { ids, full } = await wiqlIds(ctx, project, query, timePrecision);
     const chunks: number[][] = [];
     for (let i = 0; i < ids.length; i += WORK_ITEMS_PER_REQUEST) chunks.push(ids.slice(i, i + WORK_ITEMS_PER_REQUEST));
     const batch = async function* (chunk: number[]): AsyncGenerator<RawItem[]> {
@@ -114,7 +120,11 @@ export const workItemKind: KindDefinition<WorkItemSelector> = {
     enrichment: ['__projectId', '__project'],
   },
   selectorSchema,
-  fetch: fetchWorkItems,
+  fetch: (ctx, selector) => fetchWorkItems(ctx, selector),
+  incremental: {
+    reads: "per project, WIQL `[System.ChangedDate] >= 'cursor'` (timePrecision=true) ANDed to the selector's wiql, then the items by ids",
+    since: fetchWorkItems,
+  },
   events: {
     subscriptions: ['workitem.created', 'workitem.updated', 'workitem.commented', 'workitem.deleted', 'workitem.restored'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),
     handle: workItemEvent,
@@ -167,9 +177,9 @@ async function matchesResync(ctx: FetchContext, project: ProjectRef, id: number,
  * One WIQL query in a project: the work item ids, and whether the answer was a full page (more may follow). A body
  * without a `workItems` list throws: read as "none", it would delete entities.
  */
-async function wiqlIds(ctx: FetchContext, project: ProjectRef, query: string): Promise<{ ids: number[]; full: boolean }> {
+async function wiqlIds(ctx: FetchContext, project: ProjectRef, query: string, timePrecision = false): Promise<{ ids: number[]; full: boolean }> {
   const workItems = await postList<{ id?: unknown } | null>(ctx.client, ctx.client.url(`${encodeURIComponent(project.id)}/_apis/wit/wiql`), { query }, {
-    query: { $top: WIQL_PAGE, 'api-version': API.ga },
+    query: { $top: WIQL_PAGE, timePrecision: timePrecision || undefined, 'api-version': API.ga },
     itemsKey: 'workItems',
     maxItems: WIQL_PAGE,
     signal: ctx.signal,

@@ -11,6 +11,7 @@ import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
 import { getKind } from '../kinds/registry.js';
 import type { DeclarationClaims } from '../kinds/types.js';
+import type { ChangeCursors } from './changeCursors.js';
 import { literalBlueprint } from './resourceOrder.js';
 import type { ProgressBoard } from './progress.js';
 
@@ -45,6 +46,13 @@ export interface FullResyncOptions {
   progress?: ProgressBoard;
   /** Who declares which entity, across runs (GitOps conflicts). */
   claims?: DeclarationClaims;
+  /**
+   * Change cursors: every resource that completed (and whose entities were all written) moves its cursor to the start
+   * of its pass, in a full run as in an incremental one.
+   */
+  cursors?: ChangeCursors;
+  /** Read only what changed since each resource's cursor (needs `cursors`); such a run deletes nothing. */
+  incremental?: { overlapMs: number };
 }
 
 /** The catalog side of a resync (PortCatalog): listing and deleting owned entities, relation definitions. */
@@ -102,6 +110,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             signal: o.signal,
             progress: o.progress,
             claims: o.claims,
+            incremental: o.incremental && o.cursors ? { cursors: o.cursors, overlapMs: o.incremental.overlapMs } : undefined,
             onWritten: (entities) => recordProduced(entities, org.name, { ledger, origins, relationTargets: catalog && ((bp) => catalog.relationTargets(bp)) }),
           });
         } catch (err) {
@@ -116,6 +125,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   const flushed = await o.sink.flush();
   o.sink.usePresence?.(undefined);
   for (const f of flushed.failed.slice(0, 20)) o.log.error({ identifier: f.entity.identifier, blueprint: f.entity.blueprint, error: f.error }, 'entity could not be written');
+  if (o.cursors && flushed.failed.length === 0 && o.signal?.aborted !== true) await advanceCursors(o.cursors, o.config, summaries, o.log);
 
   const outcome = await finishRun({
     config: o.config,
@@ -125,8 +135,8 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
     organizations: o.targets.length,
     ledger,
     startedAt,
-    // A `--kinds` run covers part of the config: it never deletes.
-    catalog: o.resourceIndexes ? undefined : catalog,
+    // A `--kinds` run covers part of the config, an incremental one part of the items: neither deletes.
+    catalog: o.resourceIndexes || o.incremental ? undefined : catalog,
     snapshot,
     state: o.state,
     origins,
@@ -135,6 +145,23 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   const result: FullResyncResult = { summaries, flushFailures: flushed.failed.length, ...outcome, startedAt, finishedAt: startedAt };
   result.finishedAt = new Date();
   return result;
+}
+
+/**
+ * Moves the cursor of each resource whose pass completed to where the pass started. Called only when every entity
+ * was written (nothing refused at the end-of-run retries): a cursor never passes an item that did not reach the catalog.
+ */
+async function advanceCursors(cursors: ChangeCursors, config: PortAppConfig, summaries: ResourceSummary[], log: Logger): Promise<void> {
+  for (const s of summaries) {
+    const resource = config.resources[s.index];
+    if (!resource || !s.startedAt || !isComplete(s)) continue;
+    try {
+      await cursors.set(s.organization, s.index, resource, new Date(s.startedAt));
+    } catch (err) {
+      // The next incremental run then reads from the older cursor: more than needed, nothing missed.
+      log.warn({ org: s.organization, resource: s.index, err: errorMessage(err) }, 'change cursor not saved');
+    }
+  }
 }
 
 /** A summary standing for an organization that failed outside any resource (it blocks stale deletion). */

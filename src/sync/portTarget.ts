@@ -1,5 +1,6 @@
 import type { DeclarationClaims } from '../kinds/types.js';
 import { MemoryDeclarationClaims, RedisDeclarationClaims } from './declarationClaims.js';
+import { RedisChangeCursors, type ChangeCursors } from './changeCursors.js';
 import { Redis } from 'ioredis';
 import { PortClient, PortCatalog } from '../catalog/port/index.js';
 import { PortSink } from '../catalog/portSink.js';
@@ -21,6 +22,8 @@ export interface PortTarget {
   origins: EntityOrigins;
   /** Who declares which entity (GitOps), across runs. */
   claims: DeclarationClaims;
+  /** Change cursors for incremental runs: only with Redis (a process's memory does not outlive the run). */
+  cursors?: ChangeCursors;
   /** The Redis connection (REDIS_URL), when there is one. */
   redis?: Redis;
   close(): Promise<void>;
@@ -66,6 +69,7 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
     state,
     origins,
     claims,
+    cursors: redis ? new RedisChangeCursors(redis, `ado-sync:${settings.integrationIdentifier}`) : undefined,
     redis,
     close: async () => {
       await sink.close();

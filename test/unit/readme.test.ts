@@ -20,6 +20,15 @@ describe('README stays true', () => {
     }
   });
 
+  it('lists every kind that reads incrementally with what its pass reads', () => {
+    const incremental = KINDS.filter((k) => k.incremental);
+    expect(incremental.length).toBeGreaterThan(0);
+    for (const k of incremental) {
+      const row = readme.split('\n').find((l) => l.startsWith(`| ${k.kind} | `));
+      expect([k.kind, row?.split('|')[2]?.trim()]).toEqual([k.kind, k.incremental!.reads]);
+    }
+  });
+
   it("lists in each kind's row the webhook events it handles, and every handled event in the events table", () => {
     for (const k of KINDS) {
       const row = readme.split('\n').find((l) => l.startsWith(`| \`${k.kind}\` |`))!;

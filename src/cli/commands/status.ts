@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadSettings } from '../../config/settings.js';
 import { RESYNC_QUEUE, SCHEDULER_ID, WEBHOOK_QUEUE, clusterKeys, readLastRun, requireRedisUrl } from '../../queue/cluster.js';
+import { RedisChangeCursors } from '../../sync/changeCursors.js';
 import { errorMessage } from '../../util/errors.js';
 import { parseCommandArgs } from '../args.js';
 import { formatDeletion } from '../summary.js';
@@ -28,11 +29,13 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const jobs: Record<string, Record<string, number>> = {};
     for (const q of queues) jobs[q.name] = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children');
     const lock = await redis.get(keys.lock);
+    const cursors = (await new RedisChangeCursors(redis, keys.base).list()).sort((a, b) => a.organization.localeCompare(b.organization) || a.index - b.index);
     const out = {
       lastRun: lastRun ?? null,
       runningRun: lock ? lock.split('|')[0] : null,
       schedule: scheduler ? { every: scheduler.every ?? null, pattern: scheduler.pattern ?? null, next: scheduler.next ? new Date(scheduler.next).toISOString() : null } : null,
       jobs,
+      changeCursors: cursors.map((c) => ({ organization: c.organization, resource: c.index, kind: c.kind, at: c.at.toISOString() })),
     };
     if (flags.json === true) {
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
@@ -48,12 +51,20 @@ export async function statusCommand(argv: string[]): Promise<number> {
     lines.push(`running: ${out.runningRun ?? 'none'}`);
     lines.push(`schedule: ${out.schedule ? (out.schedule.pattern ?? `every ${Number(out.schedule.every) / 60000} min`) + `, next ${out.schedule.next}` : 'none'}`);
     for (const [name, counts] of Object.entries(jobs)) lines.push(`${name}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    // Several cursors of one resource are its configs over time; a resource's current one is the newest.
+    lines.push(cursors.length === 0 ? 'change cursors: none (no completed run with Redis yet)' : 'change cursors (where the next incremental pass reads from):');
+    for (const c of cursors) lines.push(`  ${c.organization} resources[${c.index}] ${c.kind}: ${c.at.toISOString()} (${age(Date.now() - c.at.getTime())} ago)`);
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   } finally {
     await Promise.allSettled(queues.map((q) => q.close()));
     redis.disconnect();
   }
+}
+
+function age(ms: number): string {
+  const min = Math.max(0, Math.round(ms / 60_000));
+  return min < 120 ? `${min} min` : min < 48 * 60 ? `${Math.round(min / 60)} h` : `${Math.round(min / 1440)} d`;
 }
 
 /** The URL as it may be shown: a password in it is never printed. */

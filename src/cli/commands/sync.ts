@@ -3,7 +3,7 @@ import { bootstrapBlueprints } from '../../catalog/port/index.js';
 import { DryRunSink } from '../../catalog/dryRun.js';
 import type { CatalogSink } from '../../catalog/sink.js';
 import { loadAppConfig, type LoadedAppConfig } from '../../config/appConfig.js';
-import { loadSettings, type Settings } from '../../config/settings.js';
+import { howToSet, loadSettings, type Settings } from '../../config/settings.js';
 import { checkJqExpressions } from '../../mapping/check.js';
 import { runFullResync, type FullResyncOptions } from '../../sync/fullResync.js';
 import { buildPortTarget } from '../../sync/portTarget.js';
@@ -99,8 +99,16 @@ export async function dryRunCommand(argv: string[]): Promise<number> {
   }
 }
 
+/** How far back an incremental pass reads before its cursor: server clock skew, items committed late. */
+export const INCREMENTAL_OVERLAP_MS = 10 * 60_000;
+
 export async function resyncCommand(argv: string[]): Promise<number> {
   const p = await prepare(argv, 'resync');
+  const incremental = p.flags.incremental === true;
+  // A cursor kept only in this process would be gone by the next run: every run would read everything, yet say incremental.
+  if (incremental && !p.settings.redisUrl) {
+    throw new UserInputError(`--incremental keeps change cursors between runs in Redis: ${howToSet('redisUrl')} (a one-shot run without Redis reads everything: leave --incremental out)`);
+  }
   const port = buildPortTarget(p.settings, p.loaded.config, p.log);
   try {
     if (p.flags['skip-blueprints'] !== true) {
@@ -113,7 +121,16 @@ export async function resyncCommand(argv: string[]): Promise<number> {
       ? new RedisRunLedger({ redis: port.redis, prefix: `ado-sync:${p.settings.integrationIdentifier}`, runId: `cli-${randomUUID()}`, ttlSeconds: 24 * 3600 })
       : undefined;
     try {
-      return await runAndReport(p, port.sink, { catalog: port.catalog, state: port.state, origins: port.origins, claims: port.claims, ledger });
+      return await runAndReport(p, port.sink, {
+        catalog: port.catalog,
+        state: port.state,
+        origins: port.origins,
+        claims: port.claims,
+        ledger,
+        // A full run with Redis resets the cursors of what it completed; an incremental one reads from them.
+        cursors: port.cursors,
+        incremental: incremental ? { overlapMs: INCREMENTAL_OVERLAP_MS } : undefined,
+      });
     } finally {
       await ledger?.clear().catch(() => undefined);
     }

@@ -54,9 +54,9 @@ export function pipelinePages(ctx: FetchContext, project: ProjectRef): AsyncIter
 }
 
 /** `GET {project}/_apis/build/builds?queryOrder=queueTimeDescending` (header continuation, string token). */
-export function buildPages(ctx: FetchContext, project: ProjectRef): AsyncIterable<RawItem[]> {
+export function buildPages(ctx: FetchContext, project: ProjectRef, filter: Record<string, string> = {}): AsyncIterable<RawItem[]> {
   return pagesByContinuation<RawItem>(ctx.client, ctx.client.url(projectPath(project, 'build/builds')), {
-    query: { queryOrder: 'queueTimeDescending', 'api-version': API.ga },
+    query: { queryOrder: 'queueTimeDescending', ...filter, 'api-version': API.ga },
     top: top(ctx, PIPELINE_PAGE.builds),
     tokenFrom: 'header',
     signal: ctx.signal,

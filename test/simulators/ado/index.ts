@@ -21,6 +21,9 @@ import { startEntraStandIn, type EntraStandIn, type EntraStandInOptions } from '
 import { graphOf, type EntraDirectory } from './data/graph.js';
 import { RunControl, type QueuedRun, type RunPlan, type RunResult } from './data/runControl.js';
 import { minimumRequests, type MinimumRequests } from './minimum.js';
+import { workOf } from './data/work.js';
+import { pipelinesOf } from './data/pipelines.js';
+import { adoDate } from './random.js';
 import { findRepo, pushEvent, type GitPushEvent } from './data/gitHistory.js';
 
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
@@ -86,9 +89,18 @@ export interface AdoSimulator {
    * first organization. Empty repositories (no branch) cannot be committed to.
    */
   git: AdoGit;
+  /** Changes to items between runs, as Azure DevOps would record them (their change timestamps move). */
+  changes: AdoChanges;
   /** An organization's Entra groups and users by object id, for the Microsoft Graph stand-in (changes show in Azure DevOps at once). */
   entraDirectory(org?: string): EntraDirectory;
   close(): Promise<void>;
+}
+
+export interface AdoChanges {
+  /** Edits work item `id` at `at` (default now): `System.ChangedDate` moves, the revision goes up, `fields` are set. */
+  editWorkItem(id: number, o?: { at?: Date; fields?: Record<string, unknown>; org?: string }): void;
+  /** Completes (or, with `status: 'inProgress'`, restarts) build `id` of project `projectIndex`, finishing at `at`. */
+  setBuild(projectIndex: number, id: number, o: { status: 'completed' | 'inProgress'; result?: 'succeeded' | 'failed'; at?: Date; org?: string }): void;
 }
 
 export interface AdoGit {
@@ -186,6 +198,26 @@ export async function startAdoSimulator(
     },
     entra,
     runs: { setPlan: (plan) => runs.setPlan(plan), complete: (runId, result) => runs.complete(runId, result), queued: runs.queued },
+    changes: {
+      editWorkItem(id, o = {}) {
+        const rec = workOf(dataset.org(o.org ?? (options.organizations[0] as string))!).workItemRecord(id);
+        Object.assign(rec.fields, o.fields ?? {}, { 'System.ChangedDate': adoDate((o.at ?? new Date()).getTime()) });
+        rec.rev++;
+      },
+      setBuild(projectIndex, id, o) {
+        const b = pipelinesOf(dataset.org(o.org ?? (options.organizations[0] as string))!).buildsOfProject(projectIndex).find((x) => x.id === id);
+        if (!b) throw new Error(`ado simulator: no build ${id} in project ${projectIndex}`);
+        const at = (o.at ?? new Date()).getTime();
+        b.status = o.status;
+        if (o.status === 'completed') {
+          b.finishMs = at;
+          b.result = o.result ?? 'succeeded';
+        } else {
+          delete b.finishMs;
+          delete b.result;
+        }
+      },
+    },
     git: {
       commit: (repo, changes, o = {}) => {
         const org = orgData(o.org);

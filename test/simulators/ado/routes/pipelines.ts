@@ -122,6 +122,11 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     else if (order !== 'queuetimedescending') all = [...all].sort((a, b) => b.id - a.id);
     const minTime = q.date('minTime');
     if (minTime !== undefined) all = all.filter((b) => (b.finishMs ?? b.queueMs) >= minTime);
+    const statusFilter = q.get('statusFilter');
+    if (statusFilter) {
+      const wanted = new Set(statusFilter.split(',').map((s) => s.trim().toLowerCase()));
+      all = all.filter((b) => wanted.has(String(b.status).toLowerCase()));
+    }
     const defs = q.get('definitions');
     if (defs) {
       const ids = new Set(defs.split(',').map((s) => Number(s.trim())));

@@ -94,6 +94,10 @@ export function registerWorkRoutes(app: FastifyInstance, rc: RouteContext): void
     const body = req.body as { query?: unknown } | undefined;
     if (typeof body?.query !== 'string' || body.query.trim() === '') throw errors.badRequest('The WIQL query is required.', 'ArgumentNullException');
     const proj = org.projects.record(p);
+    // Azure DevOps compares dates by the day unless asked for time precision, and refuses a time in a condition then.
+    if (/'\d{4}-\d\d-\d\dT\d\d:\d\d/.test(body.query) && queryOf(req).get('timePrecision')?.toLowerCase() !== 'true') {
+      throw errors.badRequest('The query compares a date with a time of day; set timePrecision=true to use time precision.', 'WorkItemTrackingQueryInvalidException');
+    }
     const q = parseWiql(body.query, { referenceMs: org.ctx.referenceMs, project: proj.name });
     const w = workOf(org);
     const matched: Array<Record<string, unknown>> = [];
