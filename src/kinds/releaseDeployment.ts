@@ -17,6 +17,11 @@ function fetchReleaseDeployments(ctx: FetchContext): AsyncGenerator<RawItem[]> {
   return releaseListPages(ctx, 'deployments', DEPLOYMENT_FILTERS, PIPELINE_PAGE.releaseDeployments);
 }
 
+/** An incremental pass: the same list, of the deployments modified since `since` (a deployment's every change moves lastModifiedOn). */
+function releaseDeploymentsSince(ctx: FetchContext, _selector: unknown, since: Date): AsyncGenerator<RawItem[]> {
+  return releaseListPages(ctx, 'deployments', { ...DEPLOYMENT_FILTERS, minModifiedTime: since.toISOString() }, PIPELINE_PAGE.releaseDeployments);
+}
+
 export const releaseDeploymentKind: KindDefinition = {
   kind: 'release-deployment',
   description: 'Deployments of classic releases, every project',
@@ -34,6 +39,7 @@ export const releaseDeploymentKind: KindDefinition = {
     },
   },
   fetch: fetchReleaseDeployments,
+  incremental: { reads: 'per project, the deployments modified since the cursor (minModifiedTime)', since: releaseDeploymentsSince },
   events: {
     subscriptions: ['ms.vss-release.deployment-started-event', 'ms.vss-release.deployment-completed-event'].map((eventType) => ({ publisherId: 'rm' as const, eventType })),
     async handle(ctx, event) {

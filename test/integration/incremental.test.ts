@@ -48,6 +48,7 @@ const CONFIG = yaml.dump({
     resource('work-item', 'workItem', '.id | tostring'),
     resource('build', 'build', '.id | tostring'),
     resource('pull-request', 'pullRequest', '.pullRequestId | tostring'),
+    resource('release-deployment', 'releaseDeployment', '.id | tostring'),
   ],
 });
 const OVERLAP_MS = 10 * 60_000;
@@ -77,7 +78,7 @@ describe('incremental runs', () => {
   it('a full run sets every cursor; an unchanged incremental run reads only what may have changed, and lists kinds without a filter whole', async () => {
     const full = await run(false);
     expect(full.result.complete).toBe(true);
-    for (const i of [0, 1, 2, 3]) expect(await cursorOf(i)).toEqual(new Date(full.result.summaries[i]!.startedAt!));
+    for (const i of [0, 1, 2, 3, 4]) expect(await cursorOf(i)).toEqual(new Date(full.result.summaries[i]!.startedAt!));
     const fullWorkItems = ids(full.sink, 1).length;
     expect(fullWorkItems).toBe(80);
 
@@ -85,7 +86,10 @@ describe('incremental runs', () => {
     expect(inc.result.complete).toBe(true);
     const notes = (i: number) => inc.result.summaries[i]!.notes ?? [];
     expect(notes(0)).toEqual(['incremental: this kind has no change filter; listed whole']);
-    for (const i of [1, 2, 3]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
+    for (const i of [1, 2, 3, 4]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
+    expect(ids(full.sink, 4).length).toBeGreaterThan(0);
+    expect(ids(inc.sink, 4)).toEqual([]);
+    for (const r of inc.requests.filter((x) => x.path.endsWith('/_apis/release/deployments'))) expect(r.query.minModifiedTime).toBeDefined();
     // Nothing changed since the cursor: no work item, no finished build; the builds still running and the active pull requests are read again.
     expect(ids(inc.sink, 0)).toEqual(ids(full.sink, 0));
     expect(ids(inc.sink, 1)).toEqual([]);
@@ -117,7 +121,9 @@ describe('incremental runs', () => {
     const res = await fetch(`${sim.orgUrl()}/${project.id}/_apis/build/builds?api-version=7.1`, { headers: { authorization: `Basic ${Buffer.from(`:${sim.pat}`).toString('base64')}` } });
     const finished = ((await res.json()) as { value: Array<{ id: number; status: string }> }).value.find((b) => b.status === 'completed')!;
     sim.changes.setBuild(0, finished.id, { status: 'completed', result: 'failed' });
+    sim.changes.redeploy(2);
     const inc = await run(true);
+    expect(ids(inc.sink, 4)).toEqual(['2']);
     expect(ids(inc.sink, 1)).toEqual(['3', '45']);
     expect(ids(inc.sink, 2)).toContain(String(finished.id));
   });

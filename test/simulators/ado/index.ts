@@ -101,6 +101,8 @@ export interface AdoChanges {
   editWorkItem(id: number, o?: { at?: Date; fields?: Record<string, unknown>; org?: string }): void;
   /** Completes (or, with `status: 'inProgress'`, restarts) build `id` of project `projectIndex`, finishing at `at`. */
   setBuild(projectIndex: number, id: number, o: { status: 'completed' | 'inProgress'; result?: 'succeeded' | 'failed'; at?: Date; org?: string }): void;
+  /** Redeploys release deployment `id`, completing at `at` (its lastModifiedOn moves). */
+  redeploy(id: number, o?: { status?: 'succeeded' | 'failed'; at?: Date; org?: string }): void;
 }
 
 export interface AdoGit {
@@ -203,6 +205,13 @@ export async function startAdoSimulator(
         const rec = workOf(dataset.org(o.org ?? (options.organizations[0] as string))!).workItemRecord(id);
         Object.assign(rec.fields, o.fields ?? {}, { 'System.ChangedDate': adoDate((o.at ?? new Date()).getTime()) });
         rec.rev++;
+      },
+      redeploy(id, o = {}) {
+        const d = pipelinesOf(dataset.org(o.org ?? (options.organizations[0] as string))!).releaseDeployments.find((x) => x.id === id);
+        if (!d) throw new Error(`ado simulator: no release deployment ${id}`);
+        d.completedMs = (o.at ?? new Date()).getTime();
+        d.startedMs = d.completedMs - 60_000;
+        d.status = o.status ?? 'succeeded';
       },
       setBuild(projectIndex, id, o) {
         const b = pipelinesOf(dataset.org(o.org ?? (options.organizations[0] as string))!).buildsOfProject(projectIndex).find((x) => x.id === id);

@@ -225,11 +225,13 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
     const { data, q, projectIndex } = ctx(req);
     const releaseId = q.get('releaseId');
     const envId = q.get('definitionEnvironmentId');
+    const minModified = q.date('minModifiedTime');
     const all = data.releaseDeployments.filter(
       (x) =>
         x.release.definition.projectIndex === projectIndex &&
         (releaseId === undefined || x.release.id === Number(releaseId)) &&
-        (envId === undefined || x.environment.id === Number(envId)),
+        (envId === undefined || x.environment.id === Number(envId)) &&
+        (minModified === undefined || x.completedMs >= minModified),
     );
     const page = idPage(reply, all, q, 'releaseDeployments');
     return sendJson(reply, 200, { count: page.length, value: page.map((x) => data.releaseDeploymentJson(x)) });
