@@ -1,4 +1,4 @@
-import { pagesByTopSkip } from '../ado/paging.js';
+import { pagesByContinuation, pagesByTopSkip } from '../ado/paging.js';
 import { collect, items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
@@ -43,6 +43,37 @@ async function* projectTestRuns(ctx: FetchContext, project: ProjectRef, selector
     top: top(ctx, PIPELINE_PAGE.testRuns),
     signal: ctx.signal,
   });
+  yield* enrichedPages(ctx, project, selector, pages);
+}
+
+/** The query form accepts a last-updated range of at most 7 days: a longer span is asked window by window. */
+const UPDATED_WINDOW_MS = 7 * 86_400_000;
+
+/** An incremental pass: per project, the runs updated since `since` (minLastUpdatedDate/maxLastUpdatedDate, header continuation). */
+async function* testRunsSince(ctx: FetchContext, selector: TestRunSelector, since: Date): AsyncGenerator<RawItem[]> {
+  const projects = await listProjects(ctx);
+  const until = Date.now() + 60_000;
+  const windows: Array<[string, string]> = [];
+  for (let from = since.getTime(); from < until; from += UPDATED_WINDOW_MS) windows.push([new Date(from).toISOString(), new Date(Math.min(from + UPDATED_WINDOW_MS, until)).toISOString()]);
+  yield* mergeMap(
+    projects,
+    async function* (project) {
+      for (const [min, max] of windows) {
+        const pages = pagesByContinuation<TestRun>(ctx.client, ctx.client.url(projectPath(project, 'test/runs')), {
+          query: { minLastUpdatedDate: min, maxLastUpdatedDate: max, includeRunDetails: true, 'api-version': API.ga },
+          top: top(ctx, PIPELINE_PAGE.testRuns),
+          tokenFrom: 'header',
+          signal: ctx.signal,
+        });
+        yield* enrichedPages(ctx, project, selector, pages);
+      }
+    },
+    PROJECT_CONCURRENCY,
+  );
+}
+
+/** Each page of runs with their results and coverage (coverage read once per build of the listing). */
+async function* enrichedPages(ctx: FetchContext, project: ProjectRef, selector: TestRunSelector, pages: AsyncIterable<TestRun[]>): AsyncGenerator<RawItem[]> {
   const coverage = new Map<string, Promise<RawItem>>();
   for await (const page of pages) {
     const enriched: RawItem[] = [];
@@ -100,4 +131,8 @@ export const testRunKind: KindDefinition<TestRunSelector> = {
   },
   selectorSchema,
   fetch: fetchTestRuns,
+  incremental: {
+    reads: 'per project, the runs updated since the cursor (minLastUpdatedDate/maxLastUpdatedDate, in windows of at most 7 days), with their results and coverage',
+    since: testRunsSince,
+  },
 };

@@ -49,6 +49,7 @@ const CONFIG = yaml.dump({
     resource('build', 'build', '.id | tostring'),
     resource('pull-request', 'pullRequest', '.pullRequestId | tostring'),
     resource('release-deployment', 'releaseDeployment', '.id | tostring'),
+    resource('test-run', 'testRun', '.id | tostring'),
   ],
 });
 const OVERLAP_MS = 10 * 60_000;
@@ -78,7 +79,7 @@ describe('incremental runs', () => {
   it('a full run sets every cursor; an unchanged incremental run reads only what may have changed, and lists kinds without a filter whole', async () => {
     const full = await run(false);
     expect(full.result.complete).toBe(true);
-    for (const i of [0, 1, 2, 3, 4]) expect(await cursorOf(i)).toEqual(new Date(full.result.summaries[i]!.startedAt!));
+    for (const i of [0, 1, 2, 3, 4, 5]) expect(await cursorOf(i)).toEqual(new Date(full.result.summaries[i]!.startedAt!));
     const fullWorkItems = ids(full.sink, 1).length;
     expect(fullWorkItems).toBe(80);
 
@@ -86,9 +87,11 @@ describe('incremental runs', () => {
     expect(inc.result.complete).toBe(true);
     const notes = (i: number) => inc.result.summaries[i]!.notes ?? [];
     expect(notes(0)).toEqual(['incremental: this kind has no change filter; listed whole']);
-    for (const i of [1, 2, 3, 4]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
+    for (const i of [1, 2, 3, 4, 5]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
     expect(ids(full.sink, 4).length).toBeGreaterThan(0);
     expect(ids(inc.sink, 4)).toEqual([]);
+    expect(ids(full.sink, 5).length).toBeGreaterThan(0);
+    expect(ids(inc.sink, 5)).toEqual([]);
     for (const r of inc.requests.filter((x) => x.path.endsWith('/_apis/release/deployments'))) expect(r.query.minModifiedTime).toBeDefined();
     // Nothing changed since the cursor: no work item, no finished build; the builds still running and the active pull requests are read again.
     expect(ids(inc.sink, 0)).toEqual(ids(full.sink, 0));
@@ -111,7 +114,7 @@ describe('incremental runs', () => {
     expect(prs.map((r) => `${r.query['searchCriteria.status']} ${r.query['searchCriteria.queryTimeRangeType'] ?? ''}`.trim()).sort()).toEqual(['active', 'active', 'all closed', 'all closed']);
   });
 
-  it('reads what changed since the cursor (a work item edited, a build finished), and what changed just before it within the overlap, but not earlier', async () => {
+  it('reads what changed since the cursor (a work item edited, a build finished, a stage redeployed, tests rerun), and what changed just before it within the overlap, but not earlier', async () => {
     const cursor = (await cursorOf(1))!;
     sim.changes.editWorkItem(3, { fields: { 'System.Title': 'Edited' } });
     sim.changes.editWorkItem(45, { at: new Date(cursor.getTime() - 5 * 60_000) }); // committed late: inside the overlap
@@ -122,8 +125,12 @@ describe('incremental runs', () => {
     const finished = ((await res.json()) as { value: Array<{ id: number; status: string }> }).value.find((b) => b.status === 'completed')!;
     sim.changes.setBuild(0, finished.id, { status: 'completed', result: 'failed' });
     sim.changes.redeploy(2);
+    const runs = await fetch(`${sim.orgUrl()}/${project.id}/_apis/test/runs?api-version=7.1`, { headers: { authorization: `Basic ${Buffer.from(`:${sim.pat}`).toString('base64')}` } });
+    const testRun = ((await runs.json()) as { value: Array<{ id: number }> }).value[0]!.id;
+    sim.changes.rerunTest(testRun);
     const inc = await run(true);
     expect(ids(inc.sink, 4)).toEqual(['2']);
+    expect(ids(inc.sink, 5)).toEqual([String(testRun)]);
     expect(ids(inc.sink, 1)).toEqual(['3', '45']);
     expect(ids(inc.sink, 2)).toContain(String(finished.id));
   });

@@ -101,6 +101,8 @@ export interface AdoChanges {
   editWorkItem(id: number, o?: { at?: Date; fields?: Record<string, unknown>; org?: string }): void;
   /** Completes (or, with `status: 'inProgress'`, restarts) build `id` of project `projectIndex`, finishing at `at`. */
   setBuild(projectIndex: number, id: number, o: { status: 'completed' | 'inProgress'; result?: 'succeeded' | 'failed'; at?: Date; org?: string }): void;
+  /** Reruns test run `id`, completing at `at` (its lastUpdatedDate moves). */
+  rerunTest(id: number, o?: { at?: Date; org?: string }): void;
   /** Redeploys release deployment `id`, completing at `at` (its lastModifiedOn moves). */
   redeploy(id: number, o?: { status?: 'succeeded' | 'failed'; at?: Date; org?: string }): void;
 }
@@ -205,6 +207,12 @@ export async function startAdoSimulator(
         const rec = workOf(dataset.org(o.org ?? (options.organizations[0] as string))!).workItemRecord(id);
         Object.assign(rec.fields, o.fields ?? {}, { 'System.ChangedDate': adoDate((o.at ?? new Date()).getTime()) });
         rec.rev++;
+      },
+      rerunTest(id, o = {}) {
+        const t = pipelinesOf(dataset.org(o.org ?? (options.organizations[0] as string))!).testRuns.find((x) => x.id === id);
+        if (!t) throw new Error(`ado simulator: no test run ${id}`);
+        t.completedMs = (o.at ?? new Date()).getTime();
+        t.startedMs = t.completedMs - 60_000;
       },
       redeploy(id, o = {}) {
         const d = pipelinesOf(dataset.org(o.org ?? (options.organizations[0] as string))!).releaseDeployments.find((x) => x.id === id);

@@ -241,6 +241,16 @@ export function registerPipelineRoutes(app: FastifyInstance, rc: RouteContext): 
   app.get('/:org/:project/_apis/test/runs', async (req, reply) => {
     const { data, q, projectIndex } = ctx(req);
     const all = data.testRuns.filter((t) => t.projectIndex === projectIndex);
+    const minUpdated = q.date('minLastUpdatedDate');
+    const maxUpdated = q.date('maxLastUpdatedDate');
+    if (minUpdated !== undefined || maxUpdated !== undefined) {
+      // The query form: both bounds, at most 7 days apart, header continuation.
+      if (minUpdated === undefined || maxUpdated === undefined) throw errors.badRequest('minLastUpdatedDate and maxLastUpdatedDate are both required.');
+      if (maxUpdated - minUpdated > 7 * 86_400_000) throw errors.badRequest('The date range between minLastUpdatedDate and maxLastUpdatedDate must not exceed 7 days.');
+      const inRange = all.filter((t) => t.completedMs >= minUpdated && t.completedMs <= maxUpdated);
+      const page = headerPage(reply, inRange, q, 'testRuns');
+      return sendJson(reply, 200, { count: page.length, value: page.map((t) => data.testRunJson(t, true)) });
+    }
     const skip = q.int('$skip') ?? 0;
     const page = all.slice(skip, skip + size(q, 'testRuns'));
     const details = q.bool('includeRunDetails');
