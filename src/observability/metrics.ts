@@ -50,6 +50,11 @@ export const SYNC_COUNTERS = {
   resourceRuns: { name: 'ado_sync_resource_runs_total', help: 'Resource syncs by outcome', labelNames: ['kind', 'status'] },
   webhooksReceived: { name: 'ado_sync_webhooks_received_total', help: 'Webhook events accepted', labelNames: ['eventType'] },
   webhooksHandled: { name: 'ado_sync_webhooks_handled_total', help: 'Webhook events handled', labelNames: ['eventType', 'status'] },
+  webhooksCoalesced: {
+    name: 'ado_sync_webhooks_coalesced_total',
+    help: 'Webhook events accepted without a job of their own: a queued job of their subject, not started yet, refetches it for them',
+    labelNames: ['eventType'],
+  },
   actionRunsReceived: { name: 'ado_sync_action_runs_received_total', help: 'Port action runs accepted (signed and queued)', labelNames: ['action'] },
   actionRunsEnded: { name: 'ado_sync_action_runs_ended_total', help: 'Port action runs ended, by outcome (SUCCESS or FAILURE)', labelNames: ['action', 'status'] },
   ado: clientCounters('ado_sync_ado', 'Azure DevOps', ['org']),
@@ -105,6 +110,10 @@ export class SyncMetrics {
 
   webhookReceived(eventType: string): void {
     this.#c.webhooksReceived.inc({ eventType });
+  }
+
+  webhookCoalesced(eventType: string): void {
+    this.#c.webhooksCoalesced.inc({ eventType });
   }
 
   webhookHandled(eventType: string, status: string): void {

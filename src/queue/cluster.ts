@@ -9,6 +9,7 @@ import type { PortAppConfig } from '../config/appConfig.js';
 import type { Settings } from '../config/settings.js';
 import type { ActionInvocation } from '../actions/types.js';
 import { UserInputError } from '../util/errors.js';
+import { coalesceKey, eventSubject } from './eventSubject.js';
 import { planResyncFlow } from './plan.js';
 
 export const RESYNC_QUEUE = 'resync';
@@ -28,6 +29,8 @@ export interface ClusterKeys {
   lock: string;
   lastRun: string;
   summaries(runId: string): string;
+  /** The webhook job that covers the events of one subject (eventSubject.ts) until it starts (see enqueueWebhookEvent). */
+  eventCover(subject: string): string;
 }
 
 export function clusterKeys(settings: Pick<Settings, 'integrationIdentifier'>): ClusterKeys {
@@ -38,6 +41,7 @@ export function clusterKeys(settings: Pick<Settings, 'integrationIdentifier'>): 
     lock: `${base}:resync-lock`,
     lastRun: `${base}:last-run`,
     summaries: (runId) => `${base}:run:${runId}:summaries`,
+    eventCover: (subject) => `${base}:event-cover:${subject}`,
   };
 }
 
@@ -161,16 +165,93 @@ export interface WebhookEnvelope {
   [k: string]: unknown;
 }
 
-/** Queues an event under its own id: a redelivered event finds its job and is not queued again. */
-export async function enqueueWebhookEvent(queue: Queue, event: WebhookEnvelope): Promise<{ jobId: string }> {
-  const job = await queue.add(event.eventType, event, {
-    jobId: event.id,
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 2000 },
-    removeOnComplete: { age: 24 * 3600 },
-    removeOnFail: false,
-  });
-  return { jobId: job.id ?? event.id };
+/** The options every webhook-event job is queued with. */
+const WEBHOOK_JOB_OPTIONS = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2000 },
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: false,
+} as const;
+
+/**
+ * How long a subject's cover pointer lives without a new event. Its lapse only ends coalescing for the subject (the
+ * next event gets a job of its own); it never hides an event.
+ */
+const COVER_TTL_MS = 3600_000;
+
+/**
+ * Coalescing of webhook events, one atomic step per event. The subject's pointer (`KEYS[1]`) holds the coalescing key
+ * (eventSubject.ts coalesceKey: the event type's group, its organization) and the id of the last job queued for the
+ * subject. An event is covered by that job when the keys are equal and the job will still start a run: it exists, it
+ * is not in the active list (a running handler may have read Azure DevOps already) and it has not finished (no
+ * `finishedOn`, which BullMQ's moveToFinished sets; a job retried by hand has it removed). A waiting or delayed job —
+ * queued, retrying after a failed attempt, or sent back by the subject lock — runs its handler later, and every run
+ * refetches the subject's current state, so it reads whatever the covered event reported. BullMQ moves a job to
+ * active in one script too, so the check cannot interleave with a start.
+ * Otherwise the pointer is set to this event (unless a job with its id exists already: a redelivery, answered by
+ * BullMQ's jobId check) and the caller queues its job. Since the pointer only names the subject's last event, an event
+ * never joins a job queued before an event of another group (a `workitem.deleted` between two updates keeps its place).
+ * A crash between this step and the add leaves a pointer to a job that does not exist, which covers nothing, and no
+ * 202 was sent, so Azure DevOps delivers the event again.
+ *
+ *   KEYS[1] the subject's pointer   KEYS[2] the queue's active list
+ *   ARGV[1] job key prefix (`<prefix>:<queue>:`)   ARGV[2] this event's id   ARGV[3] pointer TTL (ms)   ARGV[4] coalescing key
+ * Returns the covering job's id, or false: queue this event's own job.
+ */
+const COVER = `
+local v = redis.call('get', KEYS[1])
+if v then
+  local nl = string.find(v, '\\n', 1, true)
+  local j = nl and string.sub(v, nl + 1)
+  if j and j ~= ARGV[2] and string.sub(v, 1, nl - 1) == ARGV[4] then
+    local jk = ARGV[1] .. j
+    if redis.call('exists', jk) == 1 and redis.call('hexists', jk, 'finishedOn') == 0 and not redis.call('lpos', KEYS[2], j) then
+      redis.call('pexpire', KEYS[1], ARGV[3])
+      return j
+    end
+  end
+end
+if redis.call('exists', ARGV[1] .. ARGV[2]) == 0 then
+  redis.call('set', KEYS[1], ARGV[4] .. '\\n' .. ARGV[2], 'PX', ARGV[3])
+end
+return false
+`;
+
+export interface EnqueuedEvent {
+  /** The job that handles the event: its own (its event id), or the queued job of its subject that covers it. */
+  jobId: string;
+  /** True when a queued, not yet started job of the same subject covers the event, so it got no job of its own. */
+  coalesced: boolean;
+}
+
+export interface CoalesceOptions {
+  /** Runs the coalescing step; the queue's own Redis (a fail-fast producer connection in the server). */
+  redis: Redis;
+  keys: Pick<ClusterKeys, 'eventCover'>;
+  /** Counts coalesced events (`ado_sync_webhooks_coalesced_total`). */
+  metrics?: { webhookCoalesced(eventType: string): void };
+  log?: { debug(obj: object, msg: string): void };
+}
+
+/**
+ * Queues an event under its own id: a redelivered event finds its job and is not queued again. With `coalesce`, an
+ * event whose subject (eventSubject.ts) already has a job that has not started yet gets no job of its own: that job
+ * refetches the subject's current state when it runs (see COVER). An event arriving while its subject's job runs is
+ * always queued, and the subject lock (eventJobs.ts) runs it after.
+ */
+export async function enqueueWebhookEvent(queue: Queue, event: WebhookEnvelope, coalesce?: CoalesceOptions): Promise<EnqueuedEvent> {
+  if (coalesce) {
+    const subject = eventSubject(event);
+    const jobPrefix = `${queue.qualifiedName}:`;
+    const covering = (await coalesce.redis.eval(COVER, 2, coalesce.keys.eventCover(subject), queue.toKey('active'), jobPrefix, event.id, COVER_TTL_MS, coalesceKey(event))) as string | null;
+    if (covering) {
+      coalesce.metrics?.webhookCoalesced(event.eventType);
+      coalesce.log?.debug({ eventId: event.id, eventType: event.eventType, subject, coveredBy: covering }, 'webhook event coalesced into the queued job of its subject');
+      return { jobId: covering, coalesced: true };
+    }
+  }
+  const job = await queue.add(event.eventType, event, { jobId: event.id, ...WEBHOOK_JOB_OPTIONS });
+  return { jobId: job.id ?? event.id, coalesced: false };
 }
 
 /** A queued action run: the invocation as Port sent it and, once the action ended, its outcome (see actionJobs.ts). */

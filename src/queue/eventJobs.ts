@@ -19,6 +19,7 @@ import { buildTargets } from '../sync/targets.js';
 import type { Logger } from '../observability/log.js';
 import type { SyncMetrics } from '../observability/metrics.js';
 import type { ClusterKeys } from './cluster.js';
+import { eventSubject } from './eventSubject.js';
 
 /**
  * Safety net only: what frees a crashed holder's subject lock is its BullMQ job lock lapsing (TAKE below). This TTL just
@@ -26,22 +27,8 @@ import type { ClusterKeys } from './cluster.js';
  */
 const SUBJECT_LOCK_MS = 10 * 60_000;
 
-/** What an event is about, so events on one subject are handled one at a time. */
-export function eventSubject(event: ServiceHookEvent): string {
-  const r = event.resource as Record<string, Record<string, unknown> | unknown>;
-  const get = (obj: unknown, key: string) => (obj && typeof obj === 'object' ? (obj as Record<string, unknown>)[key] : undefined);
-  const id = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : undefined);
-  const t = event.eventType;
-  const pick =
-    (t.startsWith('git.pullrequest.') && id(r.pullRequestId) && `pr:${id(r.pullRequestId)}`) ||
-    (t.startsWith('workitem.') && id(r.workItemId ?? r.id) && `workitem:${id(r.workItemId ?? r.id)}`) ||
-    (t.startsWith('git.') && id(get(r.repository, 'id')) && `repo:${id(get(r.repository, 'id'))}`) ||
-    (t === 'build.complete' && id(r.id) && `run:${id(r.id)}`) ||
-    (id(get(r.run, 'id')) && `run:${id(get(r.run, 'id'))}`) ||
-    (id(get(r.release, 'id') ?? get(r.environment, 'releaseId')) && `release:${id(get(r.release, 'id') ?? get(r.environment, 'releaseId'))}`) ||
-    `event:${event.id}`;
-  return pick.toLowerCase();
-}
+/** What an event is about (eventSubject.ts), so events on one subject are handled one at a time. */
+export { eventSubject };
 
 /**
  * Take the subject lock for one run of a job, atomically. The lock's value names the holder: its BullMQ job lock key
@@ -109,6 +96,7 @@ export function createEventJobs(o: EventJobsOptions): EventJobs {
     catalog: port.catalog,
     state: port.state,
     origins: port.origins,
+    claims: port.claims,
     log: o.log.child({ component: 'live-events' }),
     pageSize: o.settings.pageSize,
   });

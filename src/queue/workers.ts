@@ -87,7 +87,8 @@ export function startWorkers(ctx: ClusterContext, o: WorkerOptions): Workers {
     handler = (job, token) => events.process(job, token);
   }
   if (handler) {
-    const webhookWorker = new Worker(WEBHOOK_QUEUE, handler, { connection: o.connection(), prefix: keys.bull, concurrency: settings.workerConcurrency, lockDuration: settings.jobLockMs, name: workerId });
+    // Sized for I/O (WEBHOOK_CONCURRENCY), not like the CPU-bound resync jobs (WORKER_CONCURRENCY).
+    const webhookWorker = new Worker(WEBHOOK_QUEUE, handler, { connection: o.connection(), prefix: keys.bull, concurrency: settings.webhookConcurrency, lockDuration: settings.jobLockMs, name: workerId });
     webhookWorker.on('error', (err) => log.warn({ err: errorMessage(err) }, 'worker error'));
     webhookWorker.on('failed', (job, err) => {
       if (err.name !== 'DelayedError') log.warn({ eventId: job?.id, eventType: job?.name, attempt: job?.attemptsMade, err: err.message }, 'webhook event failed; it is retried, then kept in the failed set');

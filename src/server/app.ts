@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
-import { enqueueWebhookEvent, type TriggerResult, type WebhookEnvelope } from '../queue/cluster.js';
+import { enqueueWebhookEvent, type ClusterKeys, type TriggerResult, type WebhookEnvelope } from '../queue/cluster.js';
 import { queueRegistry, scrapeRegistry, type SyncMetrics } from '../observability/metrics.js';
 import { ADMIN_RESYNC_ROUTE, WEBHOOK_ROUTE, schemaErrorFormatter } from './schemas.js';
 import { registerActionRoute } from './actionRoute.js';
@@ -20,6 +20,11 @@ export interface ServerDeps {
   /** Fail-fast Redis connection (no offline queue). */
   redis: Redis;
   webhookQueue: Queue;
+  /**
+   * The cluster's keys: with them, an event whose subject already has a queued job that has not started is covered by
+   * that job instead of getting its own (enqueueWebhookEvent). Without them every event gets a job.
+   */
+  coalesceKeys?: Pick<ClusterKeys, 'eventCover'>;
   queues: Queue[];
   /** The cluster's counters, served on /metrics with the process's and the queues' job counts. */
   metrics?: SyncMetrics;
@@ -125,9 +130,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.post<{ Body: WebhookEnvelope }>('/webhooks/azure-devops', webhook, async (req, reply) => {
     const event = req.body;
     try {
-      const { jobId } = await withTimeout(enqueueWebhookEvent(deps.webhookQueue, event), timeout);
+      const coalesce = deps.coalesceKeys ? { redis: deps.redis, keys: deps.coalesceKeys, metrics: deps.metrics, log: req.log } : undefined;
+      const { jobId, coalesced } = await withTimeout(enqueueWebhookEvent(deps.webhookQueue, event, coalesce), timeout);
       deps.metrics?.webhookReceived(event.eventType);
-      return reply.code(202).send({ accepted: true, id: jobId });
+      return reply.code(202).send({ accepted: true, id: jobId, ...(coalesced ? { coalesced } : {}) });
     } catch (err) {
       req.log.warn({ err: (err as Error).message, eventId: event.id }, 'could not queue a webhook event');
       return unavailable(reply);

@@ -27,7 +27,7 @@ const ERROR_REPLY = { type: 'object', required: ['error'], properties: { error: 
 export const WEBHOOK_ROUTE: FastifySchema = {
   body: ENVELOPE_SCHEMA,
   response: {
-    202: { type: 'object', required: ['accepted', 'id'], properties: { accepted: { type: 'boolean' }, id: { type: 'string' } } },
+    202: { type: 'object', required: ['accepted', 'id'], properties: { accepted: { type: 'boolean' }, id: { type: 'string' }, coalesced: { type: 'boolean' } } },
     '4xx': ERROR_REPLY,
     '5xx': ERROR_REPLY,
   },

@@ -56,7 +56,7 @@ function untilSignal(log: Logger, settings: Settings, stop: () => Promise<void>)
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { settings, log, cluster } = await start(argv, true);
-  log.info({ worker: cluster.workerId, concurrency: settings.workerConcurrency }, 'worker started');
+  log.info({ worker: cluster.workerId, concurrency: settings.workerConcurrency, webhookConcurrency: settings.webhookConcurrency }, 'worker started');
   return untilSignal(log, settings, () => cluster.close(settings.shutdownGraceMs));
 }
 
@@ -66,6 +66,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     log,
     redis: cluster.producer,
     webhookQueue: cluster.webhookQueue,
+    coalesceKeys: cluster.keys,
     queues: [cluster.resyncQueue, cluster.webhookQueue, ...(cluster.actionQueue ? [cluster.actionQueue] : [])],
     metrics: cluster.metrics,
     webhookSecret: settings.webhookSecret,
