@@ -88,7 +88,8 @@ export interface EventJobs {
 
 export function createEventJobs(o: EventJobsOptions): EventJobs {
   const port = buildPortTarget(o.settings, o.config, o.log, o.redis);
-  const targets = buildTargets(o.settings, o.log);
+  // As many Azure DevOps requests in flight as events: an event is a few requests, and waits on them.
+  const targets = buildTargets({ ...o.settings, orgConcurrency: Math.max(o.settings.orgConcurrency, o.settings.webhookConcurrency) }, o.log);
   const handler = new LiveEventHandler({
     config: o.config,
     targets,

@@ -95,8 +95,16 @@ export function resourcesForEvent(config: PortAppConfig, eventType: string): Arr
 }
 
 /** Partial sync for service-hook events; the writing is OutcomeWriter's, shared with the catalog refresh after an action. */
+/**
+ * How long events share parent reads (a project, a repository listing): a burst of events about one project reads it
+ * once, and a project's state is at most this old when an event judges by it.
+ */
+const SHARED_READS_MS = 5_000;
+
 export class LiveEventHandler {
   readonly #writer: OutcomeWriter;
+  #cache = new RunCache();
+  #cacheBorn = Date.now();
 
   constructor(private readonly deps: LiveEventDeps) {
     this.#writer = new OutcomeWriter(deps);
@@ -115,7 +123,11 @@ export class LiveEventHandler {
       return { status: 'ignored', reason: 'organization not configured', resources: [] };
     }
     const org = target.client.org;
-    const cache = new RunCache();
+    if (Date.now() - this.#cacheBorn > SHARED_READS_MS) {
+      this.#cache = new RunCache();
+      this.#cacheBorn = Date.now();
+    }
+    const cache = this.#cache;
     const results: ResourceEventResult[] = [];
     for (const { index, resource } of resources) {
       const kind = getKind(resource.kind)!;
