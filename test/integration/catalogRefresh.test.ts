@@ -6,42 +6,14 @@
  * record what they are asked.
  */
 import type { AdoClient } from '../../src/ado/client.js';
-import type { Entity, EntityOrigin } from '../../src/catalog/entity.js';
-import type { CatalogSink, UpsertOutcome } from '../../src/catalog/sink.js';
 import { parseAppConfig, type PortAppConfig } from '../../src/config/appConfig.js';
 import { silentLogger } from '../../src/observability/log.js';
 import { CatalogRefresher } from '../../src/sync/catalogRefresh.js';
-import type { LiveCatalog } from '../../src/sync/outcomeWriter.js';
+import { RecordingCatalog, RecordingSink } from '../helpers/recorders.js';
 import { resyncOrganization } from '../../src/sync/resync.js';
 import { ACTION_MAPPINGS, adoClient, adoGet, type Json } from '../helpers/actions.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
-
-
-/** Records the entities written, per resource. */
-class RecordingSink implements CatalogSink {
-  readonly name = 'recorder';
-  written: Array<{ resourceIndex: number; entity: Entity }> = [];
-  async upsert(entities: Entity[], origin: EntityOrigin): Promise<UpsertOutcome> {
-    for (const entity of entities) this.written.push({ resourceIndex: origin.resourceIndex, entity });
-    return { written: entities.length, unchanged: 0, failed: [] };
-  }
-  async flush(): Promise<UpsertOutcome> {
-    return { written: 0, unchanged: 0, failed: [] };
-  }
-  async close(): Promise<void> {}
-}
-
-/** Owns every entity; records what it is asked to delete. */
-class RecordingCatalog implements LiveCatalog {
-  deleted: string[] = [];
-  async ownedAmong(_blueprint: string, identifiers: string[]): Promise<string[]> {
-    return identifiers;
-  }
-  async delete(blueprint: string, identifiers: string[]) {
-    this.deleted.push(...identifiers.map((id) => `${blueprint}/${id}`));
-    return { deleted: identifiers, failed: [] };
-  }
-}
+import type { Entity } from '../../src/catalog/entity.js';
 
 const key = (e: Entity) => `${e.blueprint}/${String(e.identifier)}`;
 
@@ -74,8 +46,8 @@ describe('catalog refresh after an action', () => {
   });
 
   async function refresh(kind: string, hint: Record<string, unknown>): Promise<{ written: Entity[]; deleted: string[]; counts: { written: number; deleted: number } }> {
-    sink.written = [];
-    catalog.deleted = [];
+    sink.written.length = 0;
+    catalog.deleted.length = 0;
     const counts = await refresher.kindChanged(kind, hint);
     return { written: sink.written.map((w) => w.entity), deleted: [...catalog.deleted], counts };
   }

@@ -11,12 +11,11 @@ import yaml from 'js-yaml';
 import { PatAuth } from '../../src/ado/auth.js';
 import { AdoClient } from '../../src/ado/client.js';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
-import type { Entity, EntityOrigin } from '../../src/catalog/entity.js';
-import type { CatalogSink, UpsertOutcome } from '../../src/catalog/sink.js';
 import { parseAppConfig, type PortAppConfig } from '../../src/config/appConfig.js';
 import { getKind } from '../../src/kinds/registry.js';
 import type { ServiceHookEvent } from '../../src/kinds/types.js';
-import { LiveEventHandler, type LiveCatalog } from '../../src/sync/liveEvent.js';
+import { LiveEventHandler } from '../../src/sync/liveEvent.js';
+import { RecordingCatalog, RecordingSink } from '../helpers/recorders.js';
 import { resyncOrganization, type OrgTarget } from '../../src/sync/resync.js';
 import { silentLogger } from '../../src/observability/log.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
@@ -28,32 +27,6 @@ const KINDS = ['repository', 'branch', 'pull-request', 'file', 'advanced-securit
 const MIN_TIME_IN_DAYS = 10;
 /** The file resource's `files.path`, as one regular expression. */
 const FILES = /^(package\.json|services\/[^/]+\/package\.json|deploy\/.*\.yaml)$/;
-
-/** Records what is written, per resource. */
-class RecordingSink implements CatalogSink {
-  readonly name = 'recorder';
-  readonly written: Array<{ resourceIndex: number; key: string }> = [];
-  async upsert(entities: Entity[], origin: EntityOrigin): Promise<UpsertOutcome> {
-    for (const e of entities) this.written.push({ resourceIndex: origin.resourceIndex, key: `${e.blueprint}/${String(e.identifier)}` });
-    return { written: entities.length, unchanged: 0, failed: [] };
-  }
-  async flush(): Promise<UpsertOutcome> {
-    return { written: 0, unchanged: 0, failed: [] };
-  }
-  async close(): Promise<void> {}
-}
-
-/** Owns every entity, so the live-event code deletes all it is asked to; records the deletions. */
-class RecordingCatalog implements LiveCatalog {
-  readonly deleted: string[] = [];
-  async ownedAmong(_blueprint: string, identifiers: string[]): Promise<string[]> {
-    return identifiers;
-  }
-  async delete(blueprint: string, identifiers: string[]) {
-    this.deleted.push(...identifiers.map((id) => `${blueprint}/${id}`));
-    return { deleted: identifiers, failed: [] };
-  }
-}
 
 /** One resource per kind with events (work items twice: with and without a wiql); each its own blueprint. */
 function resources(selectedRepos: string[]): Json[] {

@@ -12,30 +12,17 @@ import { Redis } from 'ioredis';
 import { PatAuth } from '../../src/ado/auth.js';
 import { AdoClient } from '../../src/ado/client.js';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
-import type { CatalogSink, UpsertOutcome } from '../../src/catalog/sink.js';
-import type { Entity, EntityOrigin } from '../../src/catalog/entity.js';
 import { parseAppConfig, type PortAppConfig } from '../../src/config/appConfig.js';
 import { silentLogger } from '../../src/observability/log.js';
 import { MemoryChangeCursors } from '../../src/sync/changeCursors.js';
 import { runFullResync, type FullResyncResult } from '../../src/sync/fullResync.js';
 import { runCli } from '../helpers/cli.js';
+import { RecordingSink } from '../helpers/recorders.js';
 import { syncEnv } from '../helpers/env.js';
 import { deleteKeys } from '../helpers/redisKeys.js';
 import { startAdoSimulator, type AdoSimulator } from '../simulators/ado/index.js';
 import { startPortSimulator, type PortSimulator } from '../simulators/port/index.js';
 
-class RecordingSink implements CatalogSink {
-  readonly name = 'recorder';
-  written: Array<{ resourceIndex: number; entity: Entity }> = [];
-  async upsert(entities: Entity[], origin: EntityOrigin): Promise<UpsertOutcome> {
-    for (const entity of entities) this.written.push({ resourceIndex: origin.resourceIndex, entity });
-    return { written: entities.length, unchanged: 0, failed: [] };
-  }
-  async flush(): Promise<UpsertOutcome> {
-    return { written: 0, unchanged: 0, failed: [] };
-  }
-  async close(): Promise<void> {}
-}
 
 const resource = (kind: string, blueprint: string, identifier: string) => ({
   kind,
