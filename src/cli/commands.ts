@@ -84,14 +84,14 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'serve',
-    synopsis: '[--port N] [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]',
+    synopsis: '[--port N] [--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR] [--resync-incremental-minutes N]',
     summary: 'HTTP server (webhooks, Port action runs, health, metrics, admin) plus workers; needs REDIS_URL',
     flags: CLUSTER_FLAGS,
     settings: { topics: [...SYNC_TOPICS, 'port', 'cluster', 'webhooks', 'actions'] },
   },
   {
     name: 'worker',
-    synopsis: '[--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR]',
+    synopsis: '[--resync-on-start] [--resync-interval-minutes N | --resync-cron EXPR] [--resync-incremental-minutes N]',
     summary: 'workers only (resync jobs, webhook events, action runs); needs REDIS_URL',
     flags: CLUSTER_FLAGS,
     settings: { topics: [...SYNC_TOPICS, 'port', 'cluster', 'actions'] },

@@ -110,6 +110,10 @@ export const SETTING_DECLARATIONS = {
   // cluster
   resyncIntervalMinutes: { flag: 'resync-interval-minutes', env: ['RESYNC_INTERVAL_MINUTES', 'OCEAN__SCHEDULED_RESYNC_INTERVAL'], type: 'int', topics: ['cluster'], description: `${SERVE_WORKER} full resync every N minutes (one job scheduler per cluster; the first run starts at once)` },
   resyncCron: { flag: 'resync-cron', env: ['RESYNC_CRON'], type: 'string', topics: ['cluster'], description: `${SERVE_WORKER} full resync on this cron pattern (instead of an interval)` },
+  resyncIncrementalMinutes: {
+    flag: 'resync-incremental-minutes', env: ['RESYNC_INCREMENTAL_MINUTES'], type: 'int', min: 1, topics: ['cluster'],
+    description: `${SERVE_WORKER} incremental resync every N minutes, beside the full one: only what changed since each resource's last completed pass, nothing deleted (a second job scheduler; its first run comes one interval after it is created). It takes the same lock as a full run: a tick while a resync runs is skipped`,
+  },
   resyncOnStart: { flag: 'resync-on-start', env: ['RESYNC_ON_START'], type: 'bool', topics: ['cluster'], description: `${SERVE_WORKER} trigger a full resync at start (joins one already running)` },
   serverPort: { flag: 'port', env: ['PORT', 'SERVER_PORT'], type: 'int', default: 8000, topics: ['cluster'], description: 'serve: HTTP port' },
   serverHost: { flag: 'host', env: ['SERVER_HOST'], type: 'string', default: '0.0.0.0', topics: ['cluster'], description: 'serve: HTTP listen address' },

@@ -1,6 +1,7 @@
 /**
- * Cluster mode on BullMQ: the queues, their Redis keys, the single-resync lock, the periodic scheduler, the webhook
- * event queue and the last-run record. No sync logic here: workers.ts runs the jobs with the sync module.
+ * Cluster mode on BullMQ: the queues, their Redis keys, the single-resync lock (shared by full and incremental runs),
+ * the periodic schedulers (full and incremental), the webhook event queue and the last-run record. No sync logic here:
+ * workers.ts runs the jobs with the sync module.
  */
 import { randomBytes } from 'node:crypto';
 import { FlowProducer, Queue } from 'bullmq';
@@ -10,13 +11,17 @@ import type { Settings } from '../config/settings.js';
 import type { ActionInvocation } from '../actions/types.js';
 import { UserInputError } from '../util/errors.js';
 import { coalesceKey, eventSubject } from './eventSubject.js';
-import { planResyncFlow } from './plan.js';
+import { planResyncFlow, type ResyncMode } from './plan.js';
+
+export type { ResyncMode } from './plan.js';
 
 export const RESYNC_QUEUE = 'resync';
 export const WEBHOOK_QUEUE = 'webhook-events';
 /** Port action runs (actionJobs.ts), one job per run id. */
 export const ACTION_QUEUE = 'action-runs';
 export const SCHEDULER_ID = 'periodic-resync';
+/** The incremental runs' scheduler (RESYNC_INCREMENTAL_MINUTES), beside the full one. */
+export const INCREMENTAL_SCHEDULER_ID = 'periodic-incremental-resync';
 /** A lock whose run never showed up as a job is taken over after this long. */
 const ORPHAN_LOCK_MS = 60_000;
 const LOCK_TTL_MS = 24 * 3600_000;
@@ -64,6 +69,8 @@ export interface LastRun {
   runId: string;
   reason: string;
   status: 'running' | 'succeeded' | 'incomplete' | 'failed';
+  /** What the run read: everything (then stale deletion), or only what changed (nothing deleted). Absent: full. */
+  mode?: ResyncMode;
   startedAt: string;
   finishedAt?: string;
   /** Totals over all resources of all organizations. */
@@ -95,6 +102,8 @@ export interface TriggerResult {
   runId: string;
   /** False when a run was already going: this trigger joined it instead of stacking another. */
   started: boolean;
+  /** The mode of the run started, or of the one already going (which may differ from the trigger's). */
+  mode?: ResyncMode;
 }
 
 export interface ResyncTrigger {
@@ -109,42 +118,52 @@ export interface ResyncTrigger {
 }
 
 /**
- * Starts a full resync unless one is running anywhere in the cluster. The lock (`SET NX`) holds `<runId>|<epoch ms>`;
- * a lock whose run has finished (completed or failed) or never appeared is taken over, so a crashed trigger or a run
- * that failed outright cannot block resyncs forever.
+ * Starts a resync (full, or incremental: only what changed, nothing deleted) unless one is running anywhere in the
+ * cluster. Both modes take the same lock, so they never overlap: a trigger of either mode during a run of either mode
+ * starts nothing and answers with the running run (`started: false`, its runId and mode). The lock (`SET NX`) holds
+ * `<runId>|<epoch ms>|<mode>`; a lock whose run has finished (completed or failed) or never appeared is taken over, so
+ * a crashed trigger or a run that failed outright cannot block resyncs forever.
  */
-export async function requestResync(t: ResyncTrigger, reason: string): Promise<TriggerResult> {
+export async function requestResync(t: ResyncTrigger, reason: string, mode: ResyncMode = 'full'): Promise<TriggerResult> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const runId = `run-${Date.now()}-${randomBytes(3).toString('hex')}`;
-    const lockValue = `${runId}|${Date.now()}`;
+    const lockValue = `${runId}|${Date.now()}|${mode}`;
     const ok = await t.redis.set(t.keys.lock, lockValue, 'PX', LOCK_TTL_MS, 'NX');
     if (ok === 'OK') {
       try {
-        await writeLastRun(t.redis, t.keys, { runId, reason, status: 'running', startedAt: new Date().toISOString() });
+        await writeLastRun(t.redis, t.keys, { runId, reason, mode, status: 'running', startedAt: new Date().toISOString() });
         await t.flows.add(
-          planResyncFlow({ queueName: t.queue.name, runId, config: t.config, organizations: t.organizations, reason, attempts: t.attempts, backoffMs: t.backoffMs ?? 1000 }),
+          planResyncFlow({ queueName: t.queue.name, runId, mode, config: t.config, organizations: t.organizations, reason, attempts: t.attempts, backoffMs: t.backoffMs ?? 1000 }),
         );
       } catch (err) {
-        await writeLastRun(t.redis, t.keys, { runId, reason, status: 'failed', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), incompleteReason: 'the run could not be queued' }).catch(() => undefined);
+        await writeLastRun(t.redis, t.keys, { runId, reason, mode, status: 'failed', startedAt: new Date().toISOString(), finishedAt: new Date().toISOString(), incompleteReason: 'the run could not be queued' }).catch(() => undefined);
         await releaseResyncLock(t.redis, t.keys, lockValue).catch(() => undefined);
         throw err;
       }
-      return { runId, started: true };
+      return { runId, started: true, mode };
     }
     const held = await t.redis.get(t.keys.lock);
     if (!held) continue;
-    const [heldRun = '', at = '0'] = held.split('|');
+    const [heldRun = '', at = '0', heldMode] = held.split('|');
     const state = await t.queue.getJobState(heldRun);
     const finished = state === 'completed' || state === 'failed' || (state === 'unknown' && Date.now() - Number(at) > ORPHAN_LOCK_MS);
-    if (!finished) return { runId: heldRun, started: false };
+    // A lock written before runs had modes names a full run.
+    if (!finished) return { runId: heldRun, started: false, mode: heldMode === 'incremental' ? 'incremental' : 'full' };
     await releaseResyncLock(t.redis, t.keys, held);
   }
   throw new Error('could not take the resync lock');
 }
 
-/** The periodic resync, created once in Redis however many replicas call this (upsert by a fixed scheduler id). */
+/** The data of a `trigger` job (the schedulers' ticks): the run's reason and mode (absent: full). */
+export interface TriggerJobData {
+  reason?: string;
+  mode?: ResyncMode;
+}
+
+/** The periodic full resync, created once in Redis however many replicas call this (upsert by a fixed scheduler id). */
 export async function ensureScheduler(queue: Queue, settings: Settings): Promise<'interval' | 'cron' | undefined> {
-  const template = { name: 'trigger', data: { reason: 'schedule' }, opts: { removeOnComplete: 50, removeOnFail: 50 } };
+  const data: TriggerJobData = { reason: 'schedule', mode: 'full' };
+  const template = { name: 'trigger', data, opts: { removeOnComplete: 50, removeOnFail: 50 } };
   if (settings.resyncCron) {
     await queue.upsertJobScheduler(SCHEDULER_ID, { pattern: settings.resyncCron }, template);
     return 'cron';
@@ -155,6 +174,28 @@ export async function ensureScheduler(queue: Queue, settings: Settings): Promise
     return 'interval';
   }
   return undefined;
+}
+
+/**
+ * The periodic incremental resync (RESYNC_INCREMENTAL_MINUTES), a second scheduler beside the full one, created once
+ * however many replicas call this; removed when the setting is unset, so turning it off takes one restart. Its first
+ * tick comes one interval after it is created (the full interval's first run starts at once: the two would race for
+ * the lock, and an incremental run reads everything anyway until a first pass has set the cursors). An upsert by a
+ * replica starting later keeps the scheduled tick (same interval: BullMQ keeps its next time). Each tick asks for an
+ * incremental run through the same lock as a full one (requestResync): a tick while any resync runs is skipped.
+ * Returns the interval in minutes, or undefined when off.
+ */
+export async function ensureIncrementalScheduler(queue: Queue, settings: Settings): Promise<number | undefined> {
+  const minutes = settings.resyncIncrementalMinutes;
+  if (!minutes) {
+    await queue.removeJobScheduler(INCREMENTAL_SCHEDULER_ID);
+    return undefined;
+  }
+  if (minutes < 1) throw new UserInputError('resyncIncrementalMinutes must be at least 1');
+  const every = minutes * 60_000;
+  const data: TriggerJobData = { reason: 'schedule', mode: 'incremental' };
+  await queue.upsertJobScheduler(INCREMENTAL_SCHEDULER_ID, { every, startDate: Date.now() + every }, { name: 'trigger', data, opts: { removeOnComplete: 50, removeOnFail: 50 } });
+  return minutes;
 }
 
 export interface WebhookEnvelope {

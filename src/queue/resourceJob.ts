@@ -1,12 +1,15 @@
 /**
  * The resource job of a resync flow: one organization × one resource, synced to the catalog, its summary stored for the
- * run job. At most `orgJobConcurrency` of an organization's resource jobs run at once across the cluster.
+ * run job. At most `orgJobConcurrency` of an organization's resource jobs run at once across the cluster. In an
+ * incremental run, a kind with a change filter reads only what changed since its cursor (minus the overlap); the
+ * summary's `startedAt` is where the run job moves the cursor once the pass proved complete (both modes).
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { OwnedSnapshot } from '../sync/ownedSnapshot.js';
 import { recordProduced } from '../sync/produced.js';
 import { buildPortTarget } from '../sync/portTarget.js';
 import { resyncOrganization, type ResourceSummary } from '../sync/resync.js';
+import { INCREMENTAL_OVERLAP_MS } from '../sync/changeCursors.js';
 import { resourceBlueprints } from '../sync/fullResync.js';
 import { RedisRunLedger } from '../sync/state.js';
 import { buildTargets } from '../sync/targets.js';
@@ -43,7 +46,8 @@ export function resourceJob(ctx: ClusterContext): (job: Job<ResourceJobData>, to
 async function runResource(ctx: ClusterContext, job: Job<ResourceJobData>): Promise<ResourceJobResult> {
   const { settings, config, state, keys, metrics, workerId, organizations } = ctx;
   const d = job.data;
-  const jobLog = ctx.log.child({ runId: d.runId, org: d.organization, resource: d.index, kind: d.kind, attempt: job.attemptsMade + 1 });
+  const incremental = d.mode === 'incremental';
+  const jobLog = ctx.log.child({ runId: d.runId, org: d.organization, resource: d.index, kind: d.kind, mode: incremental ? 'incremental' : 'full', attempt: job.attemptsMade + 1 });
   await ctx.ensureBlueprints();
   const target = buildTargets(settings, jobLog).find((t) => t.client.org.name === d.organization);
   if (!target) throw new UnrecoverableError(`organization ${d.organization} is no longer configured`);
@@ -63,6 +67,8 @@ async function runResource(ctx: ClusterContext, job: Job<ResourceJobData>): Prom
       pageSize: settings.pageSize,
       resourceIndexes: [d.index],
       claims: port.claims,
+      // The port target has the cluster's Redis (state), hence cursors.
+      incremental: incremental ? { cursors: port.cursors!, overlapMs: INCREMENTAL_OVERLAP_MS } : undefined,
       onWritten: (entities) =>
         recordProduced(entities, d.organization, {
           ledger,

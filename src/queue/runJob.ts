@@ -1,10 +1,11 @@
 /**
  * The run job of a resync flow, after all its resource jobs: gathers their summaries (a child that never reported
- * counts as failed), finishes the run (stale deletion only when every resource succeeded), records the last run and
- * frees the resync lock.
+ * counts as failed), moves the change cursors of the resources that completed, finishes the run (stale deletion only
+ * in a full run and only when every resource succeeded; an incremental run deletes nothing), records the last run with
+ * its mode and frees the resync lock.
  */
 import { UnrecoverableError, type Job } from 'bullmq';
-import { finishRun, organizationFailure } from '../sync/fullResync.js';
+import { advanceCursors, finishRun, organizationFailure } from '../sync/fullResync.js';
 import { OwnedSnapshot } from '../sync/ownedSnapshot.js';
 import { buildPortTarget } from '../sync/portTarget.js';
 import type { ResourceSummary } from '../sync/resync.js';
@@ -18,7 +19,9 @@ export function runJob(ctx: ClusterContext): (job: Job<RunJobData>) => Promise<u
   const { settings, config, state, keys, workerId } = ctx;
   return async (job) => {
     const d = job.data;
-    const runLog = ctx.log.child({ runId: d.runId });
+    const mode = d.mode ?? 'full';
+    const incremental = mode === 'incremental';
+    const runLog = ctx.log.child({ runId: d.runId, mode });
     const raw = await state.hgetall(keys.summaries(d.runId));
     const summaries = Object.values(raw).map((v) => JSON.parse(v) as ResourceSummary & { worker: string });
     const have = new Set(Object.keys(raw));
@@ -34,7 +37,10 @@ export function runJob(ctx: ClusterContext): (job: Job<RunJobData>) => Promise<u
     const port = buildPortTarget(settings, config, runLog, state);
     let outcome: Awaited<ReturnType<typeof finishRun>>;
     try {
-      // Resource jobs flushed their own sinks; refusals are already in their summaries.
+      // Each resource job flushed its own sink and counted its refusals in its summary (failedWrites), so a resource
+      // whose summary is complete had every entity written: its cursor moves to the start of its pass (both modes: a
+      // full run resets the cursors of what it completed). A failed or missing resource keeps its cursor.
+      if (port.cursors) await advanceCursors(port.cursors, config, summaries, runLog);
       outcome = await finishRun({
         config,
         summaries,
@@ -43,8 +49,9 @@ export function runJob(ctx: ClusterContext): (job: Job<RunJobData>) => Promise<u
         organizations: d.organizations.length,
         ledger,
         startedAt: new Date(d.startedAt),
-        catalog: port.catalog,
-        snapshot: new OwnedSnapshot(ledger, port.catalog, runLog),
+        // An incremental run read part of the items: an item it did not read is not proven gone, so nothing is deleted.
+        catalog: incremental ? undefined : port.catalog,
+        snapshot: incremental ? undefined : new OwnedSnapshot(ledger, port.catalog, runLog),
         state: port.state,
         origins: port.origins,
         log: runLog,
@@ -56,11 +63,12 @@ export function runJob(ctx: ClusterContext): (job: Job<RunJobData>) => Promise<u
     }
     const { complete, deletion } = outcome;
     const reason = outcome.incompleteReason ?? '';
-    if (!complete) runLog.warn({ reason }, 'resync incomplete');
+    if (!complete) runLog.warn({ reason }, incremental ? 'incremental resync incomplete' : 'resync incomplete');
     const previous = await readLastRun(state, keys);
     await writeLastRun(state, keys, {
       runId: d.runId,
       reason: d.reason,
+      mode,
       status: complete ? 'succeeded' : 'incomplete',
       startedAt: previous?.runId === d.runId ? previous.startedAt : d.startedAt,
       finishedAt: new Date().toISOString(),
@@ -71,7 +79,7 @@ export function runJob(ctx: ClusterContext): (job: Job<RunJobData>) => Promise<u
     });
     await releaseResyncLock(state, keys, d.runId);
     if (complete) await ledger.clear();
-    if (!complete) throw new UnrecoverableError(`resync incomplete, stale deletion skipped: ${reason}`);
-    return { complete, counts, deletion, worker: workerId, pid: process.pid };
+    if (!complete) throw new UnrecoverableError(incremental ? `incremental resync incomplete: ${reason}` : `resync incomplete, stale deletion skipped: ${reason}`);
+    return { complete, mode, counts, deletion, worker: workerId, pid: process.pid };
   };
 }

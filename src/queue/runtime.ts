@@ -1,7 +1,7 @@
 /**
  * One replica's share of cluster mode: its connections and queues, the workers (workers.ts: resource jobs, run jobs,
- * webhook events), the scheduler, and graceful shutdown. The jobs call the sync module; nothing here decides what is
- * stale.
+ * webhook events), the schedulers (full and incremental), and graceful shutdown. The jobs call the sync module;
+ * nothing here decides what is stale.
  */
 import { hostname } from 'node:os';
 import { FlowProducer, Queue } from 'bullmq';
@@ -18,12 +18,14 @@ import {
   RESYNC_QUEUE,
   WEBHOOK_QUEUE,
   clusterKeys,
+  ensureIncrementalScheduler,
   ensureScheduler,
   producerConnection,
   requestResync,
   requireRedisUrl,
   workerConnection,
   type ClusterKeys,
+  type ResyncMode,
   type TriggerResult,
 } from './cluster.js';
 import type { ClusterContext } from './context.js';
@@ -58,7 +60,11 @@ export interface Cluster {
   webhookQueue: Queue;
   /** Port action runs; only when actions are enabled (ACTIONS_ENABLED). */
   actionQueue?: Queue;
-  triggerResync(reason: string): Promise<TriggerResult>;
+  /**
+   * Starts a resync of this mode (default full) unless one of either mode runs anywhere in the cluster; then it starts
+   * nothing and answers with the running one (`started: false`).
+   */
+  triggerResync(reason: string, mode?: ResyncMode): Promise<TriggerResult>;
   /** Stops taking jobs; running jobs get `graceMs` to finish, then are left to the job lock (another replica retries them). */
   close(graceMs: number): Promise<void>;
 }
@@ -93,7 +99,18 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   const organizations = buildTargets(settings, log).map((t) => t.client.org.name);
   const trigger = { redis: state, keys, queue: resyncQueue, flows, config, organizations, attempts: settings.jobAttempts };
-  const triggerResync = (reason: string) => requestResync(trigger, reason);
+  // Full and incremental runs share one lock: a trigger of either mode while a run of either mode holds it starts
+  // nothing (a full trigger joins the running run as it always did; an incremental tick is skipped).
+  const triggerResync = async (reason: string, mode: ResyncMode = 'full'): Promise<TriggerResult> => {
+    const r = await requestResync(trigger, reason, mode);
+    if (!r.started) {
+      log.info(
+        { reason, mode, running: r.runId, runningMode: r.mode },
+        mode === 'incremental' ? 'incremental resync skipped: a resync is already running' : 'a resync is already running; joined it',
+      );
+    }
+    return r;
+  };
   const ensureBlueprints = blueprintGate({ settings, config, log, state, skip: o.skipBlueprints });
   const ctx: ClusterContext = { settings, config, log, state, keys, workerId, metrics, organizations, ensureBlueprints };
 
@@ -108,10 +125,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     });
     const scheduled = await ensureScheduler(resyncQueue, settings);
     if (scheduled) log.info({ interval: settings.resyncIntervalMinutes, cron: settings.resyncCron }, 'periodic resync scheduled');
+    const incremental = await ensureIncrementalScheduler(resyncQueue, settings);
+    if (incremental) log.info({ intervalMinutes: incremental }, 'periodic incremental resync scheduled (first run one interval from when the schedule was created)');
   }
   if (settings.resyncOnStart) {
     const r = await triggerResync('start');
-    log.info({ runId: r.runId, started: r.started }, r.started ? 'resync started' : 'a resync is already running; joined it');
+    if (r.started) log.info({ runId: r.runId }, 'resync started');
   }
 
   let closing: Promise<void> | undefined;

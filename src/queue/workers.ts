@@ -7,7 +7,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { errorMessage } from '../util/errors.js';
 import { createActionJobs, type ToolkitFactory } from './actionJobs.js';
-import { ACTION_QUEUE, RESYNC_QUEUE, WEBHOOK_QUEUE, type TriggerResult } from './cluster.js';
+import { ACTION_QUEUE, RESYNC_QUEUE, WEBHOOK_QUEUE, type ResyncMode, type TriggerJobData, type TriggerResult } from './cluster.js';
 import type { ClusterContext } from './context.js';
 import { createEventJobs } from './eventJobs.js';
 import type { ResourceJobData, RunJobData } from './plan.js';
@@ -19,7 +19,8 @@ export type WebhookHandler = (job: Job, token?: string) => Promise<unknown>;
 export interface WorkerOptions {
   /** A new BullMQ worker connection (the caller closes it with the others). */
   connection: () => Redis;
-  triggerResync(reason: string): Promise<TriggerResult>;
+  /** Starts a run of this mode unless one (of either mode) is running; a trigger that starts nothing is logged there. */
+  triggerResync(reason: string, mode?: ResyncMode): Promise<TriggerResult>;
   /** Handles webhook events; default: the partial sync of sync/liveEvent.ts. */
   webhookHandler?: WebhookHandler;
   /** false: this replica leaves webhook events to others (they wait in the queue, durable). */
@@ -43,8 +44,11 @@ export function startWorkers(ctx: ClusterContext, o: WorkerOptions): Workers {
   const run = runJob(ctx);
   function processResync(job: Job, token: string | undefined): Promise<unknown> {
     switch (job.name) {
-      case 'trigger':
-        return o.triggerResync(String((job.data as { reason?: string }).reason ?? 'schedule'));
+      case 'trigger': {
+        // A scheduler's tick: the full scheduler's, or the incremental one's (ensureIncrementalScheduler).
+        const data = job.data as TriggerJobData;
+        return o.triggerResync(String(data.reason ?? 'schedule'), data.mode === 'incremental' ? 'incremental' : 'full');
+      }
       case 'resource':
         return resource(job as Job<ResourceJobData>, token);
       case 'run':

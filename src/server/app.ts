@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/log.js';
-import { enqueueWebhookEvent, type ClusterKeys, type TriggerResult, type WebhookEnvelope } from '../queue/cluster.js';
+import { enqueueWebhookEvent, type ClusterKeys, type ResyncMode, type TriggerResult, type WebhookEnvelope } from '../queue/cluster.js';
 import { queueRegistry, scrapeRegistry, type SyncMetrics } from '../observability/metrics.js';
 import { ADMIN_RESYNC_ROUTE, WEBHOOK_ROUTE, schemaErrorFormatter } from './schemas.js';
 import { registerActionRoute } from './actionRoute.js';
@@ -37,7 +37,8 @@ export interface ServerDeps {
   metricsToken?: string;
   /** Reachability of the catalog API; readiness fails while it is false. */
   catalogReachable?: () => Promise<boolean>;
-  triggerResync?: (reason: string) => Promise<TriggerResult>;
+  /** Starts a resync (POST /admin/resync; `?incremental=true` asks for an incremental one) unless one is running. */
+  triggerResync?: (reason: string, mode?: ResyncMode) => Promise<TriggerResult>;
   /**
    * Port action runs (`POST /actions/port`): the action-run queue and the Port client secret the invocations are signed
    * with. Without it (no ACTIONS_ENABLED) the route does not exist.
@@ -168,8 +169,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   app.post('/admin/resync', { onRequest: adminAuth, schema: ADMIN_RESYNC_ROUTE }, async (req, reply) => {
     if (!deps.triggerResync) return reply.code(404).send({ error: 'not found' });
+    // `?incremental=true`: only what changed since each resource's cursor, nothing deleted. Either mode starts nothing
+    // while a resync of either mode runs (one lock): the answer names the running run, `started: false`.
+    const incremental = (req.query as Record<string, unknown> | undefined)?.incremental;
+    if (incremental !== undefined && incremental !== 'true' && incremental !== 'false') return reply.code(400).send({ error: 'incremental must be true or false' });
     try {
-      const r = await withTimeout(deps.triggerResync('admin'), timeout * 3);
+      const r = await withTimeout(deps.triggerResync('admin', incremental === 'true' ? 'incremental' : 'full'), timeout * 3);
       return reply.code(202).send({ runId: r.runId, started: r.started });
     } catch (err) {
       req.log.warn({ err: (err as Error).message }, 'could not trigger a resync');

@@ -3,6 +3,12 @@ import type { Redis } from 'ioredis';
 import type { ResourceConfig } from '../config/appConfig.js';
 
 /**
+ * How far back an incremental pass reads before its cursor: server clock skew, items committed late. The same for the
+ * CLI (`resync --incremental`) and cluster mode's incremental runs.
+ */
+export const INCREMENTAL_OVERLAP_MS = 10 * 60_000;
+
+/**
  * Where the last completed pass of each organization × resource started, for incremental runs. The resource is named
  * by its index, kind and a hash of its whole config, so a changed selector or mapping has no cursor and is read whole.
  */

@@ -150,8 +150,10 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
 /**
  * Moves the cursor of each resource whose pass completed to where the pass started. Called only when every entity
  * was written (nothing refused at the end-of-run retries): a cursor never passes an item that did not reach the catalog.
+ * Cluster mode's run job (queue/runJob.ts) calls it too: there each resource job flushed its own sink and counted its
+ * refusals in its summary's failedWrites, so isComplete alone answers for them.
  */
-async function advanceCursors(cursors: ChangeCursors, config: PortAppConfig, summaries: ResourceSummary[], log: Logger): Promise<void> {
+export async function advanceCursors(cursors: ChangeCursors, config: PortAppConfig, summaries: ResourceSummary[], log: Logger): Promise<void> {
   for (const s of summaries) {
     const resource = config.resources[s.index];
     if (!resource || !s.startedAt || !isComplete(s)) continue;

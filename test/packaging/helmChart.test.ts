@@ -193,6 +193,8 @@ describe('helm chart values', () => {
     ['a non-boolean allowDeprovision', { actions: { allowDeprovision: 'yes' } }],
     ['a Microsoft Graph URL that is not a URL', { actions: { microsoftGraphUrl: 'graph.microsoft.com' } }],
     ['multiple mode with a PAT', { azureDevOps: { accountMode: 'multiple', authMethod: 'pat', organizations: ['https://dev.azure.com/a'] } }],
+    ['an incremental interval of 0 minutes (off is empty)', { resync: { incrementalMinutes: 0 } }],
+    ['an incremental interval given as text', { resync: { incrementalMinutes: '15' } }],
   ])('the schema rejects %s', (_label, override) => {
     expect(validate(deepMerge(values, override))).toBe(false);
   });
@@ -209,6 +211,8 @@ describe('helm chart values', () => {
       allowDeprovision: true, microsoftGraphUrl: 'https://graph.microsoft.us/v1.0',
     } }],
     ['extra settings via extraEnv', { extraEnv: [{ name: 'WORKER_CONCURRENCY', value: '4' }] }],
+    ['an incremental resync every 15 minutes beside the full one', { resync: { intervalMinutes: 1440, incrementalMinutes: 15 } }],
+    ['the incremental resync off (null)', { resync: { incrementalMinutes: null } }],
   ])('the schema accepts %s', (_label, override) => {
     expect(validate(deepMerge(values, override)) ? [] : validate.errors).toEqual([]);
   });

@@ -462,6 +462,19 @@ describe('helm chart rendered (test interpreter)', () => {
     expect(() => render({ ...PAT, port: { clientId: '', clientSecret: '' } })).not.toThrow();
   });
 
+  it('passes resync.incrementalMinutes as RESYNC_INCREMENTAL_MINUTES to the server and worker pods, and nothing when it is empty', () => {
+    const on = render(merge(SERVICE_PRINCIPAL, { resync: { incrementalMinutes: 15 } }) as Record<string, unknown>);
+    const deployments = find(on.docs, 'Deployment');
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['rel-ado-catalog-sync', 'rel-ado-catalog-sync-worker']);
+    for (const d of deployments) {
+      // Beside the full schedule, which keeps its own variable.
+      expect(envOf(podSpec(d).spec.containers[0]!)).toMatchObject({ RESYNC_INCREMENTAL_MINUTES: '15', RESYNC_INTERVAL_MINUTES: '1440' });
+    }
+    for (const values of [SERVICE_PRINCIPAL, merge(SERVICE_PRINCIPAL, { resync: { incrementalMinutes: '' } }) as Record<string, unknown>, merge(SERVICE_PRINCIPAL, { resync: { incrementalMinutes: null } }) as Record<string, unknown>]) {
+      for (const d of find(render(values).docs, 'Deployment')) expect(envOf(podSpec(d).spec.containers[0]!)).not.toHaveProperty('RESYNC_INCREMENTAL_MINUTES');
+    }
+  });
+
   it('changes the pod template when the secret changes, so a credential rotation rolls the pods', () => {
     const a = podSpec(find(render(PAT).docs, 'Deployment')[0]!).metadata as unknown as { annotations: Record<string, string> };
     const b = podSpec(find(render(merge(PAT, { azureDevOps: { personalAccessToken: 'rotated' } }) as Record<string, unknown>).docs, 'Deployment')[0]!).metadata as unknown as { annotations: Record<string, string> };

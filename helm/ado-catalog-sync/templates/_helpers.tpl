@@ -137,6 +137,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 - name: RESYNC_CRON
   value: {{ .Values.resync.cron | quote }}
 {{- end }}
+{{- if .Values.resync.incrementalMinutes }}
+- name: RESYNC_INCREMENTAL_MINUTES
+  value: {{ .Values.resync.incrementalMinutes | quote }}
+{{- end }}
 - name: RESYNC_ON_START
   value: {{ .Values.resync.onStart | quote }}
 - name: SHUTDOWN_GRACE_MS

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadSettings } from '../../config/settings.js';
-import { RESYNC_QUEUE, SCHEDULER_ID, WEBHOOK_QUEUE, clusterKeys, readLastRun, requireRedisUrl } from '../../queue/cluster.js';
+import { INCREMENTAL_SCHEDULER_ID, RESYNC_QUEUE, SCHEDULER_ID, WEBHOOK_QUEUE, clusterKeys, readLastRun, requireRedisUrl } from '../../queue/cluster.js';
 import { RedisChangeCursors } from '../../sync/changeCursors.js';
 import { errorMessage } from '../../util/errors.js';
 import { parseCommandArgs } from '../args.js';
@@ -26,14 +26,20 @@ export async function statusCommand(argv: string[]): Promise<number> {
   try {
     const lastRun = await readLastRun(redis, keys);
     const scheduler = await queues[0]!.getJobScheduler(SCHEDULER_ID);
+    const incrementalScheduler = await queues[0]!.getJobScheduler(INCREMENTAL_SCHEDULER_ID);
     const jobs: Record<string, Record<string, number>> = {};
     for (const q of queues) jobs[q.name] = await q.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed', 'waiting-children');
+    // `<runId>|<epoch ms>|<mode>` (a lock without a mode names a full run).
     const lock = await redis.get(keys.lock);
+    const schedule = (s: typeof scheduler) => (s ? { every: s.every ?? null, pattern: s.pattern ?? null, next: s.next ? new Date(s.next).toISOString() : null } : null);
     const cursors = (await new RedisChangeCursors(redis, keys.base).list()).sort((a, b) => a.organization.localeCompare(b.organization) || a.index - b.index);
     const out = {
-      lastRun: lastRun ?? null,
+      // A record written before runs had modes is a full run's.
+      lastRun: lastRun ? { ...lastRun, mode: lastRun.mode ?? 'full' } : null,
       runningRun: lock ? lock.split('|')[0] : null,
-      schedule: scheduler ? { every: scheduler.every ?? null, pattern: scheduler.pattern ?? null, next: scheduler.next ? new Date(scheduler.next).toISOString() : null } : null,
+      runningMode: lock ? (lock.split('|')[2] === 'incremental' ? 'incremental' : 'full') : null,
+      schedule: schedule(scheduler),
+      incrementalSchedule: schedule(incrementalScheduler),
       jobs,
       changeCursors: cursors.map((c) => ({ organization: c.organization, resource: c.index, kind: c.kind, at: c.at.toISOString() })),
     };
@@ -43,13 +49,15 @@ export async function statusCommand(argv: string[]): Promise<number> {
     }
     const lines: string[] = [];
     if (lastRun) {
-      lines.push(`last resync: ${lastRun.runId} ${lastRun.status} (${lastRun.reason})`, `  started ${lastRun.startedAt}${lastRun.finishedAt ? `, finished ${lastRun.finishedAt}` : ''}`);
+      lines.push(`last resync: ${lastRun.runId} ${lastRun.mode ?? 'full'} ${lastRun.status} (${lastRun.reason})`, `  started ${lastRun.startedAt}${lastRun.finishedAt ? `, finished ${lastRun.finishedAt}` : ''}`);
       if (lastRun.counts) lines.push(`  ${Object.entries(lastRun.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
       if (lastRun.deletion) lines.push(`  ${formatDeletion(lastRun.deletion)}`);
       if (lastRun.incompleteReason) lines.push(`  incomplete: ${lastRun.incompleteReason}`);
     } else lines.push('last resync: none');
-    lines.push(`running: ${out.runningRun ?? 'none'}`);
-    lines.push(`schedule: ${out.schedule ? (out.schedule.pattern ?? `every ${Number(out.schedule.every) / 60000} min`) + `, next ${out.schedule.next}` : 'none'}`);
+    lines.push(`running: ${out.runningRun ? `${out.runningRun} ${out.runningMode}` : 'none'}`);
+    const when = (s: ReturnType<typeof schedule>) => (s ? (s.pattern ?? `every ${Number(s.every) / 60000} min`) + `, next ${s.next}` : 'none');
+    lines.push(`schedule: ${when(out.schedule)}`);
+    lines.push(`incremental schedule: ${when(out.incrementalSchedule)}`);
     for (const [name, counts] of Object.entries(jobs)) lines.push(`${name}: ${Object.entries(counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     // Several cursors of one resource are its configs over time; a resource's current one is the newest.
     lines.push(cursors.length === 0 ? 'change cursors: none (no completed run with Redis yet)' : 'change cursors (where the next incremental pass reads from):');

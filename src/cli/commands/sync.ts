@@ -5,6 +5,7 @@ import type { CatalogSink } from '../../catalog/sink.js';
 import { loadAppConfig, type LoadedAppConfig } from '../../config/appConfig.js';
 import { howToSet, loadSettings, type Settings } from '../../config/settings.js';
 import { checkJqExpressions } from '../../mapping/check.js';
+import { INCREMENTAL_OVERLAP_MS } from '../../sync/changeCursors.js';
 import { runFullResync, type FullResyncOptions } from '../../sync/fullResync.js';
 import { buildPortTarget } from '../../sync/portTarget.js';
 import { RedisRunLedger } from '../../sync/state.js';
@@ -98,9 +99,6 @@ export async function dryRunCommand(argv: string[]): Promise<number> {
     await sink.close();
   }
 }
-
-/** How far back an incremental pass reads before its cursor: server clock skew, items committed late. */
-export const INCREMENTAL_OVERLAP_MS = 10 * 60_000;
 
 export async function resyncCommand(argv: string[]): Promise<number> {
   const p = await prepare(argv, 'resync');
