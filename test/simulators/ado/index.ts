@@ -204,7 +204,7 @@ export async function startAdoSimulator(
     runs: { setPlan: (plan) => runs.setPlan(plan), complete: (runId, result) => runs.complete(runId, result), queued: runs.queued },
     changes: {
       editWorkItem(id, o = {}) {
-        const rec = workOf(dataset.org(o.org ?? (options.organizations[0] as string))!).workItemRecord(id);
+        const rec = workOf(dataset.org(o.org ?? (options.organizations[0] as string))!).edited(id);
         Object.assign(rec.fields, o.fields ?? {}, { 'System.ChangedDate': adoDate((o.at ?? new Date()).getTime()) });
         rec.rev++;
       },

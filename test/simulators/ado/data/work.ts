@@ -75,6 +75,8 @@ export class WorkArea {
   readonly #ctx: OrgContext;
   readonly #teams = new Map<string, WebApiTeam>();
   readonly #items = new Map<number, WorkItemRecord>();
+  /** Work items changed through `edited` (sim.changes): kept apart, so the cache's clearing never undoes an edit. */
+  readonly #edited = new Map<number, WorkItemRecord>();
 
   constructor(org: OrgData) {
     this.#org = org;
@@ -299,8 +301,15 @@ export class WorkArea {
     return Math.floor((id - 1) / this.workItemsPerProject);
   }
 
+  /** The record of a work item about to be changed: it stays as changed however many other items are read. */
+  edited(id: number): WorkItemRecord {
+    const rec = this.workItemRecord(id);
+    this.#edited.set(id, rec);
+    return rec;
+  }
+
   workItemRecord(id: number): WorkItemRecord {
-    let rec = this.#items.get(id);
+    let rec = this.#edited.get(id) ?? this.#items.get(id);
     if (rec) return rec;
     const p = this.projectOfWorkItem(id) as number;
     const ctx = this.#ctx;
