@@ -99,7 +99,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'status',
     synopsis: '[--json]',
-    summary: 'last resync (start, end, status, counts), schedule and job counts from Redis',
+    summary: 'last resync (mode, start, end, status, counts), schedules, job counts and change cursors from Redis',
     flags: { json: { type: 'boolean', description: 'print JSON' } },
     settings: { topics: ['logging'], flags: ['redis-url', 'integration-identifier'] },
   },
