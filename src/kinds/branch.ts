@@ -33,6 +33,23 @@ async function* fetchBranches(ctx: FetchContext, _selector: Selector): AsyncGene
   yield* mergeMap(repos, (repo) => repositoryBranches(ctx, repo), 8);
 }
 
+/**
+ * An incremental pass: the branches of the repositories Azure DevOps announced a push for since `since` (the journal
+ * the server keeps of accepted `git.push` events). The refs API has no change filter, and listing every repository is
+ * most of an incremental run's cost. Without a journal (no push ever accepted) every repository is listed.
+ */
+async function* branchesSince(ctx: FetchContext, selector: Selector, since: Date): AsyncGenerator<RawItem[]> {
+  const changed = await ctx.repositoryChanges?.since(since);
+  if (!changed) {
+    ctx.note?.('incremental: no journal of pushes (service hooks deliver none here); every repository listed');
+    yield* fetchBranches(ctx, selector);
+    return;
+  }
+  const repos = (await listRepositories(ctx)).filter((r) => listsBranches(r) && changed.has(r.id.toLowerCase()));
+  ctx.note?.(`incremental: branches of ${repos.length} repositories with pushes since then`);
+  yield* mergeMap(repos, (repo) => repositoryBranches(ctx, repo), 8);
+}
+
 async function* repositoryBranches(ctx: FetchContext, repo: RepositoryRef): AsyncGenerator<RawItem[]> {
   const url = ctx.client.url(`${encodeURIComponent(repo.project.id)}/_apis/git/repositories/${encodeURIComponent(repo.id)}/refs`);
   try {
@@ -69,6 +86,7 @@ export const branchKind: KindDefinition = {
   },
   selectorSchema: { type: 'object', properties: {} },
   fetch: fetchBranches,
+  incremental: { reads: 'the branches (refs per repository) of the repositories with a `git.push` accepted since the cursor (the server keeps that journal in Redis); with no journal, every repository', since: branchesSince },
   events: {
     subscriptions: [{ publisherId: 'tfs', eventType: 'git.push' }],
     handle: branchesOfPush,

@@ -1,7 +1,7 @@
 import type { AdoClient } from '../ado/client.js';
 import { silentLogger, type Logger } from '../observability/log.js';
 import { RunCache } from './shared/runCache.js';
-import type { DeclarationClaims, FetchContext } from './types.js';
+import type { DeclarationClaims, FetchContext, RepositoryChanges } from './types.js';
 
 export interface FetchContextOptions {
   client: AdoClient;
@@ -17,6 +17,7 @@ export interface FetchContextOptions {
   /** Lines for the run's summary; default: info in `log`. */
   note?: (line: string) => void;
   claims?: DeclarationClaims;
+  repositoryChanges?: RepositoryChanges;
 }
 
 /** The context a kind fetches in: the one place a FetchContext is put together (sync, live events, hooks, bench, tests). */
@@ -31,5 +32,6 @@ export function createFetchContext(o: FetchContextOptions): FetchContext {
     markIncomplete: o.markIncomplete ?? ((reason) => log.warn({ reason }, 'part of the data could not be fetched')),
     note: o.note ?? ((line) => log.info(line)),
     claims: o.claims,
+    repositoryChanges: o.repositoryChanges,
   };
 }

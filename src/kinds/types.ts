@@ -42,6 +42,13 @@ export interface FetchContext {
   note?(line: string): void;
   /** Who declares each entity, kept across runs (cluster mode: Redis), for kinds whose items people declare in several places. */
   claims?: DeclarationClaims;
+  /** The repositories Azure DevOps announced pushes for (service hooks), for per-repository incremental passes. */
+  repositoryChanges?: RepositoryChanges;
+}
+
+export interface RepositoryChanges {
+  /** Ids (lower case) of the repositories with an announced push since then; undefined when there is no journal. */
+  since(since: Date): Promise<Set<string> | undefined>;
 }
 
 /**

@@ -68,7 +68,7 @@ async function runResource(ctx: ClusterContext, job: Job<ResourceJobData>): Prom
       resourceIndexes: [d.index],
       claims: port.claims,
       // The port target has the cluster's Redis (state), hence cursors.
-      incremental: incremental ? { cursors: port.cursors!, overlapMs: INCREMENTAL_OVERLAP_MS } : undefined,
+      incremental: incremental ? { cursors: port.cursors!, overlapMs: INCREMENTAL_OVERLAP_MS, repositoryChanges: port.repositoryChanges } : undefined,
       onWritten: (entities) =>
         recordProduced(entities, d.organization, {
           ledger,

@@ -25,6 +25,8 @@ export interface ServerDeps {
    * that job instead of getting its own (enqueueWebhookEvent). Without them every event gets a job.
    */
   coalesceKeys?: Pick<ClusterKeys, 'eventCover'>;
+  /** The journal of announced pushes: a repository event accepted here marks its repository (incremental runs). */
+  repositoryChanges?: { mark(repositoryIds: string[]): Promise<void> };
   queues: Queue[];
   /** The cluster's counters, served on /metrics with the process's and the queues' job counts. */
   metrics?: SyncMetrics;
@@ -133,6 +135,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     try {
       const coalesce = deps.coalesceKeys ? { redis: deps.redis, keys: deps.coalesceKeys, metrics: deps.metrics, log: req.log } : undefined;
       const { jobId, coalesced } = await withTimeout(enqueueWebhookEvent(deps.webhookQueue, event, coalesce), timeout);
+      // After the event is safe in the queue: a mark without its event would only cost a re-read.
+      const repository = repositoryOf(event);
+      if (repository && deps.repositoryChanges) await withTimeout(deps.repositoryChanges.mark([repository]), timeout);
       deps.metrics?.webhookReceived(event.eventType);
       return reply.code(202).send({ accepted: true, id: jobId, ...(coalesced ? { coalesced } : {}) });
     } catch (err) {
@@ -195,4 +200,11 @@ export function httpReachable(url: string, timeoutMs = 3000): () => Promise<bool
       return false;
     }
   };
+}
+
+/** The repository a push or repository event (`git.push`, `git.repo.*`) is about, or undefined. */
+function repositoryOf(event: WebhookEnvelope): string | undefined {
+  if (event.eventType !== 'git.push' && !event.eventType.startsWith('git.repo.')) return undefined;
+  const repo = (event.resource as { repository?: { id?: unknown } } | undefined)?.repository;
+  return typeof repo?.id === 'string' && repo.id !== '' ? repo.id : undefined;
 }

@@ -10,7 +10,7 @@ import { recordProduced } from './produced.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
 import { getKind } from '../kinds/registry.js';
-import type { DeclarationClaims } from '../kinds/types.js';
+import type { DeclarationClaims, RepositoryChanges } from '../kinds/types.js';
 import type { ChangeCursors } from './changeCursors.js';
 import { literalBlueprint } from './resourceOrder.js';
 import type { ProgressBoard } from './progress.js';
@@ -52,7 +52,7 @@ export interface FullResyncOptions {
    */
   cursors?: ChangeCursors;
   /** Read only what changed since each resource's cursor (needs `cursors`); such a run deletes nothing. */
-  incremental?: { overlapMs: number };
+  incremental?: { overlapMs: number; repositoryChanges?: RepositoryChanges };
 }
 
 /** The catalog side of a resync (PortCatalog): listing and deleting owned entities, relation definitions. */
@@ -110,7 +110,7 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
             signal: o.signal,
             progress: o.progress,
             claims: o.claims,
-            incremental: o.incremental && o.cursors ? { cursors: o.cursors, overlapMs: o.incremental.overlapMs } : undefined,
+            incremental: o.incremental && o.cursors ? { cursors: o.cursors, ...o.incremental } : undefined,
             onWritten: (entities) => recordProduced(entities, org.name, { ledger, origins, relationTargets: catalog && ((bp) => catalog.relationTargets(bp)) }),
           });
         } catch (err) {

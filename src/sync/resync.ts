@@ -6,7 +6,7 @@ import type { CatalogSink } from '../catalog/sink.js';
 import { fetchKind, getKind } from '../kinds/registry.js';
 import { RunCache } from '../kinds/shared/runCache.js';
 import { createFetchContext } from '../kinds/fetchContext.js';
-import type { DeclarationClaims, FetchContext, KindDefinition } from '../kinds/types.js';
+import type { DeclarationClaims, FetchContext, KindDefinition, RepositoryChanges } from '../kinds/types.js';
 import { ResourceMapper } from '../mapping/engine.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../observability/log.js';
@@ -64,8 +64,11 @@ export interface ResyncOptions {
   progress?: ProgressBoard;
   /** Who declares which entity, across runs (GitOps conflicts). */
   claims?: DeclarationClaims;
-  /** An incremental run: kinds with a change filter read what changed since their cursor (minus `overlapMs`). */
-  incremental?: { cursors: ChangeCursors; overlapMs: number };
+  /**
+   * An incremental run: kinds with a change filter read what changed since their cursor (minus `overlapMs`);
+   * `repositoryChanges` is the journal of announced pushes, for per-repository listings.
+   */
+  incremental?: { cursors: ChangeCursors; overlapMs: number; repositoryChanges?: RepositoryChanges };
 }
 
 /**
@@ -123,6 +126,7 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
       log.warn({ reason }, 'part of the data could not be fetched; this resource will not feed stale deletion');
     },
     claims: o.claims,
+    repositoryChanges: o.incremental?.repositoryChanges,
     note: (line) => {
       (summary.notes ??= []).push(line);
       log.info(line);

@@ -37,6 +37,7 @@ const CONFIG = yaml.dump({
     resource('pull-request', 'pullRequest', '.pullRequestId | tostring'),
     resource('release-deployment', 'releaseDeployment', '.id | tostring'),
     resource('test-run', 'testRun', '.id | tostring'),
+    resource('branch', 'branch', '.__repository.id + "/" + .name'),
   ],
 });
 const OVERLAP_MS = 10 * 60_000;
@@ -46,6 +47,9 @@ describe('incremental runs', () => {
   let config: PortAppConfig;
   let client: AdoClient;
   const cursors = new MemoryChangeCursors();
+  /** The journal of announced pushes (the server's, in Redis, in production); undefined: none kept. */
+  let pushes: Map<string, number> | undefined;
+  const repositoryChanges = { since: async (since: Date) => (pushes ? new Set([...pushes].filter(([, at]) => at >= since.getTime()).map(([id]) => id)) : undefined) };
 
   beforeAll(async () => {
     sim = await startAdoSimulator({ scale: { projects: 2, reposPerProject: 2, workItemsPerProject: 40, pipelinesPerProject: 2, buildsPerPipeline: 3, pullRequestsPerRepo: 4 } });
@@ -57,7 +61,7 @@ describe('incremental runs', () => {
   async function run(incremental: boolean): Promise<{ result: FullResyncResult; sink: RecordingSink; requests: typeof sim.requests }> {
     const sink = new RecordingSink();
     const before = sim.requests.length;
-    const result = await runFullResync({ config, targets: [{ client }], sink, log: silentLogger, poolSize: 1, pageSize: 100, cursors, incremental: incremental ? { overlapMs: OVERLAP_MS } : undefined });
+    const result = await runFullResync({ config, targets: [{ client }], sink, log: silentLogger, poolSize: 1, pageSize: 100, cursors, incremental: incremental ? { overlapMs: OVERLAP_MS, repositoryChanges } : undefined });
     return { result, sink, requests: sim.requests.slice(before) };
   }
   const ids = (sink: RecordingSink, index: number) => sink.written.filter((w) => w.resourceIndex === index).map((w) => w.entity.identifier).sort();
@@ -66,7 +70,7 @@ describe('incremental runs', () => {
   it('a full run sets every cursor; an unchanged incremental run reads only what may have changed, and lists kinds without a filter whole', async () => {
     const full = await run(false);
     expect(full.result.complete).toBe(true);
-    for (const i of [0, 1, 2, 3, 4, 5]) expect(await cursorOf(i)).toEqual(new Date(full.result.summaries[i]!.startedAt!));
+    for (const i of [0, 1, 2, 3, 4, 5, 6]) expect(await cursorOf(i)).toEqual(new Date(full.result.summaries[i]!.startedAt!));
     const fullWorkItems = ids(full.sink, 1).length;
     expect(fullWorkItems).toBe(80);
 
@@ -75,6 +79,9 @@ describe('incremental runs', () => {
     const notes = (i: number) => inc.result.summaries[i]!.notes ?? [];
     expect(notes(0)).toEqual(['incremental: this kind has no change filter; listed whole']);
     for (const i of [1, 2, 3, 4, 5]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
+    // No journal of pushes: every repository's branches are listed, and the summary says why.
+    expect(notes(6)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: no journal of pushes (service hooks deliver none here); every repository listed']);
+    expect(ids(inc.sink, 6)).toEqual(ids(full.sink, 6));
     expect(ids(full.sink, 4).length).toBeGreaterThan(0);
     expect(ids(inc.sink, 4)).toEqual([]);
     expect(ids(full.sink, 5).length).toBeGreaterThan(0);
@@ -112,12 +119,19 @@ describe('incremental runs', () => {
     const finished = ((await res.json()) as { value: Array<{ id: number; status: string }> }).value.find((b) => b.status === 'completed')!;
     sim.changes.setBuild(0, finished.id, { status: 'completed', result: 'failed' });
     sim.changes.redeploy(2);
+    // A push announced for one repository: only its branches are listed.
+    const repos = sim.dataset.org('acme')!.repos;
+    const pushed = repos.record(0).isEmpty ? repos.record(1) : repos.record(0);
+    pushes = new Map([[pushed.id.toLowerCase(), Date.now()], ['an-old-push', Date.now() - 3_600_000]]);
     const runs = await fetch(`${sim.orgUrl()}/${project.id}/_apis/test/runs?api-version=7.1`, { headers: { authorization: `Basic ${Buffer.from(`:${sim.pat}`).toString('base64')}` } });
     const testRun = ((await runs.json()) as { value: Array<{ id: number }> }).value[0]!.id;
     sim.changes.rerunTest(testRun);
     const inc = await run(true);
     expect(ids(inc.sink, 4)).toEqual(['2']);
     expect(ids(inc.sink, 5)).toEqual([String(testRun)]);
+    expect(inc.result.summaries[6]!.notes).toContain('incremental: branches of 1 repositories with pushes since then');
+    expect(new Set(inc.sink.written.filter((w) => w.resourceIndex === 6).map((w) => String(w.entity.identifier).split('/')[0]))).toEqual(new Set([pushed.id]));
+    expect(inc.requests.filter((r) => r.path.endsWith('/refs'))).toHaveLength(1);
     expect(ids(inc.sink, 1)).toEqual(['3', '45']);
     expect(ids(inc.sink, 2)).toContain(String(finished.id));
   });

@@ -1,3 +1,4 @@
+import { RedisRepositoryChanges } from '../../src/sync/repositoryChanges.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
@@ -66,6 +67,7 @@ describe('fastify server', () => {
       webhookSecret: 'hook-secret',
       adminToken: 'admin-secret',
       bodyLimit: 10_000,
+      repositoryChanges: new RedisRepositoryChanges(redis, prefix),
       triggerResync: async (reason) => {
         triggers.push(reason);
         return { runId: 'run-1', started: triggers.length === 1 };
@@ -95,6 +97,7 @@ describe('fastify server', () => {
     await guarded.close();
     await queue.obliterate({ force: true });
     await queue.close();
+    await redis.del(`${prefix}:changed-repositories`);
     await downQueue.close().catch(() => undefined);
     downRedis.disconnect();
     redis.disconnect();
@@ -195,6 +198,17 @@ describe('fastify server', () => {
     const job = await queue.getJob(event.id);
     expect(job?.data).toEqual(event);
     expect((await queue.getJobs(['waiting'])).filter((j) => j.id === event.id)).toHaveLength(1);
+  });
+
+  it('journals the repository of an accepted push (for incremental runs), and nothing for other events', async () => {
+    const journal = new RedisRepositoryChanges(redis, prefix);
+    const before = new Date(Date.now() - 1000);
+    const auth = { authorization: basic('hook-secret') };
+    const push = { id: 'evt-push-journal-1', eventType: 'git.push', publisherId: 'tfs', resource: { repository: { id: 'A1B2C3D4-0000-4000-8000-00000000REPO' } } };
+    expect((await post(app, push, auth)).statusCode).toBe(202);
+    expect((await post(app, { ...event, id: 'evt-not-a-push-journal' }, auth)).statusCode).toBe(202);
+    expect(await journal.since(before)).toEqual(new Set(['a1b2c3d4-0000-4000-8000-00000000repo']));
+    expect(await journal.since(new Date(Date.now() + 60_000))).toEqual(new Set());
   });
 
   it('answers 413 to an oversized body and 500s without internals', async () => {

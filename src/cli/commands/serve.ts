@@ -1,3 +1,4 @@
+import { RedisRepositoryChanges } from '../../sync/repositoryChanges.js';
 import { createActionToolkit } from '../../actions/toolkit.js';
 import { loadAppConfig } from '../../config/appConfig.js';
 import { loadSettings, type Settings } from '../../config/settings.js';
@@ -67,6 +68,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     redis: cluster.producer,
     webhookQueue: cluster.webhookQueue,
     coalesceKeys: cluster.keys,
+    repositoryChanges: new RedisRepositoryChanges(cluster.producer, cluster.keys.base),
     queues: [cluster.resyncQueue, cluster.webhookQueue, ...(cluster.actionQueue ? [cluster.actionQueue] : [])],
     metrics: cluster.metrics,
     webhookSecret: settings.webhookSecret,

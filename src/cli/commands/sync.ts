@@ -127,7 +127,7 @@ export async function resyncCommand(argv: string[]): Promise<number> {
         ledger,
         // A full run with Redis resets the cursors of what it completed; an incremental one reads from them.
         cursors: port.cursors,
-        incremental: incremental ? { overlapMs: INCREMENTAL_OVERLAP_MS } : undefined,
+        incremental: incremental ? { overlapMs: INCREMENTAL_OVERLAP_MS, repositoryChanges: port.repositoryChanges } : undefined,
       });
     } finally {
       await ledger?.clear().catch(() => undefined);
