@@ -28,6 +28,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { RedisRepositoryChanges } from '../src/sync/repositoryChanges.js';
 import yaml from 'js-yaml';
 import { loadAppConfig } from '../src/config/appConfig.js';
 import { fetchKind, getKind } from '../src/kinds/registry.js';
@@ -334,9 +335,18 @@ async function benchSize(size: string, redis: Redis, out: string[], targets: Tar
   let port = await startPortSimulator();
   let portOpen = true;
   try {
+    // An installation whose server accepts pushes keeps a journal of them (src/sync/repositoryChanges.ts): here it
+    // starts before the full run, and 1 % of the repositories are pushed to with the other changes.
+    const journal = new RedisRepositoryChanges(redis, `ado-sync:${identifier}`);
+    await journal.mark(['journal-start'], new Date(Date.now() - 86_400_000));
     const full = await runWorker(`full-${size}`, ado, port, identifier, false);
     const unchanged = await runWorker(`unchanged-${size}`, ado, port, identifier, true);
     const { target, changed } = applyChanges(ado, itemCount);
+    const org = ado.dataset.org(ado.dataset.organizations[0] as string)!;
+    const repoIds = Array.from({ length: org.repos.count }, (_, i) => org.repos.record(i).id);
+    const pushed = spread(repoIds, Math.max(1, Math.round(repoIds.length * SHARE)));
+    await journal.mark(pushed);
+    log(`${size}: ${pushed.length} repositories pushed to (journal)`);
     const rewarm = await fillCache(ado);
     log(`${size}: ${JSON.stringify(changed)} changed; response cache filled again in ${n(rewarm, 1)} s`);
     const after = await runWorker(`changed-${size}`, ado, port, identifier, true);
