@@ -124,9 +124,17 @@ describe('Transport: one retry policy', () => {
     jest.restoreAllMocks();
     scripts.set('/told', [{ status: 429, headers: { 'retry-after': '0.4' } }]);
     const { t } = transport();
+    // Resolves when the 429 has come back and opened the identity's pause window.
+    const paused = new Promise<void>((resolve) => {
+      const pauseFor = t.governor.pauseFor.bind(t.governor);
+      t.governor.pauseFor = (ms) => {
+        pauseFor(ms);
+        resolve();
+      };
+    });
     const started = Date.now();
     const told = t.send(get('/told'));
-    await new Promise((r) => setTimeout(r, 100)); // the 429 has come back
+    await paused;
     await t.send(get('/other'));
     await told;
     const other = seen.find((s) => s.path === '/other')!;
