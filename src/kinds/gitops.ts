@@ -128,13 +128,14 @@ async function listGlobs(ctx: FetchContext, repo: RepositoryRef, at: Version, gl
 async function readSpecs(ctx: FetchContext, repo: RepositoryRef, start: Version, specs: { literals: string[]; globs: string[] }): Promise<RepositorySpecs> {
   const out: RepositorySpecs = { files: [], entries: [], problems: [], references: [] };
   let at = start;
-  const texts = new Map<string, string>();
+  /** Spec files found, with their text once read (a listed one is read below, at the commit fixed by then). */
+  const texts = new Map<string, string | undefined>();
   if (specs.globs.length > 0) {
     const listed = await listGlobs(ctx, repo, at, specs.globs);
     if (listed.paths.length > 0 && !listed.commitId) throw new IncompleteListingError(`repository "${repo.name}": the Items listing names no commit`);
     if (listed.commitId) at = { version: listed.commitId, versionType: 'Commit' };
     out.commitId = listed.commitId;
-    for (const p of listed.paths) texts.set(p, '');
+    for (const p of listed.paths) texts.set(p, undefined);
   }
   for (const path of specs.literals) {
     if (texts.has(path)) continue;
@@ -149,14 +150,10 @@ async function readSpecs(ctx: FetchContext, repo: RepositoryRef, start: Version,
   out.files = [...texts.keys()].sort();
   const where = `${repo.project.name}/${repo.name}`;
   for (const specFile of out.files) {
-    let text = texts.get(specFile) ?? '';
-    if (!specs.literals.includes(specFile) || text === '') {
-      const file = await readAt(ctx, repo, at, specFile);
-      if (!file) {
-        out.problems.push(`${where}${specFile}: listed at ${at.version} but could not be read`);
-        continue;
-      }
-      text = file.text;
+    const text = texts.get(specFile) ?? (await readAt(ctx, repo, at, specFile))?.text;
+    if (text === undefined) {
+      out.problems.push(`${where}${specFile}: listed at ${at.version} but could not be read`);
+      continue;
     }
     const parsed = await parseSpecFile(text, specFile, async (path) => (await readAt(ctx, repo, at, path))?.text);
     out.entries.push(...parsed.entries.map((e) => ({ ...e, specFile })));
