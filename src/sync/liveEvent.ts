@@ -96,15 +96,15 @@ export function resourcesForEvent(config: PortAppConfig, eventType: string): Arr
 
 /** Partial sync for service-hook events; the writing is OutcomeWriter's, shared with the catalog refresh after an action. */
 /**
- * How long events share parent reads (a project, a repository listing): a burst of events about one project reads it
- * once, and a project's state is at most this old when an event judges by it.
+ * How long events of one organization share parent reads (a project, a repository listing): a burst of events about
+ * one project reads it once, and a project's state is at most this old when an event judges by it.
  */
 const SHARED_READS_MS = 5_000;
 
 export class LiveEventHandler {
   readonly #writer: OutcomeWriter;
-  #cache = new RunCache();
-  #cacheBorn = Date.now();
+  /** Per organization: listings are memoised under names like `repositories`, which only one organization may own. */
+  readonly #caches = new Map<string, { cache: RunCache; born: number }>();
 
   constructor(private readonly deps: LiveEventDeps) {
     this.#writer = new OutcomeWriter(deps);
@@ -123,11 +123,9 @@ export class LiveEventHandler {
       return { status: 'ignored', reason: 'organization not configured', resources: [] };
     }
     const org = target.client.org;
-    if (Date.now() - this.#cacheBorn > SHARED_READS_MS) {
-      this.#cache = new RunCache();
-      this.#cacheBorn = Date.now();
-    }
-    const cache = this.#cache;
+    let shared = this.#caches.get(org.name);
+    if (!shared || Date.now() - shared.born > SHARED_READS_MS) this.#caches.set(org.name, (shared = { cache: new RunCache(), born: Date.now() }));
+    const cache = shared.cache;
     const results: ResourceEventResult[] = [];
     for (const { index, resource } of resources) {
       const kind = getKind(resource.kind)!;
