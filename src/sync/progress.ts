@@ -9,10 +9,17 @@ export interface ResourceProgress {
 
 export class ProgressBoard {
   readonly #running = new Map<string, () => ResourceProgress>();
+  readonly #onStart: Array<() => void> = [];
   #finishedItems = 0;
 
   start(key: string, read: () => ResourceProgress): void {
     this.#running.set(key, read);
+    for (const listener of this.#onStart) listener();
+  }
+
+  /** Called whenever a resource starts (a progress line shows it at once, however short it runs). */
+  onStart(listener: () => void): void {
+    this.#onStart.push(listener);
   }
 
   end(key: string): void {

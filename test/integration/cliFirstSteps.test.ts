@@ -99,8 +99,9 @@ describe('logs', () => {
 
 describe('on a terminal', () => {
   it('logs read as one line per event and a long run shows a live progress line', async () => {
-    // script(1) gives the command a terminal; the simulator answers slowly enough for the line to be drawn.
-    const sim = await startAdoSimulator({ faults: { latencyMs: 150 } });
+    // script(1) gives the command a terminal. The line is drawn as each resource starts, so even a run faster than the
+    // half-second refresh shows it: no latency is needed to see it.
+    const sim = await startAdoSimulator();
     try {
       const command = `stty cols 200; ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} dry-run --kinds pull-request > /dev/null`;
       const r = await exec('script', ['-qfec', command, '/dev/null'], {

@@ -74,16 +74,21 @@ function showProgress(board: ProgressBoard, targets: OrgTarget[]): () => void {
   if (!process.stderr.isTTY) return () => undefined;
   const started = Date.now();
   const n = (x: number) => x.toLocaleString('en-US');
-  const timer = setInterval(() => {
+  let stopped = false;
+  const draw = () => {
+    if (stopped) return;
     const running = board.now();
     const items = board.items();
     const requests = targets.reduce((a, t) => a + t.client.stats.requests, 0);
     const rate = items / Math.max(1, (Date.now() - started) / 1000);
     const parts = running.map((r) => `${targets.length > 1 ? `${r.organization}/` : ''}${r.kind}: ${n(r.rawItems)} items, ${n(r.entities)} entities, ${n(r.written)} written`);
     statusLine.set(`… ${parts.join(' | ') || 'starting'} · ${n(requests)} requests · ${n(Math.round(rate))} items/s`);
-  }, 500);
+  };
+  board.onStart(draw);
+  const timer = setInterval(draw, 500);
   timer.unref();
   return () => {
+    stopped = true;
     clearInterval(timer);
     statusLine.set('');
   };
