@@ -180,6 +180,17 @@ describe('cluster mode', () => {
     expect(await (await t.resync.getJob(active.id!))!.getState()).toBe('completed');
   });
 
+  it('SIGTERM while the worker is still starting is a clean shutdown, not the default kill', async () => {
+    const t = await setup('term-start');
+    const a = startCli(['worker', '--resync-on-start'], t.env);
+    // The first line is written once the signal handlers are in place; Redis, the jq check and the workers come after.
+    await until('the worker to begin starting', () => a.stderr().includes('"msg":"starting"'));
+    a.child.kill('SIGTERM');
+    expect(await a.exited).toBe(0);
+    expect(a.stderr()).toContain('shutting down');
+    expect(a.stderr()).not.toContain('shutdown took too long');
+  });
+
   it('queues a webhook delivered twice once, and keeps a 202-accepted event across a restart', async () => {
     const t = await setup('webhook');
     const env = { ...t.env, WEBHOOK_SECRET: 'hook-secret-123456', METRICS_TOKEN: 'metrics-token-7d3e91' };

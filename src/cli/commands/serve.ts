@@ -12,10 +12,23 @@ import { buildServer, httpReachable } from '../../server/app.js';
 import { commandLogger, type Logger } from '../../observability/log.js';
 import { parseCommandArgs } from '../args.js';
 
-async function start(argv: string[], workersOnly: boolean): Promise<{ settings: Settings; log: Logger; cluster: Cluster; events: EventSubscription[] }> {
+interface Started {
+  settings: Settings;
+  log: Logger;
+  cluster: Cluster;
+  events: EventSubscription[];
+  /** Resolves when SIGTERM/SIGINT arrives; listened for before any worker starts. */
+  signalled: Promise<string>;
+}
+
+async function start(argv: string[], workersOnly: boolean): Promise<Started> {
   const { flags } = parseCommandArgs(argv, workersOnly ? 'worker' : 'serve');
   const settings = loadSettings(flags);
   const log = commandLogger(settings).child({ mode: workersOnly ? 'worker' : 'serve' });
+  // Before the cluster starts: its workers may take a job before startCluster returns, and a SIGTERM then must hand
+  // the job back, not kill the process with it.
+  const signalled = shutdownSignal(log, settings.shutdownGraceMs);
+  log.info('starting');
   const loaded = loadAppConfig(settings.configFile);
   await checkJqExpressions(loaded);
   const cluster = await startCluster({
@@ -26,43 +39,54 @@ async function start(argv: string[], workersOnly: boolean): Promise<{ settings: 
     skipBlueprints: flags['skip-blueprints'] === true,
     actionToolkit: (o) => createActionToolkit(o),
   });
-  return { settings, log, cluster, events: requiredSubscriptions(loaded.config) };
+  return { settings, log, cluster, events: requiredSubscriptions(loaded.config), signalled };
 }
 
-/** Resolves with the exit code once SIGTERM/SIGINT has been handled. */
-function untilSignal(log: Logger, settings: Settings, stop: () => Promise<void>): Promise<number> {
+/**
+ * Listens for the first SIGTERM/SIGINT. From then on the process has `graceMs` + 5 s to stop (also when the signal came
+ * while it was still starting), or it exits 1.
+ */
+function shutdownSignal(log: Logger, graceMs: number): Promise<string> {
   return new Promise((resolve) => {
-    let stopping = false;
+    let received = false;
     const onSignal = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down: no new jobs; running ones finish or are handed back');
+      if (received) return;
+      received = true;
+      log.info({ signal, graceMs }, 'shutting down: no new jobs; running ones finish or are handed back');
       const hard = setTimeout(() => {
         log.error('shutdown took too long; exiting');
         process.exit(1);
-      }, settings.shutdownGraceMs + 5000);
+      }, graceMs + 5000);
       hard.unref();
-      stop().then(
-        () => resolve(0),
-        (err) => {
-          log.error({ err: (err as Error).message }, 'error during shutdown');
-          resolve(1);
-        },
-      );
+      resolve(signal);
     };
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
   });
 }
 
+/** Resolves with the exit code once the signal has been handled. */
+async function untilSignal(started: Started, stop: () => Promise<void>): Promise<number> {
+  await started.signalled;
+  try {
+    await stop();
+    return 0;
+  } catch (err) {
+    started.log.error({ err: (err as Error).message }, 'error during shutdown');
+    return 1;
+  }
+}
+
 export async function workerCommand(argv: string[]): Promise<number> {
-  const { settings, log, cluster } = await start(argv, true);
+  const started = await start(argv, true);
+  const { settings, log, cluster } = started;
   log.info({ worker: cluster.workerId, concurrency: settings.workerConcurrency, webhookConcurrency: settings.webhookConcurrency }, 'worker started');
-  return untilSignal(log, settings, () => cluster.close(settings.shutdownGraceMs));
+  return untilSignal(started, () => cluster.close(settings.shutdownGraceMs));
 }
 
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { settings, log, cluster, events } = await start(argv, false);
+  const started = await start(argv, false);
+  const { settings, log, cluster, events } = started;
   const app = buildServer({
     log,
     redis: cluster.producer,
@@ -91,7 +115,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   } else {
     log.info('APP_HOST is not set: service-hook subscriptions are not created or repaired (set it, or run ado-sync webhooks sync)');
   }
-  return untilSignal(log, settings, async () => {
+  return untilSignal(started, async () => {
     await app.close();
     await cluster.close(settings.shutdownGraceMs);
   });
