@@ -15,10 +15,12 @@ import { registerGraphWriteRoutes } from './routes/graphWrites.js';
 import { registerWorkRoutes } from './routes/work.js';
 import { registerGitExtraRoutes } from './routes/gitExtras.js';
 import { registerWikiAlertRoutes } from './routes/wikisAlerts.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { auditOf, type AuditCategory, type AuditLogEntry } from './data/audit.js';
 import type { RouteContext } from './routes/context.js';
 import { HookStore, registerHookRoutes, type HookService } from './routes/hooks.js';
 import { startEntraStandIn, type EntraStandIn, type EntraStandInOptions } from './entra.js';
-import { graphOf, type EntraDirectory } from './data/graph.js';
+import { graphOf, LICENSES, type EntraDirectory, type GraphSubject } from './data/graph.js';
 import { RunControl, type QueuedRun, type RunPlan, type RunResult } from './data/runControl.js';
 import { minimumRequests, type MinimumRequests } from './minimum.js';
 import { workOf } from './data/work.js';
@@ -29,6 +31,7 @@ import { findRepo, pushEvent, type GitPushEvent } from './data/gitHistory.js';
 export type { AdoFaults, AdoScale, AdoSimulatorOptions, RequestLogEntry };
 export type { EntraDirectory, QueuedRun, RunPlan, RunResult };
 export type { GitPushEvent };
+export type { AuditCategory, AuditLogEntry };
 export { ZERO_ID } from './data/gitHistory.js';
 export type { HookService, HookStore, StoredSubscription } from './routes/hooks.js';
 export { AdoDataset } from './data/dataset.js';
@@ -105,6 +108,52 @@ export interface AdoChanges {
   rerunTest(id: number, o?: { at?: Date; org?: string }): void;
   /** Redeploys release deployment `id`, completing at `at` (its lastModifiedOn moves). */
   redeploy(id: number, o?: { status?: 'succeeded' | 'failed'; at?: Date; org?: string }): void;
+
+  // ---- Changes Azure DevOps writes to its audit log (entries timestamped `at`, default now; see data/audit.ts) ----
+
+  /**
+   * Adds a member (user, group or service principal) to an Azure DevOps group: memberships show it, and the audit log
+   * gets `Group.UpdateGroupMembership.Add` {GroupId, GroupName, MemberId, MemberDisplayName} (ids: storage keys).
+   * Returns false (and writes nothing) when it already was a member. Throws for unknown descriptors, a container that
+   * is not a group, or an Entra group (whose members change in Entra: `entraDirectory`, which Azure DevOps does not audit).
+   */
+  addGroupMember(groupDescriptor: string, memberDescriptor: string, o?: { org?: string; at?: Date }): boolean;
+  /** Removes a direct membership: `Group.UpdateGroupMembership.Remove`, same data. False (nothing written) when there was none. */
+  removeGroupMember(groupDescriptor: string, memberDescriptor: string, o?: { org?: string; at?: Date }): boolean;
+  /**
+   * Sets the access level of a user of the organization (by entitlement id = the user's originId = its storage key):
+   * `Licensing.Modified` {UserIdentifier, AccessLevel, PreviousAccessLevel} (display names: Basic, Stakeholder,
+   * Basic + Test Plans) when it changed. Throws when the user is not in the organization.
+   */
+  setAccessLevel(userId: string, license: 'express' | 'stakeholder' | 'advanced', o?: { org?: string; at?: Date }): void;
+  /**
+   * Removes a user from the organization (entitlement and every membership go): `Licensing.Removed` {UserIdentifier,
+   * AccessLevel}; the memberships that go with it write no entries. Throws when the user is not in the organization.
+   */
+  removeUser(userId: string, o?: { org?: string; at?: Date }): void;
+  /**
+   * Renames a repository (id, `<project>/<name>` or a unique name): listings, GET and everything that embeds it show the
+   * new name. `Git.RepositoryRenamed` {RepoId, RepoName, PreviousRepoName, ProjectId}, with the entry's projectId/projectName.
+   */
+  renameRepository(repoId: string, newName: string, o?: { org?: string; at?: Date }): void;
+  /**
+   * Deletes a repository: it leaves the repository listings, and any route that looks it up answers 404 (TF401019)
+   * — GET, refs, items, commits, alerts, its pull requests (which also leave the pull-request listings). Pipelines, code
+   * wikis and branch policies that name it still do. `Git.RepositoryDeleted` {RepoId, RepoName, ProjectId}.
+   */
+  deleteRepository(repoId: string, o?: { org?: string; at?: Date }): void;
+  /**
+   * Appends a raw entry (for events the simulator does not model: projects, pipelines …). The category comes from the
+   * action (known ones, else its name: Delete/Remove → remove, Create/Add → create, Run/Queue/… → execute, else modify)
+   * unless given; details from the action's sentence unless given. A projectId alone gets its project's name and vice versa.
+   */
+  audit(
+    actionId: string,
+    data: Record<string, unknown>,
+    o?: { org?: string; at?: Date; projectId?: string; projectName?: string; category?: AuditCategory; details?: string },
+  ): AuditLogEntry;
+  /** The organization's audit journal, in the order written (the API serves it newest first). */
+  auditEntries(org?: string): readonly AuditLogEntry[];
 }
 
 export interface AdoGit {
@@ -165,6 +214,7 @@ export async function startAdoSimulator(
   registerWorkRoutes(app, rc);
   registerGitExtraRoutes(app, rc);
   registerWikiAlertRoutes(app, rc);
+  registerAuditRoutes(app, rc);
   const hooks = new HookStore({ strictHosts: opts.strictHookHosts === true });
   registerHookRoutes(app, hooks, () => url);
 
@@ -174,6 +224,17 @@ export async function startAdoSimulator(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   url = `http://${host}:${address.port}`;
   dataset.baseUrl = url;
+
+  /** `sim.changes` act as the organization's first identity signed in to the web portal (FedAuth). */
+  const changeAudit = (o: { at?: Date }) => ({ ...(o.at ? { at: o.at } : {}), authenticationMechanism: 'FedAuth' });
+  const groupAndMember = (org: string | undefined, groupDescriptor: string, memberDescriptor: string) => {
+    const g = graphOf(orgData(org));
+    const group: GraphSubject | undefined = g.subject(groupDescriptor);
+    const member: GraphSubject | undefined = g.subject(memberDescriptor);
+    if (!group || group.subjectKind !== 'group') throw new Error(`ado simulator: no group "${groupDescriptor}"`);
+    if (!member) throw new Error(`ado simulator: no subject "${memberDescriptor}"`);
+    return { g, group, member };
+  };
 
   let closed: Promise<void> | undefined;
   const orgUrl = (org?: string) => `${url}/${dataset.org(org ?? (options.organizations[0] as string))?.ctx.name ?? org}`;
@@ -221,6 +282,49 @@ export async function startAdoSimulator(
         d.startedMs = d.completedMs - 60_000;
         d.status = o.status ?? 'succeeded';
       },
+      addGroupMember(groupDescriptor, memberDescriptor, o = {}) {
+        const { g, group, member } = groupAndMember(o.org, groupDescriptor, memberDescriptor);
+        if (group.origin === 'aad') throw new Error(`ado simulator: the members of the Entra group "${group.displayName}" change in Entra (sim.entraDirectory)`);
+        return g.addMembership(group.descriptor, member.descriptor, changeAudit(o));
+      },
+      removeGroupMember(groupDescriptor, memberDescriptor, o = {}) {
+        const { g, group, member } = groupAndMember(o.org, groupDescriptor, memberDescriptor);
+        if (group.origin === 'aad') throw new Error(`ado simulator: the members of the Entra group "${group.displayName}" change in Entra (sim.entraDirectory)`);
+        return g.removeMembership(group.descriptor, member.descriptor, changeAudit(o));
+      },
+      setAccessLevel(userId, license, o = {}) {
+        const g = graphOf(orgData(o.org));
+        if (!LICENSES[license]) throw new Error(`ado simulator: unknown access level "${license}" (express, stakeholder, advanced)`);
+        const user = g.entitledUser(userId);
+        if (!user) throw new Error(`ado simulator: no user "${userId}" in the organization`);
+        g.setLicense(String(user.originId), license, changeAudit(o));
+      },
+      removeUser(userId, o = {}) {
+        const g = graphOf(orgData(o.org));
+        if (!g.entitledUser(userId)) throw new Error(`ado simulator: no user "${userId}" in the organization`);
+        g.removeUser(userId, changeAudit(o));
+      },
+      renameRepository(repoId, newName, o = {}) {
+        const org = orgData(o.org);
+        const r = findRepo(org, repoId);
+        const previous = org.repos.rename(r, newName);
+        const rec = org.repos.record(r);
+        const project = org.projects.record(rec.projectIndex);
+        auditOf(org).append('Git.RepositoryRenamed', { RepoId: rec.id, RepoName: rec.name, PreviousRepoName: previous, ProjectId: project.id }, { ...changeAudit(o), projectId: project.id, projectName: project.name });
+      },
+      deleteRepository(repoId, o = {}) {
+        const org = orgData(o.org);
+        const r = findRepo(org, repoId);
+        org.repos.delete(r);
+        const rec = org.repos.record(r);
+        const project = org.projects.record(rec.projectIndex);
+        auditOf(org).append('Git.RepositoryDeleted', { RepoId: rec.id, RepoName: rec.name, ProjectId: project.id }, { ...changeAudit(o), projectId: project.id, projectName: project.name });
+      },
+      audit(actionId, data, o = {}) {
+        const { org, ...rest } = o;
+        return auditOf(orgData(org)).append(actionId, data, { ...rest, ...changeAudit(o) });
+      },
+      auditEntries: (org) => auditOf(orgData(org)).entries,
       setBuild(projectIndex, id, o) {
         const b = pipelinesOf(dataset.org(o.org ?? (options.organizations[0] as string))!).buildsOfProject(projectIndex).find((x) => x.id === id);
         if (!b) throw new Error(`ado simulator: no build ${id} in project ${projectIndex}`);

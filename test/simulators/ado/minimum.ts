@@ -63,7 +63,7 @@ export function minimumRequests(org: OrgData, pageLimit: (family: string) => num
         break;
       case 'repository':
         byKind[kind] = 0;
-        items[kind] = org.repos.count;
+        items[kind] = org.repos.count - org.repos.deletedCount;
         break;
       case 'pull-request': {
         const limit = pageLimit('pullRequests');
@@ -124,7 +124,7 @@ export function minimumRequests(org: OrgData, pageLimit: (family: string) => num
         let branches = 0;
         for (let r = 0; r < org.repos.count; r++) {
           const rec = org.repos.record(r);
-          if (rec.isDisabled || rec.defaultBranch === undefined) continue;
+          if (rec.isDisabled || rec.defaultBranch === undefined || org.repos.isDeleted(r)) continue;
           const n = rec.isEmpty ? 0 : extras.branches(r).length;
           requests += continuation(n, pageLimit('refs'));
           branches += n;

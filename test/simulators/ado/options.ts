@@ -59,7 +59,8 @@ export interface AdoSimulatorOptions {
   pat?: string;
   /**
    * More personal access tokens, each with only the scopes listed (`vso.graph_manage`,
-   * `vso.memberentitlementmanagement_write`, `vso.build_execute`, …): a write whose scope is missing answers 403.
+   * `vso.memberentitlementmanagement_write`, `vso.build_execute`, …): a write whose scope is missing answers 403, and so
+   * does a read of the audit log (`_apis/audit/auditlog`) without `vso.auditlog`; other reads need no scope.
    */
   pats?: Record<string, string[]>;
   /** Default ['acme']; each served under /{org}/... */

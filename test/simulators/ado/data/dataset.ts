@@ -109,7 +109,7 @@ export class AdoDataset {
     return i === undefined ? undefined : o.projects.teamProject(i, includeCapabilities);
   }
 
-  /** All repositories (disabled and empty ones included), optionally of one project (name or id). */
+  /** All repositories (disabled and empty ones included, deleted ones not), optionally of one project (name or id). */
   *repositories(org?: string, project?: string): Generator<GitRepository> {
     const o = this.#org(org);
     let lo = 0;
@@ -120,7 +120,7 @@ export class AdoDataset {
       lo = p * o.repos.perProject;
       hi = lo + o.repos.perProject;
     }
-    for (let i = lo; i < hi; i++) yield o.repos.repository(i, false);
+    for (let i = lo; i < hi; i++) if (!o.repos.isDeleted(i)) yield o.repos.repository(i, false);
   }
 
   repository(org: string | undefined, idOrName: string, project?: string): GitRepository | undefined {
@@ -169,17 +169,26 @@ export class AdoDataset {
     let disabled = 0;
     let empty = 0;
     for (let i = 0; i < o.repos.count; i++) {
+      if (o.repos.isDeleted(i)) continue;
       const r = o.repos.record(i);
       if (r.isDisabled) disabled++;
       if (r.isEmpty) empty++;
     }
     return {
       projects: o.projects.count,
-      repositories: o.repos.count,
+      repositories: o.repos.count - o.repos.deletedCount,
       disabledRepositories: disabled,
       emptyRepositories: empty,
-      pullRequests: o.pullRequests.count,
-      pullRequestsByStatus: o.pullRequests.statusCounts(),
+      ...(o.repos.deletedCount === 0
+        ? { pullRequests: o.pullRequests.count, pullRequestsByStatus: o.pullRequests.statusCounts() }
+        : {
+            pullRequests: o.pullRequests.query({ status: 'all' }).length,
+            pullRequestsByStatus: {
+              active: o.pullRequests.query({ status: 'active' }).length,
+              completed: o.pullRequests.query({ status: 'completed' }).length,
+              abandoned: o.pullRequests.query({ status: 'abandoned' }).length,
+            },
+          }),
     };
   }
 }

@@ -52,6 +52,16 @@ export class RepositoriesArea {
   /** Files seeded into the base commit (option `repoFiles`), by repository index. */
   readonly #seeds = new Map<number, Map<string, string>>();
   readonly #histories = new Map<number, RepoHistory>();
+  /**
+   * Repositories deleted by `sim.changes.deleteRepository` (an overlay on the generated ones; a rename changes the
+   * memoised record's name, records being kept for the simulator's lifetime). A deleted repository is left out of the
+   * listings and not found by id or name, so every route that looks a repository up (GET, refs, items, itemsbatch, pull
+   * requests under it, commits, diffs, its Advanced Security alerts) answers the service's 404 (TF401019); its pull
+   * requests leave the pull-request listings and GET pullrequests/{id}. What merely embeds or names it stays as generated
+   * (pipelines' repository, code wikis, branch policies scoped to its id). Its index keeps its place, so no other
+   * generated item moves.
+   */
+  readonly #deleted = new Set<number>();
 
   constructor(ctx: OrgContext, projects: ProjectsArea, identities: IdentitiesArea) {
     this.#ctx = ctx;
@@ -83,7 +93,32 @@ export class RepositoriesArea {
       this.#byId = new Map();
       for (let i = 0; i < this.count; i++) this.#byId.set(this.record(i).id, i);
     }
-    return this.#byId.get(id.toLowerCase());
+    const i = this.#byId.get(id.toLowerCase());
+    return i === undefined || this.#deleted.has(i) ? undefined : i;
+  }
+
+  isDeleted(index: number): boolean {
+    return this.#deleted.has(index);
+  }
+
+  get deletedCount(): number {
+    return this.#deleted.size;
+  }
+
+  /** Renames a repository (no other repository of its project may have the name); returns the previous name. */
+  rename(index: number, name: string): string {
+    const rec = this.record(index);
+    if (this.#deleted.has(index)) throw new Error(`ado simulator: repository "${rec.name}" was deleted`);
+    if (name.trim() === '') throw new Error('ado simulator: a repository name cannot be empty');
+    const other = this.findInProject(rec.projectIndex, name);
+    if (other !== undefined && other !== index) throw new Error(`ado simulator: project ${this.#projects.record(rec.projectIndex).name} already has a repository "${name}"`);
+    const previous = rec.name;
+    rec.name = name;
+    return previous;
+  }
+
+  delete(index: number): void {
+    this.#deleted.add(index);
   }
 
   /** By id or (case-insensitive) name within a project. */
@@ -93,7 +128,7 @@ export class RepositoriesArea {
     const lower = idOrName.toLowerCase();
     const start = projectIndex * this.perProject;
     for (let i = start; i < start + this.perProject; i++) {
-      if (this.record(i).name.toLowerCase() === lower) return i;
+      if (!this.#deleted.has(i) && this.record(i).name.toLowerCase() === lower) return i;
     }
     return undefined;
   }

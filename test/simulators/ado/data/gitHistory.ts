@@ -196,7 +196,7 @@ export function findRepo(org: OrgData, ref: string): number {
   }
   const lower = ref.toLowerCase();
   const matches: number[] = [];
-  for (let i = 0; i < org.repos.count; i++) if (org.repos.record(i).name.toLowerCase() === lower) matches.push(i);
+  for (let i = 0; i < org.repos.count; i++) if (!org.repos.isDeleted(i) && org.repos.record(i).name.toLowerCase() === lower) matches.push(i);
   if (matches.length === 1) return matches[0] as number;
   if (matches.length === 0) throw new Error(`ado simulator: organization "${org.ctx.name}" has no repository "${ref}"`);
   throw new Error(

@@ -2,9 +2,20 @@
  * Graph (vssps) subjects of one organization — users, groups (project groups, collection groups, Entra groups),
  * service principals, direct memberships — and user entitlements (vsaex). Shapes follow shared/ado-api-samples/
  * {graph,vsaex}/. Users are the organization's identity pool (aad) plus one build service account (svc) per project.
+ *
+ * Storage keys (`graph/descriptors/{storageKey}`, `graph/storagekeys/{descriptor}`, the GroupId/MemberId of audit
+ * entries): a subject's storage key is its `originId` — for users that is also their entitlement id (as the simulator
+ * uses it), for groups and service principals a GUID generated from the seed (Entra groups: their Entra object id). All
+ * are GUIDs, unique within an organization and stable for a seed. (On the service a user's storage key is its VSID, not its
+ * Entra object id; the simulator has one id per user.)
+ *
+ * Writes made through Azure DevOps (memberships, user entitlements — over HTTP or through `sim.changes`) write their
+ * audit entries (data/audit.ts); Entra group changes made in the directory (`entraDirectory`) write none, as on the
+ * service, where they happen in Entra.
  */
 import { randomUUID } from 'node:crypto';
 import { DAY_MS, adoDate, rngFor } from '../random.js';
+import { auditDetails, auditOf, type AuditContext } from './audit.js';
 import type { OrgContext } from './context.js';
 import type { OrgData } from './dataset.js';
 
@@ -54,11 +65,13 @@ export class GraphArea {
   readonly #licenses = new Map<string, string>();
   readonly #removed = new Set<string>();
   readonly #ctx: OrgContext;
+  readonly #org: OrgData;
   readonly tenantId: string;
 
   constructor(org: OrgData) {
     const ctx = org.ctx;
     this.#ctx = ctx;
+    this.#org = org;
     this.baseUrl = ctx.orgUrl();
     this.tenantId = rngFor(ctx.seed, ctx.key, S.tenant, 0).guid();
     const identities = org.identities.all();
@@ -175,6 +188,21 @@ export class GraphArea {
     return this.#byDescriptor.get(descriptor);
   }
 
+  /** A subject's storage key: its originId (see the comment at the top). */
+  storageKeyOf(s: GraphSubject): string {
+    return String(s.originId);
+  }
+
+  /** The user, group or service principal of a storage key (case-insensitive), removed users included. */
+  subjectByStorageKey(key: string): GraphSubject | undefined {
+    const wanted = key.toLowerCase();
+    for (const list of [this.users, this.groups, this.servicePrincipals]) {
+      const s = list.find((x) => String(x.originId).toLowerCase() === wanted);
+      if (s) return s;
+    }
+    return undefined;
+  }
+
   /** Direct memberships: `down` = members of the container, `up` = containers of the member. */
   membershipsOf(descriptor: string, direction: 'up' | 'down'): Array<Membership & { _links: Record<string, { href: string }> }> {
     const base = this.baseUrl;
@@ -235,19 +263,56 @@ export class GraphArea {
     return this.memberships.some((m) => m.containerDescriptor === container && m.memberDescriptor === member);
   }
 
-  /** false when it already was one. */
-  addMembership(container: string, member: string): boolean {
+  /** false when it already was one; else writes `Group.UpdateGroupMembership.Add`. */
+  addMembership(container: string, member: string, audit: AuditContext = {}): boolean {
+    if (!this.#link(container, member)) return false;
+    this.#auditMembership('Add', container, member, audit);
+    return true;
+  }
+
+  /** false when it was none; else writes `Group.UpdateGroupMembership.Remove`. */
+  removeMembership(container: string, member: string, audit: AuditContext = {}): boolean {
+    if (!this.#unlink(container, member)) return false;
+    this.#auditMembership('Remove', container, member, audit);
+    return true;
+  }
+
+  #link(container: string, member: string): boolean {
     if (this.hasMembership(container, member)) return false;
     this.memberships.push({ containerDescriptor: container, memberDescriptor: member });
     return true;
   }
 
-  /** false when it was none. */
-  removeMembership(container: string, member: string): boolean {
+  #unlink(container: string, member: string): boolean {
     const i = this.memberships.findIndex((m) => m.containerDescriptor === container && m.memberDescriptor === member);
     if (i < 0) return false;
     this.memberships.splice(i, 1);
     return true;
+  }
+
+  /** data {GroupId, GroupName, MemberId, MemberDisplayName}: storage keys, the group's account name, the member's name. */
+  #auditMembership(op: 'Add' | 'Remove', container: string, member: string, audit: AuditContext): void {
+    const group = this.subject(container);
+    const m = this.subject(member);
+    if (!group || !m) return;
+    const projectId = /^vstfs:\/\/\/Classification\/TeamProject\/(.+)$/.exec(String(group.domain ?? ''))?.[1];
+    auditOf(this.#org).append(
+      `Group.UpdateGroupMembership.${op}`,
+      { GroupId: this.storageKeyOf(group), GroupName: String(group.principalName ?? group.displayName), MemberId: this.storageKeyOf(m), MemberDisplayName: m.displayName },
+      { ...audit, ...(projectId !== undefined ? { projectId } : {}) },
+    );
+  }
+
+  /** The access level (accountLicenseType) of an entitlement id while in the organization. */
+  licenseOf(id: string): string | undefined {
+    const e = this.entitlements(new Set()).find((x) => String(x.id).toLowerCase() === id.toLowerCase());
+    return (e?.accessLevel as { accountLicenseType?: string } | undefined)?.accountLicenseType;
+  }
+
+  #auditLicense(actionId: string, user: GraphSubject, data: Record<string, unknown>, audit: AuditContext): void {
+    const full = { UserIdentifier: String(user.originId), ...data };
+    // The sentence names the user; the data keeps the documented keys.
+    auditOf(this.#org).append(actionId, full, { ...audit, details: auditDetails(actionId, { ...full, UserDisplayName: user.displayName }) });
   }
 
   /** The aad user of a principal name, in the organization or not. */
@@ -260,8 +325,16 @@ export class GraphArea {
    * Adds a user (a new aad identity unless the principal name is known) with an access level, into project groups by
    * `groupType`; returns the entitlement id. A project group that does not exist throws.
    */
-  addUser(principalName: string, license: string, projectGroups: Array<{ projectName: string; groupType: string }>): string {
+  addUser(principalName: string, license: string, projectGroups: Array<{ projectName: string; groupType: string }>, audit: AuditContext = {}): string {
+    const op: AuditContext = { ...audit, correlationId: audit.correlationId ?? randomUUID() };
+    const groups = projectGroups.map((g) => {
+      const group = this.groups.find((x) => x.principalName === `[${g.projectName}]\\${GROUP_TYPES[g.groupType] ?? g.groupType}`);
+      if (!group) throw new Error(`no ${g.groupType} group in project ${g.projectName}`);
+      return group;
+    });
     let user = this.userByPrincipalName(principalName);
+    // Already in the organization: a new access level is a change (Licensing.Modified), the same one none.
+    const previous = user && this.entitledUser(String(user.originId)) ? this.licenseOf(String(user.originId)) : undefined;
     if (!user) {
       const originId = randomUUID();
       const alias = principalName.split('@')[0] ?? principalName;
@@ -280,30 +353,40 @@ export class GraphArea {
     const id = String(user.originId);
     this.#removed.delete(id);
     this.#licenses.set(id, license);
-    for (const g of projectGroups) {
-      const group = this.groups.find((x) => x.principalName === `[${g.projectName}]\\${GROUP_TYPES[g.groupType] ?? g.groupType}`);
-      if (!group) throw new Error(`no ${g.groupType} group in project ${g.projectName}`);
-      this.addMembership(group.descriptor, user.descriptor);
-    }
+    if (previous === undefined) this.#auditLicense('Licensing.Assigned', user, { AccessLevel: LICENSES[license] ?? license }, op);
+    else if (previous !== license) this.#auditLicense('Licensing.Modified', user, { AccessLevel: LICENSES[license] ?? license, PreviousAccessLevel: LICENSES[previous] ?? previous }, op);
+    for (const group of groups) this.addMembership(group.descriptor, user.descriptor, op);
     return id;
   }
 
   /** The user of an entitlement id, while in the organization. */
   entitledUser(id: string): GraphSubject | undefined {
-    if (this.#removed.has(id)) return undefined;
-    return this.users.find((u) => u.origin === 'aad' && String(u.originId).toLowerCase() === id.toLowerCase());
+    const user = this.users.find((u) => u.origin === 'aad' && String(u.originId).toLowerCase() === id.toLowerCase());
+    return user && !this.#removed.has(String(user.originId)) ? user : undefined;
   }
 
-  setLicense(id: string, license: string): void {
-    this.#licenses.set(id, license);
+  /** Sets the access level of a user in the organization; writes `Licensing.Modified` when it changed. */
+  setLicense(id: string, license: string, audit: AuditContext = {}): void {
+    const user = this.entitledUser(id);
+    const previous = user ? this.licenseOf(id) : undefined;
+    const key = user ? String(user.originId) : id;
+    this.#licenses.set(key, license);
+    if (user && previous !== license) {
+      this.#auditLicense('Licensing.Modified', user, { AccessLevel: LICENSES[license] ?? license, PreviousAccessLevel: previous === undefined ? null : (LICENSES[previous] ?? previous) }, audit);
+    }
   }
 
-  /** Removes the user from the organization: its entitlement and every membership go. */
-  removeUser(id: string): void {
+  /**
+   * Removes the user from the organization: its entitlement and every membership go. Writes `Licensing.Removed` (the
+   * memberships that go with it write no entries of their own).
+   */
+  removeUser(id: string, audit: AuditContext = {}): void {
     const user = this.entitledUser(id);
     if (!user) return;
+    const license = this.licenseOf(id);
     this.#removed.add(String(user.originId));
     for (let i = this.memberships.length - 1; i >= 0; i--) if (this.memberships[i]?.memberDescriptor === user.descriptor) this.memberships.splice(i, 1);
+    this.#auditLicense('Licensing.Removed', user, { AccessLevel: license === undefined ? null : (LICENSES[license] ?? license) }, audit);
   }
 
   /**
@@ -323,8 +406,8 @@ export class GraphArea {
         });
       },
       exists: (objectId) => userOf(objectId) !== undefined || groupOf(objectId) !== undefined,
-      add: (groupId, memberId) => void this.addMembership(groupOf(groupId)!.descriptor, (userOf(memberId) ?? groupOf(memberId))!.descriptor),
-      remove: (groupId, memberId) => void this.removeMembership(groupOf(groupId)!.descriptor, (userOf(memberId) ?? groupOf(memberId))!.descriptor),
+      add: (groupId, memberId) => void this.#link(groupOf(groupId)!.descriptor, (userOf(memberId) ?? groupOf(memberId))!.descriptor),
+      remove: (groupId, memberId) => void this.#unlink(groupOf(groupId)!.descriptor, (userOf(memberId) ?? groupOf(memberId))!.descriptor),
     };
   }
 }

@@ -96,8 +96,14 @@ export class PullRequestsArea {
     return { ...this.#statusCounts };
   }
 
+  /** Ids of a deleted repository's pull requests do not exist any more (see RepositoriesArea's deleted overlay). */
   exists(id: number): boolean {
-    return Number.isInteger(id) && id >= 1 && id <= this.count;
+    return Number.isInteger(id) && id >= 1 && id <= this.count && !this.#repos.isDeleted(this.#repoOf(id));
+  }
+
+  #repoOf(id: number): number {
+    const { slots } = this.#l;
+    return slots[(id - 1) % slots.length] as number;
   }
 
   core(id: number): PullRequestCore {
@@ -140,8 +146,14 @@ export class PullRequestsArea {
     return `refs/heads/release/${core.target - 1}.x`;
   }
 
-  /** Matching ids, newest (highest id) first. Results are cached per distinct query. */
+  /** Matching ids, newest (highest id) first, without deleted repositories' pull requests. */
   query(q: PullRequestQuery): Int32Array {
+    const ids = this.#cachedQuery(q);
+    return this.#repos.deletedCount === 0 ? ids : ids.filter((id) => !this.#repos.isDeleted(this.#repoOf(id)));
+  }
+
+  /** Results are cached per distinct query. */
+  #cachedQuery(q: PullRequestQuery): Int32Array {
     const key = JSON.stringify([q.status, q.projectIndex, q.repoIndex, q.creatorId?.toLowerCase(), q.targetRefName, q.timeRangeType, q.minMs, q.maxMs]);
     const hit = this.#queries.get(key);
     if (hit) {

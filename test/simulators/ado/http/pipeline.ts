@@ -136,7 +136,7 @@ export interface PipelineContext {
   state: SimulatorState;
   /** The PAT with every scope. */
   pat: string;
-  /** PATs with only these scopes (writes check theirs). */
+  /** PATs with only these scopes (writes check theirs, and the audit-log read vso.auditlog). */
   pats?: Record<string, string[]>;
   baseUrl(): string;
   /** Accepts `Authorization: Bearer <token>` when it says the token is valid (the Entra stand-in's tokens). */
@@ -182,7 +182,7 @@ export function installPipeline(app: FastifyInstance, ctx: PipelineContext): voi
       }
       return reply.code(203).header('content-type', 'text/html; charset=utf-8').send(signInPage(ctx.baseUrl()));
     }
-    const needs = writeScope(req.method, path);
+    const needs = writeScope(req.method, path) ?? readScope(req.method, path);
     if (needs && scopes && !scopes.includes(needs)) {
       return sendError(reply, new AdoHttpError(403, `VS30063: You are not authorized to access ${ctx.baseUrl()}${path}: the personal access token does not have the scope ${needs}.`, 'UnauthorizedRequestException'));
     }
@@ -304,6 +304,16 @@ export function writeScope(method: string, path: string): string | undefined {
   if (/\/_apis\/graph\/memberships\//i.test(path)) return 'vso.graph_manage';
   if (/\/_apis\/(user|group|serviceprincipal)entitlements/i.test(path)) return 'vso.memberentitlementmanagement_write';
   if (/\/_apis\/pipelines\/[^/]+\/runs$/i.test(path)) return 'vso.build_execute';
+  return undefined;
+}
+
+/**
+ * The PAT scope a read needs, where the simulator checks one: only the audit log (vso.auditlog); the other reads are
+ * served to any PAT the simulator knows.
+ */
+export function readScope(method: string, path: string): string | undefined {
+  if (method !== 'GET' && method !== 'HEAD') return undefined;
+  if (/\/_apis\/audit\/auditlog\/?$/i.test(path)) return 'vso.auditlog';
   return undefined;
 }
 

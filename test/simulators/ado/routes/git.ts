@@ -26,7 +26,7 @@ export function registerGitRoutes(app: FastifyInstance, rc: RouteContext): void 
       hi = lo + org.repos.perProject;
     }
     const value = [];
-    for (let i = lo; i < hi; i++) value.push(org.repos.repository(i, includeLinks));
+    for (let i = lo; i < hi; i++) if (!org.repos.isDeleted(i)) value.push(org.repos.repository(i, includeLinks));
     return sendJson(reply, 200, { value, count: value.length });
   };
   app.get('/:org/_apis/git/repositories', listRepos);

@@ -11,7 +11,8 @@ export const DEFAULT_ENTITLEMENTS_PAGE = 100;
 
 /**
  * Graph (served on the vssps host in the cloud, on the org URL here): users, groups, service principals
- * (`X-MS-ContinuationToken` header paging), memberships, subject lookup; and user entitlements (vsaex, body token).
+ * (`X-MS-ContinuationToken` header paging), memberships, subject lookup, descriptors ⇄ storage keys; and user
+ * entitlements (vsaex, body token).
  */
 export function registerGraphRoutes(app: FastifyInstance, rc: RouteContext): void {
   const pageSize = (family: string, dflt: number) => {
@@ -53,6 +54,39 @@ export function registerGraphRoutes(app: FastifyInstance, rc: RouteContext): voi
     if (direction !== 'up' && direction !== 'down') throw errors.badRequest(`The value '${direction}' is not valid for direction.`);
     const value = g.membershipsOf(descriptor, direction);
     return sendJson(reply, 200, { count: value.length, value });
+  });
+
+  // GET graph/descriptors/{storageKey} → GraphDescriptorResult {value: descriptor}; GET graph/storagekeys/{descriptor} →
+  // GraphStorageKeyResult {value: storage key}. Storage keys are the subjects' originIds (see data/graph.ts); removed
+  // users still resolve, as identities outlive their membership of the organization.
+  app.get('/:org/_apis/graph/descriptors/:storageKey', async (req, reply) => {
+    const g = graphOf(orgOf(req));
+    const { storageKey } = req.params as { storageKey: string };
+    const s = g.subjectByStorageKey(storageKey);
+    if (!s) throw new AdoHttpError(404, `VS860018: The subject with storage key '${storageKey}' could not be found.`, 'GraphSubjectNotFoundException');
+    return sendJson(reply, 200, {
+      _links: {
+        self: { href: `${g.baseUrl}/_apis/Graph/Descriptors/${g.storageKeyOf(s)}` },
+        storageKey: { href: `${g.baseUrl}/_apis/Graph/StorageKeys/${s.descriptor}` },
+        subject: { href: `${g.baseUrl}/_apis/Graph/Subjects/${s.descriptor}` },
+      },
+      value: s.descriptor,
+    });
+  });
+
+  app.get('/:org/_apis/graph/storagekeys/:descriptor', async (req, reply) => {
+    const g = graphOf(orgOf(req));
+    const { descriptor } = req.params as { descriptor: string };
+    const s = g.subject(descriptor);
+    if (!s) throw new AdoHttpError(404, `VS860018: The subject '${descriptor}' could not be found.`, 'GraphSubjectNotFoundException');
+    return sendJson(reply, 200, {
+      _links: {
+        self: { href: `${g.baseUrl}/_apis/Graph/StorageKeys/${s.descriptor}` },
+        descriptor: { href: `${g.baseUrl}/_apis/Graph/Descriptors/${g.storageKeyOf(s)}` },
+        subject: { href: `${g.baseUrl}/_apis/Graph/Subjects/${s.descriptor}` },
+      },
+      value: g.storageKeyOf(s),
+    });
   });
 
   // POST graph/subjectlookup {lookupKeys:[{descriptor}]} → {count, value: {descriptor: subject}}; unknown ones are left out.

@@ -2,9 +2,12 @@
  * Graph and user-entitlement writes (vssps / vsaex, served on the org URL here): memberships
  * `PUT|DELETE|GET|HEAD _apis/graph/memberships/{subject}/{container}`, `POST _apis/graph/subjectquery`, and
  * `GET|PATCH|DELETE _apis/userentitlements/{id}`, `POST _apis/userentitlements`. Changes show in the listings the kinds
- * read (memberships, user entitlements). The scope a PAT needs for a write is checked in http/pipeline.ts.
+ * read (memberships, user entitlements), and write their audit entries (data/audit.ts). The scope a PAT needs for a
+ * write is checked in http/pipeline.ts.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AuditContext } from '../data/audit.js';
 import { graphOf, LICENSES, type GraphArea, type GraphSubject } from '../data/graph.js';
 import { AdoHttpError, errors } from '../http/errors.js';
 import { orgOf, queryOf, sendJson } from '../http/pipeline.js';
@@ -30,6 +33,18 @@ function membershipJson(g: GraphArea, subject: string, container: string): Recor
     },
     containerDescriptor: container,
     memberDescriptor: subject,
+  };
+}
+
+/**
+ * How an HTTP write shows in the audit log: the client's address and user agent, and `PAT` (Basic) or `AadToken` (an
+ * Entra bearer token) as the authentication mechanism. The actor is always the organization's first identity.
+ */
+export function auditContextOf(req: FastifyRequest): AuditContext {
+  return {
+    authenticationMechanism: /^Bearer\s/i.test(req.headers.authorization ?? '') ? 'AadToken' : 'PAT',
+    ipAddress: req.ip,
+    userAgent: String(req.headers['user-agent'] ?? ''),
   };
 }
 
@@ -67,13 +82,13 @@ export function registerGraphWriteRoutes(app: FastifyInstance): void {
     if (container.origin === 'aad') {
       throw errors.badRequest(`VS860042: The membership of the Azure Active Directory group '${container.displayName}' is managed in Azure Active Directory.`, 'GraphBadRequestException');
     }
-    g.addMembership(container.descriptor, subject.descriptor);
+    g.addMembership(container.descriptor, subject.descriptor, auditContextOf(req));
     return sendJson(reply, 201, membershipJson(g, subject.descriptor, container.descriptor));
   });
 
   app.delete('/:org/_apis/graph/memberships/:subject/:container', async (req, reply) => {
     const { g, subject, container } = membership(req);
-    if (!g.removeMembership(container.descriptor, subject.descriptor)) {
+    if (!g.removeMembership(container.descriptor, subject.descriptor, auditContextOf(req))) {
       throw new AdoHttpError(404, `VS860017: The membership between '${subject.descriptor}' and '${container.descriptor}' could not be found.`, 'GraphMembershipNotFoundException');
     }
     return reply.code(200).send();
@@ -119,7 +134,7 @@ export function registerGraphWriteRoutes(app: FastifyInstance): void {
       projectName: org.projects.record(projectIndex(org, pe.projectRef?.id ?? '')).name,
       groupType: pe.group?.groupType ?? '',
     }));
-    const userId = g.addUser(principalName, license, groups);
+    const userId = g.addUser(principalName, license, groups, auditContextOf(req));
     const entitlement = g.entitlements(new Set()).find((e) => e.id === userId);
     return sendJson(reply, 200, { isSuccess: true, operationResult: { isSuccess: true, errors: [], userId, result: entitlement }, userEntitlement: entitlement });
   });
@@ -133,11 +148,12 @@ export function registerGraphWriteRoutes(app: FastifyInstance): void {
     }
     const user = g.entitledUser(id);
     if (!user) throw userEntitlementNotFound(id);
+    const audit = { ...auditContextOf(req), correlationId: randomUUID() };
     const ops = Array.isArray(req.body) ? (req.body as Array<{ op?: string; path?: string; value?: { accountLicenseType?: string } }>) : [];
     const errorsOf: Array<{ key: string; value: string }> = [];
     for (const op of ops) {
       const license = op.value?.accountLicenseType ?? '';
-      if (op.op === 'replace' && op.path === '/accessLevel' && LICENSES[license]) g.setLicense(String(user.originId), license);
+      if (op.op === 'replace' && op.path === '/accessLevel' && LICENSES[license]) g.setLicense(String(user.originId), license, audit);
       else errorsOf.push({ key: '5002', value: `VS403402: the operation ${op.op} ${op.path} is not supported.` });
     }
     const entitlement = g.entitlements(new Set()).find((e) => e.id === user.originId);
@@ -149,7 +165,7 @@ export function registerGraphWriteRoutes(app: FastifyInstance): void {
     const g = graphOf(orgOf(req));
     const { id } = req.params as { id: string };
     if (!g.entitledUser(id)) throw userEntitlementNotFound(id);
-    g.removeUser(id);
+    g.removeUser(id, auditContextOf(req));
     return reply.code(204).send();
   });
 }
