@@ -19,7 +19,7 @@ export interface Organization {
 }
 
 /** Sub-services that live on their own host on Azure DevOps Services. */
-export type AdoService = 'core' | 'vsrm' | 'vssps' | 'vsaex' | 'advsec' | 'analytics';
+export type AdoService = 'core' | 'vsrm' | 'vssps' | 'vsaex' | 'advsec' | 'analytics' | 'auditservice';
 
 /**
  * Parses an organization URL. `flavorOverride` lets a custom host (a proxy, or the bundled simulator) act as

@@ -1,7 +1,7 @@
 import type { AdoClient } from '../ado/client.js';
 import { silentLogger, type Logger } from '../observability/log.js';
 import { RunCache } from './shared/runCache.js';
-import type { DeclarationClaims, FetchContext, RepositoryChanges } from './types.js';
+import type { DeclarationClaims, FetchContext, RawItem, RepositoryChanges } from './types.js';
 
 export interface FetchContextOptions {
   client: AdoClient;
@@ -18,6 +18,7 @@ export interface FetchContextOptions {
   note?: (line: string) => void;
   claims?: DeclarationClaims;
   repositoryChanges?: RepositoryChanges;
+  gone?: (items: RawItem[]) => void;
 }
 
 /** The context a kind fetches in: the one place a FetchContext is put together (sync, live events, hooks, bench, tests). */
@@ -33,5 +34,6 @@ export function createFetchContext(o: FetchContextOptions): FetchContext {
     note: o.note ?? ((line) => log.info(line)),
     claims: o.claims,
     repositoryChanges: o.repositoryChanges,
+    gone: o.gone,
   };
 }

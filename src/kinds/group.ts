@@ -1,4 +1,5 @@
 import { graphPages } from './shared/graph.js';
+import { fromAuditLog } from './shared/auditIncremental.js';
 import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js';
 
 async function* fetchGroups(ctx: FetchContext): AsyncGenerator<RawItem[]> {
@@ -12,4 +13,8 @@ export const groupKind: KindDefinition<Selector> = {
   docs: { endpoints: 'GET vssps _apis/graph/groups (header continuation)', enrichment: [] },
   selectorSchema: { type: 'object', properties: {} },
   fetch: fetchGroups,
+  incremental: fromAuditLog(fetchGroups, {
+    reads: 'the audit log since the cursor: a group created, changed or deleted (Group.CreateGroups, Group.UpdateGroups.*) lists the groups whole; otherwise nothing is read',
+    concerns: (e) => e.actionId === 'Group.CreateGroups' || e.actionId.startsWith('Group.UpdateGroups.'),
+  }),
 };

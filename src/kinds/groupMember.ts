@@ -1,6 +1,8 @@
 import { AdoNotFoundError } from '../ado/errors.js';
 import { mergeMap } from '../util/asyncIter.js';
-import { graphPages, lookupSubjects, memberships, type GraphMembership, type GraphSubjectRef } from './shared/graph.js';
+import { auditField, type AuditEntry } from './shared/auditLog.js';
+import { fromAuditLog } from './shared/auditIncremental.js';
+import { descriptorOf, graphPages, lookupSubjects, memberships, type GraphMembership, type GraphSubjectRef } from './shared/graph.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem, RefetchHint, Selector } from './types.js';
 
 /** Direct members of every group (users, groups — Entra ones included — and service principals), each with `__group`. */
@@ -62,6 +64,61 @@ async function refetchGroupMembers(ctx: FetchContext, _selector: Selector, hint:
   return { upsert, deleted: [{ ...(subjects.get(memberDescriptor) ?? { descriptor: memberDescriptor }), __group: group }] };
 }
 
+const MEMBERSHIP_CHANGE = /^Group\.UpdateGroupMembership\.(Add|Remove)$/;
+
+/**
+ * Memberships added or removed: each group named is read again (its members now), and a member removed that is no
+ * longer one is gone. An entry whose group or member cannot be resolved reads every group's members.
+ */
+async function* membersOfEntries(ctx: FetchContext, selector: Selector, entries: AuditEntry[]): AsyncGenerator<RawItem[]> {
+  const pairs: Array<{ group: string; member: string; removed: boolean }> = [];
+  let unresolved = false;
+  for (const e of entries) {
+    const groupKey = auditField(e, 'GroupId', 'GroupDescriptor');
+    const memberKey = auditField(e, 'MemberId', 'MemberDescriptor');
+    const group = groupKey && (await descriptorOf(ctx, groupKey));
+    const member = memberKey && (await descriptorOf(ctx, memberKey));
+    if (group && member) pairs.push({ group, member, removed: e.actionId.endsWith('.Remove') });
+    else unresolved = true;
+  }
+  // Group → its members now, for every group read.
+  const current = new Map<string, { members: Set<string>; ref?: RawItem }>();
+  const seen = (items: RawItem[]) => {
+    for (const m of items) {
+      const ref = m.__group as RawItem | undefined;
+      const key = String(ref?.descriptor);
+      const entry = current.get(key) ?? { members: new Set<string>(), ref };
+      entry.members.add(String(m.descriptor));
+      current.set(key, entry);
+    }
+  };
+  if (unresolved) {
+    ctx.note?.("incremental: a membership entry names a group or member that cannot be resolved; every group's members read");
+    for await (const page of fetchGroupMembers(ctx)) {
+      seen(page);
+      yield page;
+    }
+  } else {
+    for (const group of new Set(pairs.map((p) => p.group))) {
+      const outcome = await refetchGroupMembers(ctx, selector, { groupDescriptor: group });
+      seen(outcome.upsert);
+      if (!current.has(group)) current.set(group, { members: new Set() });
+      if (outcome.upsert.length > 0) yield outcome.upsert;
+    }
+  }
+  // A member removed (the newest entry about the pair decides) and not read again is gone.
+  const decided = new Set<string>();
+  const gone: RawItem[] = [];
+  for (const p of pairs) {
+    const key = `${p.group}/${p.member}`;
+    if (decided.has(key)) continue;
+    decided.add(key);
+    const now = current.get(p.group);
+    if (p.removed && !now?.members.has(p.member)) gone.push({ descriptor: p.member, __group: now?.ref ?? { descriptor: p.group } });
+  }
+  if (gone.length > 0) ctx.gone?.(gone);
+}
+
 export const groupMemberKind: KindDefinition<Selector> = {
   kind: 'group-member',
   description: 'Direct members of every group, resolved to users, groups or service principals',
@@ -73,4 +130,9 @@ export const groupMemberKind: KindDefinition<Selector> = {
   selectorSchema: { type: 'object', properties: {} },
   fetch: fetchGroupMembers,
   refetch: refetchGroupMembers,
+  incremental: fromAuditLog(fetchGroupMembers, {
+    reads: 'the audit log since the cursor: each group with a membership added or removed (Group.UpdateGroupMembership.*) has its members read again; a member removed and no longer listed is deleted',
+    concerns: (e) => MEMBERSHIP_CHANGE.test(e.actionId),
+    refetch: membersOfEntries,
+  }),
 };

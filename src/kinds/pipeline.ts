@@ -2,6 +2,8 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
 import { PROJECT_CONCURRENCY, pipelinePages, projectPath, type PipelineRef } from './shared/pipelines.js';
+import { auditField, type AuditEntry } from './shared/auditLog.js';
+import { fromAuditLog, projectsNamed } from './shared/auditIncremental.js';
 import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
 const selectorSchema = {
@@ -47,6 +49,22 @@ async function* withRepository(ctx: FetchContext, project: ProjectRef, pipeline:
   yield { ...pipeline, __repository: def?.repository ? { ...def.repository, project: def.project } : null };
 }
 
+const PIPELINE_CHANGE = /^Pipelines\.Pipeline(Created|Deleted|Modified)$/;
+const pipelineKey = (item: RawItem) => `${String(item.__projectId).toLowerCase()}/${String(item.id)}`;
+
+/** Pipelines created, changed or deleted: the projects named are listed again. */
+async function* pipelinesOfEntries(ctx: FetchContext, selector: PipelineSelector, entries: AuditEntry[]): AsyncGenerator<RawItem[]> {
+  const named = projectsNamed(entries);
+  if (!named) {
+    ctx.note?.('incremental: a pipeline entry names no project; every project listed');
+    yield* fetchPipelines(ctx, selector);
+    return;
+  }
+  const projects = (await listProjects(ctx)).filter((p) => named.has(p.id.toLowerCase()));
+  ctx.note?.(`incremental: pipelines of ${projects.length} ${projects.length === 1 ? 'project' : 'projects'} listed again`);
+  yield* mergeMap(projects, (project) => projectPipelines(ctx, project, selector.includeRepo), PROJECT_CONCURRENCY);
+}
+
 export const pipelineKind: KindDefinition<PipelineSelector> = {
   kind: 'pipeline',
   description: 'YAML pipelines of every project, optionally with the repository they build',
@@ -57,4 +75,15 @@ export const pipelineKind: KindDefinition<PipelineSelector> = {
   },
   selectorSchema,
   fetch: fetchPipelines,
+  incremental: fromAuditLog(fetchPipelines, {
+    reads: 'the audit log since the cursor: the projects with a pipeline created, changed or deleted (Pipelines.Pipeline*) are listed again; a pipeline deleted and not listed is deleted',
+    concerns: (e) => PIPELINE_CHANGE.test(e.actionId),
+    refetch: pipelinesOfEntries,
+    idOf: pipelineKey,
+    gone: (e) => {
+      const id = e.actionId === 'Pipelines.PipelineDeleted' ? Number(auditField(e, 'PipelineId')) : NaN;
+      const projectId = auditField(e, 'ProjectId') ?? e.projectId ?? undefined;
+      return Number.isInteger(id) && projectId ? { id, name: auditField(e, 'PipelineName') ?? null, __projectId: projectId } : undefined;
+    },
+  }),
 };

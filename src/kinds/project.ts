@@ -1,6 +1,8 @@
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listProjects, type ProjectRef } from './shared/listings.js';
+import { auditField } from './shared/auditLog.js';
+import { fromAuditLog } from './shared/auditIncremental.js';
 import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
 const selectorSchema = {
@@ -43,4 +45,13 @@ export const projectKind: KindDefinition<ProjectSelector> = {
   docs: { endpoints: 'GET _apis/projects (continuation); with defaultTeam, GET _apis/projects/{id} each', enrichment: [] },
   selectorSchema,
   fetch: fetchProjects,
+  incremental: fromAuditLog(fetchProjects, {
+    reads: 'listed whole (one request); a project the audit log shows deleted since the cursor (Project.*DeleteCompleted) and not listed is deleted',
+    concerns: (e) => e.actionId.startsWith('Project.') && e.actionId.endsWith('Completed'),
+    listAlways: true,
+    gone: (e) => {
+      const id = /DeleteCompleted$/.test(e.actionId) ? (auditField(e, 'ProjectId') ?? e.projectId ?? undefined) : undefined;
+      return id ? { id, name: auditField(e, 'ProjectName', 'PreviousProjectName') ?? e.projectName ?? null } : undefined;
+    },
+  }),
 };

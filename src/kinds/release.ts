@@ -4,6 +4,7 @@ import { API } from './shared/api.js';
 import { PIPELINE_PAGE, projectPath } from './shared/pipelines.js';
 import { releaseListPages, tagList } from './shared/release.js';
 import { deletedItems, eventProject, eventProjectId, field, missing, numericId, upserted } from './shared/events.js';
+import { fromAuditLog, projectsNamed } from './shared/auditIncremental.js';
 import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
 const selectorSchema = {
@@ -40,8 +41,8 @@ function releaseQuery(s: ReleaseSelector): Query {
 }
 
 /** Classic releases of every project (vsrm); the selector options are passed through as the API's filters. */
-function fetchReleases(ctx: FetchContext, s: ReleaseSelector): AsyncGenerator<RawItem[]> {
-  return releaseListPages(ctx, 'releases', releaseQuery(s), PIPELINE_PAGE.releases);
+function fetchReleases(ctx: FetchContext, s: ReleaseSelector, projectIds?: Set<string>): AsyncGenerator<RawItem[]> {
+  return releaseListPages(ctx, 'releases', releaseQuery(s), PIPELINE_PAGE.releases, undefined, projectIds);
 }
 
 export const releaseKind: KindDefinition<ReleaseSelector> = {
@@ -52,6 +53,11 @@ export const releaseKind: KindDefinition<ReleaseSelector> = {
   docs: { endpoints: 'GET vsrm {project}/_apis/release/releases per project (continuation, int token)', enrichment: [] },
   selectorSchema,
   fetch: fetchReleases,
+  incremental: fromAuditLog(fetchReleases, {
+    reads: 'the audit log since the cursor: the projects with a release created or deleted, a deployment completed or an approval given (Release.Release*, Release.Deployment*, Release.Approval*) are listed again',
+    concerns: (e) => /^Release\.(Release(Created|Deleted)|Deployments?Completed|Approvals?Completed)$/.test(e.actionId),
+    refetch: (ctx, s, entries) => fetchReleases(ctx, s, projectsNamed(entries)),
+  }),
   events: {
     subscriptions: ['ms.vss-release.release-created-event', 'ms.vss-release.release-abandoned-event', 'ms.vss-release.deployment-completed-event'].map(
       (eventType) => ({ publisherId: 'rm' as const, eventType }),

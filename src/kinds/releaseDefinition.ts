@@ -1,5 +1,6 @@
 import { PIPELINE_PAGE } from './shared/pipelines.js';
 import { releaseListPages, tagList } from './shared/release.js';
+import { fromAuditLog, projectsNamed } from './shared/auditIncremental.js';
 import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
 const selectorSchema = {
@@ -17,13 +18,14 @@ const selectorSchema = {
 
 type ReleaseDefinitionSelector = SelectorOf<typeof selectorSchema>;
 
-function fetchReleaseDefinitions(ctx: FetchContext, s: ReleaseDefinitionSelector): AsyncGenerator<RawItem[]> {
+function fetchReleaseDefinitions(ctx: FetchContext, s: ReleaseDefinitionSelector, projectIds?: Set<string>): AsyncGenerator<RawItem[]> {
   return releaseListPages(
     ctx,
     'definitions',
     { $expand: s.expand ?? 'environments', tagFilter: tagList(s.tagFilter) },
     PIPELINE_PAGE.releaseDefinitions,
     (item, project) => ({ ...item, __project: project }),
+    projectIds,
   );
 }
 
@@ -34,4 +36,9 @@ export const releaseDefinitionKind: KindDefinition<ReleaseDefinitionSelector> = 
   docs: { endpoints: 'GET vsrm {project}/_apis/release/definitions per project (continuation, string token)', enrichment: ['__project'] },
   selectorSchema,
   fetch: fetchReleaseDefinitions,
+  incremental: fromAuditLog(fetchReleaseDefinitions, {
+    reads: 'the audit log since the cursor: the projects with a release pipeline created, changed or deleted (Release.ReleasePipeline*) are listed again',
+    concerns: (e) => /^Release\.ReleasePipeline(Created|Modified|Deleted)$/.test(e.actionId),
+    refetch: (ctx, s, entries) => fetchReleaseDefinitions(ctx, s, projectsNamed(entries)),
+  }),
 };

@@ -3,6 +3,8 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { listRepositories, type RepositoryRef } from './shared/listings.js';
 import { deletedItems, field, getIfExists, missing, upserted } from './shared/events.js';
+import { auditField } from './shared/auditLog.js';
+import { fromAuditLog } from './shared/auditIncremental.js';
 import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
 const selectorSchema = {
@@ -69,6 +71,16 @@ export const repositoryKind: KindDefinition<RepositorySelector> = {
   docs: { endpoints: 'GET _apis/git/repositories (one org-level call); includedFiles: GET .../items?path= per file', enrichment: ['__includedFiles'] },
   selectorSchema,
   fetch: fetchRepositories,
+  incremental: fromAuditLog(fetchRepositories, {
+    reads: 'listed whole (one request, plus includedFiles per repository); a repository the audit log shows deleted since the cursor (Git.RepositoryDeleted/Destroyed) and not listed is deleted',
+    concerns: (e) => e.actionId.startsWith('Git.Repository'),
+    listAlways: true,
+    gone: (e) => {
+      const id = /^Git\.Repository(Deleted|Destroyed)$/.test(e.actionId) ? auditField(e, 'RepoId', 'RepositoryId') : undefined;
+      const projectId = auditField(e, 'ProjectId') ?? e.projectId ?? undefined;
+      return id ? { id, name: auditField(e, 'RepoName') ?? null, project: { id: projectId ?? null, name: e.projectName ?? null } } : undefined;
+    },
+  }),
   events: {
     subscriptions: ['git.repo.created', 'git.repo.renamed', 'git.repo.deleted'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),
     async handle(ctx, event, selector) {

@@ -44,6 +44,18 @@ export interface FetchContext {
   claims?: DeclarationClaims;
   /** The repositories Azure DevOps announced pushes for (service hooks), for per-repository incremental passes. */
   repositoryChanges?: RepositoryChanges;
+  /**
+   * Incremental passes only: items proven gone (an audit log deletion, a refetch answering 404). Once the pass has
+   * completed, the run deletes their entities if this instance owns them; nothing else is deleted by such a run.
+   */
+  gone?(items: RawItem[]): void;
+}
+
+/** How an incremental run reads a kind (see KindDefinition.incremental). */
+export interface IncrementalPass<S extends Selector = Selector> {
+  /** For the README: the query. */
+  reads: string;
+  since(ctx: FetchContext, selector: S, since: Date): AsyncIterable<RawItem[]>;
 }
 
 export interface RepositoryChanges {
@@ -92,7 +104,7 @@ export interface KindDefinition<S extends Selector = Selector> {
    * state moves without a timestamp, e.g. builds in progress), as `fetch` would enrich them. Without it an incremental
    * run lists the kind whole (the summary says so). `reads` documents the query for the README.
    */
-  incremental?: { reads: string; since(ctx: FetchContext, selector: S, since: Date): AsyncIterable<RawItem[]> };
+  incremental?: IncrementalPass<S>;
   /** The service-hook events that touch this kind, and how one event becomes the kind's current items. */
   events?: KindEvents<S>;
   /**

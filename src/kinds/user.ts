@@ -2,6 +2,7 @@ import { mergeMap } from '../util/asyncIter.js';
 import { entitlementPages, ENTITLEMENT_FIELDS } from './shared/entitlements.js';
 import { graphPages, lookupSubjects, memberships, projectOfGroup, type GraphSubjectRef } from './shared/graph.js';
 import { unlessGone } from './shared/teams.js';
+import { fromAuditLog } from './shared/auditIncremental.js';
 import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
 const selectorSchema = {
@@ -65,4 +66,8 @@ export const userKind: KindDefinition<UserSelector> = {
   },
   selectorSchema,
   fetch: fetchUsers,
+  incremental: fromAuditLog(fetchUsers, {
+    reads: 'the audit log since the cursor: a license assigned, changed or removed, or a group membership changed, lists the users whole; otherwise nothing is read',
+    concerns: (e) => e.actionId.startsWith('Licensing.') || e.actionId.startsWith('Group.UpdateGroupMembership'),
+  }),
 };

@@ -1,5 +1,7 @@
 import { entitlementPages, ENTITLEMENT_FIELDS } from './shared/entitlements.js';
 import { deletedItems, getIfExists, upserted } from './shared/events.js';
+import { auditField, type AuditEntry } from './shared/auditLog.js';
+import { fromAuditLog } from './shared/auditIncremental.js';
 import type { FetchContext, KindDefinition, RawItem, RefetchHint, SelectorOf, SelectorSchema } from './types.js';
 
 const selectorSchema = {
@@ -39,6 +41,23 @@ async function refetchUserEntitlement(ctx: FetchContext, selector: UserEntitleme
   return current ? upserted(current) : deletedItems(before);
 }
 
+const LICENSE_CHANGE = /^Licensing\.(Assigned|Modified|Removed)$/;
+
+/** Licenses assigned, changed or removed: each user named is refetched (404: gone); a group rule change reads them all. */
+async function* entitlementsOfEntries(ctx: FetchContext, selector: UserEntitlementSelector, entries: AuditEntry[]): AsyncGenerator<RawItem[]> {
+  const users = entries.map((e) => (LICENSE_CHANGE.test(e.actionId) ? auditField(e, 'UserIdentifier') : undefined));
+  if (users.some((u) => u === undefined)) {
+    ctx.note?.('incremental: a group licensing rule changed (or an entry names no user); every entitlement read');
+    yield* fetchUserEntitlements(ctx, selector);
+    return;
+  }
+  for (const userId of new Set(users.map((u) => u!.toLowerCase()))) {
+    const outcome = await refetchUserEntitlement(ctx, selector, { userId });
+    if (outcome.upsert.length > 0) yield outcome.upsert;
+    if (outcome.deleted.length > 0) ctx.gone?.(outcome.deleted);
+  }
+}
+
 export const userEntitlementKind: KindDefinition<UserEntitlementSelector> = {
   kind: 'user-entitlement',
   description: 'Access level (license) of every user of the organization',
@@ -47,4 +66,9 @@ export const userEntitlementKind: KindDefinition<UserEntitlementSelector> = {
   selectorSchema,
   fetch: fetchUserEntitlements,
   refetch: refetchUserEntitlement,
+  incremental: fromAuditLog(fetchUserEntitlements, {
+    reads: 'the audit log since the cursor: each user whose license was assigned, changed or removed is read again (GET userentitlements/{id}; 404 deletes it); a group licensing rule change reads every entitlement',
+    concerns: (e) => e.actionId.startsWith('Licensing.'),
+    refetch: entitlementsOfEntries,
+  }),
 };

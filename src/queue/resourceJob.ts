@@ -68,7 +68,14 @@ async function runResource(ctx: ClusterContext, job: Job<ResourceJobData>): Prom
       resourceIndexes: [d.index],
       claims: port.claims,
       // The port target has the cluster's Redis (state), hence cursors.
-      incremental: incremental ? { cursors: port.cursors!, overlapMs: INCREMENTAL_OVERLAP_MS, repositoryChanges: port.repositoryChanges } : undefined,
+      incremental: incremental
+        ? {
+            cursors: port.cursors!,
+            overlapMs: INCREMENTAL_OVERLAP_MS,
+            repositoryChanges: port.repositoryChanges,
+            deletions: { sink: port.sink, catalog: port.catalog, state: port.state, origins: organizations.length > 1 ? port.origins : undefined },
+          }
+        : undefined,
       onWritten: (entities) =>
         recordProduced(entities, d.organization, {
           ledger,

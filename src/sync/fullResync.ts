@@ -1,3 +1,4 @@
+import type { OutcomeWriterDeps } from './outcomeWriter.js';
 import PQueue from 'p-queue';
 import type { PortAppConfig } from '../config/appConfig.js';
 import type { CatalogSink } from '../catalog/sink.js';
@@ -52,7 +53,7 @@ export interface FullResyncOptions {
    */
   cursors?: ChangeCursors;
   /** Read only what changed since each resource's cursor (needs `cursors`); such a run deletes nothing. */
-  incremental?: { overlapMs: number; repositoryChanges?: RepositoryChanges };
+  incremental?: { overlapMs: number; repositoryChanges?: RepositoryChanges; deletions?: OutcomeWriterDeps };
 }
 
 /** The catalog side of a resync (PortCatalog): listing and deleting owned entities, relation definitions. */

@@ -6,7 +6,8 @@ import type { CatalogSink } from '../catalog/sink.js';
 import { fetchKind, getKind } from '../kinds/registry.js';
 import { RunCache } from '../kinds/shared/runCache.js';
 import { createFetchContext } from '../kinds/fetchContext.js';
-import type { DeclarationClaims, FetchContext, KindDefinition, RepositoryChanges } from '../kinds/types.js';
+import type { DeclarationClaims, FetchContext, KindDefinition, RawItem, RepositoryChanges } from '../kinds/types.js';
+import { OutcomeWriter, type OutcomeWriterDeps } from './outcomeWriter.js';
 import { ResourceMapper } from '../mapping/engine.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../observability/log.js';
@@ -37,6 +38,8 @@ export interface ResourceSummary {
   startedAt?: string;
   /** The pass read only what changed since the cursor. */
   incremental?: boolean;
+  /** Entities of items the incremental pass proved gone, deleted (owned by this instance). */
+  deleted?: number;
   error?: string;
   durationMs: number;
 }
@@ -68,7 +71,13 @@ export interface ResyncOptions {
    * An incremental run: kinds with a change filter read what changed since their cursor (minus `overlapMs`);
    * `repositoryChanges` is the journal of announced pushes, for per-repository listings.
    */
-  incremental?: { cursors: ChangeCursors; overlapMs: number; repositoryChanges?: RepositoryChanges };
+  incremental?: {
+    cursors: ChangeCursors;
+    overlapMs: number;
+    repositoryChanges?: RepositoryChanges;
+    /** Where items a pass proved gone are deleted (owned entities only); without it they are only reported. */
+    deletions?: OutcomeWriterDeps;
+  };
 }
 
 /**
@@ -115,6 +124,7 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
     return summary;
   }
 
+  const gone: RawItem[] = [];
   const ctx = createFetchContext({
     client: o.target.client,
     log,
@@ -131,6 +141,7 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
       (summary.notes ??= []).push(line);
       log.info(line);
     },
+    gone: (items) => gone.push(...items),
   });
   summary.startedAt = new Date().toISOString();
   const since = await incrementalSince(o, org.name, index, resource, kind, ctx);
@@ -167,6 +178,7 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
       await writes.onIdle();
     }
     if (writeError !== undefined) throw writeError;
+    if (gone.length > 0) summary.deleted = await deleteGone(o, index, resource, gone, log);
   } catch (err) {
     // Rejected credentials or an unreachable host on first contact: the organization stops here, reported once.
     const unusable = o.target.client.unusable;
@@ -191,6 +203,21 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
     summary.durationMs = Date.now() - started;
   }
   return summary;
+}
+
+/**
+ * Deletes the entities of items an incremental pass proved gone, once the pass has written everything else: mapped with
+ * the resource's mapping, and only those this instance owns (as a live event deletes). Dry-run only reports them.
+ */
+async function deleteGone(o: ResyncOptions, index: number, resource: ResourceConfig, gone: RawItem[], log: Logger): Promise<number> {
+  const writer = new OutcomeWriter(o.incremental?.deletions ?? { sink: o.sink });
+  try {
+    const result = await writer.write(o.target.client.org, index, resource, { upsert: [], deleted: gone }, log);
+    log.info({ gone: gone.length, deleted: result.deleted, notOwned: result.notOwned }, 'incremental: entities of items proven gone deleted');
+    return result.deleted;
+  } finally {
+    await writer.close();
+  }
 }
 
 /** A resource counts toward a complete resync only if it ran to the end with nothing missing or refused. */

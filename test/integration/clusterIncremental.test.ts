@@ -29,7 +29,7 @@ const resource = (kind: string, blueprint: string, identifier: string) => ({
   selector: { query: 'true' },
   port: { entity: { mappings: { identifier, title: identifier, blueprint: `"${blueprint}"` } } },
 });
-// project has no change filter (listed whole); work-item reads by WIQL ChangedDate. Distinct literal blueprints and no
+// project is listed whole (one listing; the audit log only proves deletions); work-item reads by WIQL ChangedDate. Distinct literal blueprints and no
 // relations: independent resources, one job each.
 const CONFIG = join(mkdtempSync(join(tmpdir(), 'ado-sync-cluster-incremental-')), 'config.yml');
 writeFileSync(CONFIG, yaml.dump({ resources: [resource('project', 'project', '.id'), resource('work-item', 'workItem', '.id | tostring')] }));
@@ -137,7 +137,8 @@ describe('cluster mode: incremental runs', () => {
     const incSummaries = await t.summaries(inc.runId);
     expect(incSummaries['work-item']).toMatchObject({ incremental: true, rawItems: 1, entities: 1 });
     expect(incSummaries['work-item']!.notes).toEqual([expect.stringMatching(/^incremental: changed since /)]);
-    expect(incSummaries.project).toMatchObject({ incremental: false, rawItems: 2, notes: ['incremental: this kind has no change filter; listed whole'] });
+    expect(incSummaries.project).toMatchObject({ incremental: true, rawItems: 2 });
+    expect(incSummaries.project!.notes).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: no audit log entry about this kind; listed whole (a cheap listing)']);
     // Not read is not proven gone: the hidden project stays, and no stale deletion ran.
     expect(port.entity('project', gone.id)).toBeDefined();
     expect(await redis.get(`ado-sync:${t.identifier}:stale-deletion-runs`)).toBe('1');

@@ -77,7 +77,8 @@ describe('incremental runs', () => {
     const inc = await run(true);
     expect(inc.result.complete).toBe(true);
     const notes = (i: number) => inc.result.summaries[i]!.notes ?? [];
-    expect(notes(0)).toEqual(['incremental: this kind has no change filter; listed whole']);
+    // Projects: one listing, read whole; the audit log (empty here) would only prove deletions.
+    expect(notes(0)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: no audit log entry about this kind; listed whole (a cheap listing)']);
     for (const i of [1, 2, 3, 4, 5]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
     // No journal of pushes: every repository's branches are listed, and the summary says why.
     expect(notes(6)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: no journal of pushes (service hooks deliver none here); every repository listed']);
@@ -200,7 +201,7 @@ describe('ado-sync resync --incremental', () => {
     const inc = await runCli(['resync', '--incremental', '--skip-blueprints'], { env });
     expect(inc.code).toBe(0);
     expect(inc.stderr).toMatch(/acme\s+1\s+work-item\s+ok\s+1\s+1\s/);
-    expect(inc.stderr).toContain('resources[0] project: incremental: this kind has no change filter; listed whole');
+    expect(inc.stderr).toContain('resources[0] project: incremental: no audit log entry about this kind; listed whole (a cheap listing)');
     expect(port.entity('project', gone.id)).toBeDefined();
 
     const again = await runCli(['resync', '--skip-blueprints'], { env });

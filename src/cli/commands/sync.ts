@@ -132,7 +132,13 @@ export async function resyncCommand(argv: string[]): Promise<number> {
         ledger,
         // A full run with Redis resets the cursors of what it completed; an incremental one reads from them.
         cursors: port.cursors,
-        incremental: incremental ? { overlapMs: INCREMENTAL_OVERLAP_MS, repositoryChanges: port.repositoryChanges } : undefined,
+        incremental: incremental
+          ? {
+              overlapMs: INCREMENTAL_OVERLAP_MS,
+              repositoryChanges: port.repositoryChanges,
+              deletions: { sink: port.sink, catalog: port.catalog, state: port.state, origins: port.origins },
+            }
+          : undefined,
       });
     } finally {
       await ledger?.clear().catch(() => undefined);

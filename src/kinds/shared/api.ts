@@ -4,6 +4,7 @@ export const API = {
   teams: '7.1-preview.3',
   graph: '7.1-preview.1',
   hooks: '7.1-preview.1',
+  audit: '7.1-preview.1',
 } as const;
 
 /** Page sizes each endpoint accepts at most (Azure DevOps rejects or silently caps larger `$top`). */

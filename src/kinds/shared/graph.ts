@@ -1,3 +1,4 @@
+import { AdoNotFoundError } from '../../ado/errors.js';
 import { getList, pagesByContinuation, postList } from '../../ado/paging.js';
 import type { FetchContext, RawItem } from '../types.js';
 import { API } from './api.js';
@@ -62,6 +63,26 @@ export async function lookupSubjects(ctx: FetchContext, descriptors: Iterable<st
     }
   }
   return out;
+}
+
+/**
+ * The descriptor of a storage key (the identity GUID the audit log names subjects by): GET graph/descriptors/{key},
+ * read once per run; undefined when the subject is gone (404). A value that is a descriptor already is returned as is.
+ */
+export function descriptorOf(ctx: FetchContext, storageKey: string): Promise<string | undefined> {
+  // Descriptors are `<type>.<base64>`; storage keys are GUIDs, which hold no dot.
+  if (storageKey.includes('.')) return Promise.resolve(storageKey);
+  return ctx.cache.memo(`graph-descriptor:${ctx.client.org.url}:${storageKey.toLowerCase()}`, async () => {
+    try {
+      // A GraphDescriptorResult: `value` is the descriptor (a string), not a list.
+      const res = await ctx.client.get<{ value?: unknown }>(ctx.client.url(`_apis/graph/descriptors/${encodeURIComponent(storageKey)}`, 'vssps'), { 'api-version': API.graph }, ctx.signal);
+      const { value: descriptor } = res.data ?? {};
+      return typeof descriptor === 'string' && descriptor !== '' ? descriptor : undefined;
+    } catch (err) {
+      if (err instanceof AdoNotFoundError) return undefined;
+      throw err;
+    }
+  });
 }
 
 const PROJECT_GROUP_DOMAIN = /^vstfs:\/\/\/Classification\/TeamProject\//i;

@@ -16,9 +16,11 @@ export function releaseListPages(
   query: Query,
   maxPage: number,
   enrich?: (item: RawItem, project: ProjectRef) => RawItem,
+  /** Only these projects (ids, lower case): an incremental pass's. Default: every project. */
+  projectIds?: Set<string>,
 ): AsyncGenerator<RawItem[]> {
   return (async function* () {
-    const projects = await listProjects(ctx);
+    const projects = (await listProjects(ctx)).filter((p) => !projectIds || projectIds.has(p.id.toLowerCase()));
     yield* mergeMap(
       projects,
       async function* (project) {
