@@ -28,7 +28,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { RedisRepositoryChanges } from '../src/sync/repositoryChanges.js';
+import { JOURNAL_BEAT_MS, RedisChangeJournal } from '../src/sync/changeJournal.js';
 import yaml from 'js-yaml';
 import { loadAppConfig } from '../src/config/appConfig.js';
 import { fetchKind, getKind } from '../src/kinds/registry.js';
@@ -199,7 +199,7 @@ const spread = <T>(list: readonly T[], count: number): T[] => Array.from({ lengt
  * Changes SHARE of the dataset's items (every configured kind counted), split over the kinds the simulator can change
  * in proportion to their sizes (at least one each). Returns how many of each, and the total it aimed at.
  */
-function applyChanges(ado: AdoSimulator, itemsInDataset: number): { target: number; changed: Record<string, number> } {
+function applyChanges(ado: AdoSimulator, itemsInDataset: number): { target: number; changed: Record<string, number>; announced: Array<{ kind: string; projectId: string }> } {
   const org = ado.dataset.org(ado.dataset.organizations[0] as string);
   if (!org) throw new Error('no organization');
   const pipelines = pipelinesOf(org);
@@ -218,7 +218,15 @@ function applyChanges(ado: AdoSimulator, itemsInDataset: number): { target: numb
   for (const b of finished) ado.changes.setBuild(b.projectIndex, b.id, { status: 'completed', result: b.result === 'failed' ? 'succeeded' : 'failed' });
   for (const d of spread(pipelines.releaseDeployments, count('release-deployment'))) ado.changes.redeploy(d.id, { status: d.status === 'failed' ? 'succeeded' : 'failed' });
   for (const t of spread(pipelines.testRuns, count('test-run'))) ado.changes.rerunTest(t.id);
-  return { target, changed: Object.fromEntries(CHANGEABLE.map((k) => [k, count(k)])) };
+  // What the service hooks announce (serve's journal): a work item, build or deployment event names its project. Test
+  // runs have no event: their kind reads every project.
+  const project = (i: number | undefined) => org.projects.record(i ?? 0).id;
+  const announced = [
+    ...spread(workItemIds, count('work-item')).map((id) => ({ kind: 'work-item', projectId: project(work.projectOfWorkItem(id)) })),
+    ...finished.map((b) => ({ kind: 'build', projectId: project(b.projectIndex) })),
+    ...spread(pipelines.releaseDeployments, count('release-deployment')).map((d) => ({ kind: 'release-deployment', projectId: project(d.release.definition.projectIndex) })),
+  ];
+  return { target, changed: Object.fromEntries(CHANGEABLE.map((k) => [k, count(k)])), announced };
 }
 
 /** JSON with object keys sorted, so two equal entities print the same. */
@@ -334,19 +342,22 @@ async function benchSize(size: string, redis: Redis, out: string[], targets: Tar
   const reference = `bench-incr-ref-${size}-${stamp}`;
   let port = await startPortSimulator();
   let portOpen = true;
+  let beating: NodeJS.Timeout | undefined;
   try {
-    // An installation whose server accepts pushes keeps a journal of them (src/sync/repositoryChanges.ts): here it
-    // starts before the full run, and 1 % of the repositories are pushed to with the other changes.
-    const journal = new RedisRepositoryChanges(redis, `ado-sync:${identifier}`);
-    await journal.mark(['journal-start'], new Date(Date.now() - 86_400_000));
+    // An installation whose server accepts events keeps a journal of what they announce (src/sync/changeJournal.ts):
+    // here the bench plays the server, live from before the full run; 1 % of the repositories are pushed to with the
+    // other changes, and each change is announced by its project.
+    const journal = new RedisChangeJournal(redis, `ado-sync:${identifier}`);
+    await journal.beat();
+    beating = setInterval(() => void journal.beat(), JOURNAL_BEAT_MS);
     const full = await runWorker(`full-${size}`, ado, port, identifier, false);
     const unchanged = await runWorker(`unchanged-${size}`, ado, port, identifier, true);
-    const { target, changed } = applyChanges(ado, itemCount);
+    const { target, changed, announced } = applyChanges(ado, itemCount);
     const org = ado.dataset.org(ado.dataset.organizations[0] as string)!;
     const repoIds = Array.from({ length: org.repos.count }, (_, i) => org.repos.record(i).id);
     const pushed = spread(repoIds, Math.max(1, Math.round(repoIds.length * SHARE)));
-    await journal.mark(pushed);
-    log(`${size}: ${pushed.length} repositories pushed to (journal)`);
+    await journal.mark({ repositoryIds: pushed, projects: announced });
+    log(`${size}: ${pushed.length} repositories pushed to, ${new Set(announced.map((a) => `${a.kind}:${a.projectId}`)).size} kind × project announced (journal)`);
     const rewarm = await fillCache(ado);
     log(`${size}: ${JSON.stringify(changed)} changed; response cache filled again in ${n(rewarm, 1)} s`);
     const after = await runWorker(`changed-${size}`, ado, port, identifier, true);
@@ -390,6 +401,7 @@ async function benchSize(size: string, redis: Redis, out: string[], targets: Tar
     );
     log(out.slice(-12).join('\n'));
   } finally {
+    clearInterval(beating);
     if (portOpen) await port.close();
     await ado.close();
     for (const id of [identifier, reference]) {

@@ -3,7 +3,7 @@ import { AdoNotFoundError } from '../ado/errors.js';
 import { items, mergeMap } from '../util/asyncIter.js';
 import { errorMessage } from '../util/errors.js';
 import { API } from './shared/api.js';
-import { listProjects, type ProjectRef } from './shared/listings.js';
+import { listProjects, projectsChangedSince, type ProjectRef } from './shared/listings.js';
 import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE, PROJECT_CONCURRENCY, buildPages, isListedBuild, projectPath, top } from './shared/pipelines.js';
 import { deletedItems, eventProject, eventProjectId, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
 import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
@@ -44,7 +44,7 @@ async function* fetchBuilds(ctx: FetchContext, selector: BuildSelector): AsyncGe
  * then those finished since `since` (queryOrder=finishTimeDescending makes minTime the finish time).
  */
 async function* buildsSince(ctx: FetchContext, selector: BuildSelector, since: Date): AsyncGenerator<RawItem[]> {
-  const projects = await listProjects(ctx);
+  const projects = await projectsChangedSince(ctx, 'build', since);
   const passes: Array<Record<string, string>> = [{ statusFilter: 'inProgress,notStarted,cancelling,postponed' }, { queryOrder: 'finishTimeDescending', minTime: since.toISOString() }];
   yield* mergeMap(projects, (project) => mergeMap(passes, (filter) => projectBuilds(ctx, project, selector.enrichWithFirstCommit, filter), 1), PROJECT_CONCURRENCY);
 }
@@ -123,7 +123,7 @@ export const buildKind: KindDefinition<BuildSelector> = {
   selectorSchema,
   fetch: fetchBuilds,
   incremental: {
-    reads: 'per project, the builds not finished (statusFilter), and those finished since the cursor (queryOrder=finishTimeDescending, minTime)',
+    reads: 'per project, the builds not finished (statusFilter), and those finished since the cursor (queryOrder=finishTimeDescending, minTime); with a journal of service-hook events covering the window (`serve`), only the projects with its events since the cursor',
     since: buildsSince,
   },
   events: {

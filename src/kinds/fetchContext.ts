@@ -1,7 +1,7 @@
 import type { AdoClient } from '../ado/client.js';
 import { silentLogger, type Logger } from '../observability/log.js';
 import { RunCache } from './shared/runCache.js';
-import type { DeclarationClaims, FetchContext, RawItem, RepositoryChanges } from './types.js';
+import type { DeclarationClaims, FetchContext, ProjectChanges, RawItem, RepositoryChanges } from './types.js';
 
 export interface FetchContextOptions {
   client: AdoClient;
@@ -18,6 +18,7 @@ export interface FetchContextOptions {
   note?: (line: string) => void;
   claims?: DeclarationClaims;
   repositoryChanges?: RepositoryChanges;
+  projectChanges?: ProjectChanges;
   gone?: (items: RawItem[]) => void;
 }
 
@@ -34,6 +35,7 @@ export function createFetchContext(o: FetchContextOptions): FetchContext {
     note: o.note ?? ((line) => log.info(line)),
     claims: o.claims,
     repositoryChanges: o.repositoryChanges,
+    projectChanges: o.projectChanges,
     gone: o.gone,
   };
 }

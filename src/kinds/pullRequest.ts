@@ -1,7 +1,7 @@
 import { pagesByTopSkip } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API, MAX_PAGE } from './shared/api.js';
-import { isHealthyRepository, listProjects, listRepositories, type ProjectRef, type RepositoryRef } from './shared/listings.js';
+import { isHealthyRepository, listProjects, projectsChangedSince, listRepositories, type ProjectRef, type RepositoryRef } from './shared/listings.js';
 import { deletedItems, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema, ServiceHookEvent } from './types.js';
 
@@ -68,7 +68,7 @@ async function* fetchPullRequests(ctx: FetchContext, selector: PullRequestSelect
  * closed since `since` (within the window): two listings per project, the closed one as short as the changes.
  */
 async function* pullRequestsSince(ctx: FetchContext, selector: PullRequestSelector, since: Date): AsyncGenerator<RawItem[]> {
-  const [projects, repos] = await Promise.all([listProjects(ctx), listRepositories(ctx)]);
+  const [projects, repos] = await Promise.all([projectsChangedSince(ctx, 'pull-request', since), listRepositories(ctx)]);
   const scope = pullRequestScope(selector);
   const healthy = new Set(repos.filter(scope.repository).map((r) => r.id));
   const minTime = new Date(Math.max(since.getTime(), Date.parse(scope.minTime))).toISOString();
@@ -117,7 +117,7 @@ export const pullRequestKind: KindDefinition<PullRequestSelector> = {
   docs: { endpoints: 'GET {project}/_apis/git/pullrequests per project ($top/$skip): active, then all closed within minTimeInDays (status=all, closed-time range)', enrichment: [] },
   selectorSchema,
   fetch: fetchPullRequests,
-  incremental: { reads: 'every active pull request, and those closed since the cursor (status=all, queryTimeRangeType=closed, minTime)', since: pullRequestsSince },
+  incremental: { reads: 'every active pull request, and those closed since the cursor (status=all, queryTimeRangeType=closed, minTime); with a journal of service-hook events covering the window (`serve`), only the projects with its events since the cursor', since: pullRequestsSince },
   events: {
     subscriptions: ['git.pullrequest.created', 'git.pullrequest.updated', 'git.pullrequest.merged'].map((eventType) => ({ publisherId: 'tfs' as const, eventType })),
     handle: pullRequestEvent,

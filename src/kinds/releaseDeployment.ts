@@ -1,3 +1,4 @@
+import { projectsChangedSince } from './shared/listings.js';
 import type { Query } from '../ado/client.js';
 import { pagesByContinuation } from '../ado/paging.js';
 import { OCEAN_DEFAULT_TEAM, PIPELINE_PAGE, top } from './shared/pipelines.js';
@@ -18,8 +19,10 @@ function fetchReleaseDeployments(ctx: FetchContext): AsyncGenerator<RawItem[]> {
 }
 
 /** An incremental pass: the same list, of the deployments modified since `since` (a deployment's every change moves lastModifiedOn). */
-function releaseDeploymentsSince(ctx: FetchContext, _selector: unknown, since: Date): AsyncGenerator<RawItem[]> {
-  return releaseListPages(ctx, 'deployments', { ...DEPLOYMENT_FILTERS, minModifiedTime: since.toISOString() }, PIPELINE_PAGE.releaseDeployments);
+async function* releaseDeploymentsSince(ctx: FetchContext, _selector: unknown, since: Date): AsyncGenerator<RawItem[]> {
+  const projects = await projectsChangedSince(ctx, 'release-deployment', since);
+  const ids = new Set(projects.map((p) => p.id.toLowerCase()));
+  yield* releaseListPages(ctx, 'deployments', { ...DEPLOYMENT_FILTERS, minModifiedTime: since.toISOString() }, PIPELINE_PAGE.releaseDeployments, undefined, ids);
 }
 
 export const releaseDeploymentKind: KindDefinition = {
@@ -39,7 +42,7 @@ export const releaseDeploymentKind: KindDefinition = {
     },
   },
   fetch: fetchReleaseDeployments,
-  incremental: { reads: 'per project, the deployments modified since the cursor (minModifiedTime)', since: releaseDeploymentsSince },
+  incremental: { reads: 'per project, the deployments modified since the cursor (minModifiedTime); with a journal of service-hook events covering the window (`serve`), only the projects with its events since the cursor', since: releaseDeploymentsSince },
   events: {
     subscriptions: ['ms.vss-release.deployment-started-event', 'ms.vss-release.deployment-completed-event'].map((eventType) => ({ publisherId: 'rm' as const, eventType })),
     async handle(ctx, event) {

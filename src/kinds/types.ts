@@ -44,6 +44,8 @@ export interface FetchContext {
   claims?: DeclarationClaims;
   /** The repositories Azure DevOps announced pushes for (service hooks), for per-repository incremental passes. */
   repositoryChanges?: RepositoryChanges;
+  /** The projects Azure DevOps announced each kind's events for, for per-project incremental passes. */
+  projectChanges?: ProjectChanges;
   /**
    * Incremental passes only: items proven gone (an audit log deletion, a refetch answering 404). Once the pass has
    * completed, the run deletes their entities if this instance owns them; nothing else is deleted by such a run.
@@ -59,8 +61,14 @@ export interface IncrementalPass<S extends Selector = Selector> {
 }
 
 export interface RepositoryChanges {
-  /** Ids (lower case) of the repositories with an announced push since then; undefined when there is no journal. */
+  /** Ids (lower case) of the repositories with an announced push since then; undefined when no journal covers it. */
   since(since: Date): Promise<Set<string> | undefined>;
+}
+
+/** The projects Azure DevOps announced events for (service hooks), per kind, for per-project incremental passes. */
+export interface ProjectChanges {
+  /** Ids (lower case) of the projects with an event of the kind since then; without them, why the journal cannot say. */
+  projects(kind: string, since: Date): Promise<{ projectIds?: Set<string>; reason: string }>;
 }
 
 /**

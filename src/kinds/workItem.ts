@@ -2,7 +2,7 @@ import { IncompleteListingError } from '../ado/errors.js';
 import { getList, postList } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
-import { listProjects, type ProjectRef } from './shared/listings.js';
+import { listProjects, projectsChangedSince, type ProjectRef } from './shared/listings.js';
 import { deletedItems, eventProject, eventProjectId, field, missing, numericId, upserted } from './shared/events.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema, ServiceHookEvent } from './types.js';
 
@@ -50,7 +50,7 @@ export function splitOrderBy(wiql: string): { where: string; orderBy?: string } 
  * per project), with a warning, since id paging would change its order.
  */
 async function* fetchWorkItems(ctx: FetchContext, selector: WorkItemSelector, since?: Date): AsyncGenerator<RawItem[]> {
-  const projects = await listProjects(ctx);
+  const projects = since ? await projectsChangedSince(ctx, 'work-item', since) : await listProjects(ctx);
   let user = selector.wiql?.trim() ? splitOrderBy(selector.wiql) : undefined;
   if (since) {
     // With timePrecision, WIQL compares dates to the second instead of the day.
@@ -122,7 +122,7 @@ export const workItemKind: KindDefinition<WorkItemSelector> = {
   selectorSchema,
   fetch: (ctx, selector) => fetchWorkItems(ctx, selector),
   incremental: {
-    reads: "per project, WIQL `[System.ChangedDate] >= 'cursor'` (timePrecision=true) ANDed to the selector's wiql, then the items by ids",
+    reads: "per project, WIQL `[System.ChangedDate] >= 'cursor'` (timePrecision=true) ANDed to the selector's wiql, then the items by ids; with a journal of service-hook events covering the window (`serve`), only the projects with its events since the cursor",
     since: fetchWorkItems,
   },
   events: {

@@ -72,7 +72,7 @@ async function runResource(ctx: ClusterContext, job: Job<ResourceJobData>): Prom
         ? {
             cursors: port.cursors!,
             overlapMs: INCREMENTAL_OVERLAP_MS,
-            repositoryChanges: port.repositoryChanges,
+            journal: port.journal,
             deletions: { sink: port.sink, catalog: port.catalog, state: port.state, origins: organizations.length > 1 ? port.origins : undefined },
           }
         : undefined,

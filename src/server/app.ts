@@ -5,6 +5,7 @@
  * Credentials are checked in each route's onRequest hook, before fastify reads or parses a byte of the body; the body
  * is then validated by the route's JSON schema (schemas.ts), and a failure is a 400 naming the field.
  */
+import { journalMarks } from '../sync/changeJournal.js';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
@@ -26,7 +27,8 @@ export interface ServerDeps {
    */
   coalesceKeys?: Pick<ClusterKeys, 'eventCover'>;
   /** The journal of announced pushes: a repository event accepted here marks its repository (incremental runs). */
-  repositoryChanges?: { mark(repositoryIds: string[]): Promise<void> };
+  /** The journal of announced changes (sync/changeJournal.ts) that incremental runs read. */
+  journal?: { mark(o: ReturnType<typeof journalMarks>): Promise<void> };
   queues: Queue[];
   /** The cluster's counters, served on /metrics with the process's and the queues' job counts. */
   metrics?: SyncMetrics;
@@ -136,8 +138,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       const coalesce = deps.coalesceKeys ? { redis: deps.redis, keys: deps.coalesceKeys, metrics: deps.metrics, log: req.log } : undefined;
       const { jobId, coalesced } = await withTimeout(enqueueWebhookEvent(deps.webhookQueue, event, coalesce), timeout);
       // After the event is safe in the queue: a mark without its event would only cost a re-read.
-      const repository = repositoryOf(event);
-      if (repository && deps.repositoryChanges) await withTimeout(deps.repositoryChanges.mark([repository]), timeout);
+      if (deps.journal) await withTimeout(deps.journal.mark(journalMarks(event)), timeout);
       deps.metrics?.webhookReceived(event.eventType);
       return reply.code(202).send({ accepted: true, id: jobId, ...(coalesced ? { coalesced } : {}) });
     } catch (err) {
@@ -203,8 +204,3 @@ export function httpReachable(url: string, timeoutMs = 3000): () => Promise<bool
 }
 
 /** The repository a push or repository event (`git.push`, `git.repo.*`) is about, or undefined. */
-function repositoryOf(event: WebhookEnvelope): string | undefined {
-  if (event.eventType !== 'git.push' && !event.eventType.startsWith('git.repo.')) return undefined;
-  const repo = (event.resource as { repository?: { id?: unknown } } | undefined)?.repository;
-  return typeof repo?.id === 'string' && repo.id !== '' ? repo.id : undefined;
-}

@@ -11,7 +11,7 @@ import { recordProduced } from './produced.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
 import { getKind } from '../kinds/registry.js';
-import type { DeclarationClaims, RepositoryChanges } from '../kinds/types.js';
+import type { DeclarationClaims, ProjectChanges, RepositoryChanges } from '../kinds/types.js';
 import type { ChangeCursors } from './changeCursors.js';
 import { literalBlueprint } from './resourceOrder.js';
 import type { ProgressBoard } from './progress.js';
@@ -53,7 +53,7 @@ export interface FullResyncOptions {
    */
   cursors?: ChangeCursors;
   /** Read only what changed since each resource's cursor (needs `cursors`); such a run deletes nothing. */
-  incremental?: { overlapMs: number; repositoryChanges?: RepositoryChanges; deletions?: OutcomeWriterDeps };
+  incremental?: { overlapMs: number; journal?: RepositoryChanges & ProjectChanges; deletions?: OutcomeWriterDeps };
 }
 
 /** The catalog side of a resync (PortCatalog): listing and deleting owned entities, relation definitions. */

@@ -1,7 +1,7 @@
 import type { DeclarationClaims } from '../kinds/types.js';
 import { MemoryDeclarationClaims, RedisDeclarationClaims } from './declarationClaims.js';
 import { RedisChangeCursors, type ChangeCursors } from './changeCursors.js';
-import { RedisRepositoryChanges } from './repositoryChanges.js';
+import { RedisChangeJournal } from './changeJournal.js';
 import { Redis } from 'ioredis';
 import { PortClient, PortCatalog } from '../catalog/port/index.js';
 import { PortSink } from '../catalog/portSink.js';
@@ -26,7 +26,8 @@ export interface PortTarget {
   /** Change cursors for incremental runs: only with Redis (a process's memory does not outlive the run). */
   cursors?: ChangeCursors;
   /** The journal of announced pushes the server keeps (cluster mode), for per-repository incremental passes. */
-  repositoryChanges?: RedisRepositoryChanges;
+  /** The journal of changes announced to `serve` (with Redis), for incremental passes. */
+  journal?: RedisChangeJournal;
   /** The Redis connection (REDIS_URL), when there is one. */
   redis?: Redis;
   close(): Promise<void>;
@@ -73,7 +74,7 @@ export function buildPortTarget(settings: Settings, config: PortAppConfig, log: 
     origins,
     claims,
     cursors: redis ? new RedisChangeCursors(redis, `ado-sync:${settings.integrationIdentifier}`) : undefined,
-    repositoryChanges: redis ? new RedisRepositoryChanges(redis, `ado-sync:${settings.integrationIdentifier}`) : undefined,
+    journal: redis ? new RedisChangeJournal(redis, `ado-sync:${settings.integrationIdentifier}`) : undefined,
     redis,
     close: async () => {
       await sink.close();

@@ -6,7 +6,7 @@ import type { CatalogSink } from '../catalog/sink.js';
 import { fetchKind, getKind } from '../kinds/registry.js';
 import { RunCache } from '../kinds/shared/runCache.js';
 import { createFetchContext } from '../kinds/fetchContext.js';
-import type { DeclarationClaims, FetchContext, KindDefinition, RawItem, RepositoryChanges } from '../kinds/types.js';
+import type { DeclarationClaims, FetchContext, KindDefinition, ProjectChanges, RawItem, RepositoryChanges } from '../kinds/types.js';
 import { OutcomeWriter, type OutcomeWriterDeps } from './outcomeWriter.js';
 import { ResourceMapper } from '../mapping/engine.js';
 import { errorMessage } from '../util/errors.js';
@@ -69,12 +69,13 @@ export interface ResyncOptions {
   claims?: DeclarationClaims;
   /**
    * An incremental run: kinds with a change filter read what changed since their cursor (minus `overlapMs`);
-   * `repositoryChanges` is the journal of announced pushes, for per-repository listings.
+   * `journal` holds the changes service hooks announced (pushes by repository, events by project), for per-repository
+   * and per-project passes.
    */
   incremental?: {
     cursors: ChangeCursors;
     overlapMs: number;
-    repositoryChanges?: RepositoryChanges;
+    journal?: RepositoryChanges & ProjectChanges;
     /** Where items a pass proved gone are deleted (owned entities only); without it they are only reported. */
     deletions?: OutcomeWriterDeps;
   };
@@ -136,7 +137,8 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
       log.warn({ reason }, 'part of the data could not be fetched; this resource will not feed stale deletion');
     },
     claims: o.claims,
-    repositoryChanges: o.incremental?.repositoryChanges,
+    repositoryChanges: o.incremental?.journal,
+    projectChanges: o.incremental?.journal,
     note: (line) => {
       (summary.notes ??= []).push(line);
       log.info(line);

@@ -49,7 +49,13 @@ describe('incremental runs', () => {
   const cursors = new MemoryChangeCursors();
   /** The journal of announced pushes (the server's, in Redis, in production); undefined: none kept. */
   let pushes: Map<string, number> | undefined;
-  const repositoryChanges = { since: async (since: Date) => (pushes ? new Set([...pushes].filter(([, at]) => at >= since.getTime()).map(([id]) => id)) : undefined) };
+  /** The projects with announced events per kind (serve's journal, in Redis, in production); undefined: none kept. */
+  let projectEvents: Record<string, string[]> | undefined;
+  const journal = {
+    since: async (since: Date) => (pushes ? new Set([...pushes].filter(([, at]) => at >= since.getTime()).map(([id]) => id)) : undefined),
+    projects: async (kind: string) =>
+      projectEvents ? { projectIds: new Set((projectEvents[kind] ?? []).map((id) => id.toLowerCase())), reason: 'service-hook events' } : { reason: 'no journal of service-hook events (serve has accepted none)' },
+  };
 
   beforeAll(async () => {
     sim = await startAdoSimulator({ scale: { projects: 2, reposPerProject: 2, workItemsPerProject: 40, pipelinesPerProject: 2, buildsPerPipeline: 3, pullRequestsPerRepo: 4 } });
@@ -61,7 +67,7 @@ describe('incremental runs', () => {
   async function run(incremental: boolean): Promise<{ result: FullResyncResult; sink: RecordingSink; requests: typeof sim.requests }> {
     const sink = new RecordingSink();
     const before = sim.requests.length;
-    const result = await runFullResync({ config, targets: [{ client }], sink, log: silentLogger, poolSize: 1, pageSize: 100, cursors, incremental: incremental ? { overlapMs: OVERLAP_MS, repositoryChanges } : undefined });
+    const result = await runFullResync({ config, targets: [{ client }], sink, log: silentLogger, poolSize: 1, pageSize: 100, cursors, incremental: incremental ? { overlapMs: OVERLAP_MS, journal } : undefined });
     return { result, sink, requests: sim.requests.slice(before) };
   }
   const ids = (sink: RecordingSink, index: number) => sink.written.filter((w) => w.resourceIndex === index).map((w) => w.entity.identifier).sort();
@@ -79,7 +85,9 @@ describe('incremental runs', () => {
     const notes = (i: number) => inc.result.summaries[i]!.notes ?? [];
     // Projects: one listing, read whole; the audit log (empty here) would only prove deletions.
     expect(notes(0)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: no audit log entry about this kind; listed whole (a cheap listing)']);
-    for (const i of [1, 2, 3, 4, 5]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
+    // No journal of service-hook events: the per-project kinds read every project, and say why.
+    for (const i of [1, 2, 3, 4]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: every project read (no journal of service-hook events (serve has accepted none))']);
+    expect(notes(5)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
     // No journal of pushes: every repository's branches are listed, and the summary says why.
     expect(notes(6)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: no journal of pushes (service hooks deliver none here); every repository listed']);
     expect(ids(inc.sink, 6)).toEqual(ids(full.sink, 6));
@@ -158,6 +166,30 @@ describe('incremental runs', () => {
     expect(ids(again.sink, 1)).toContain('12');
     expect(ids(again.sink, 1)).not.toContain('7');
     expect((await cursorOf(1))!.getTime()).toBeGreaterThan(before.getTime());
+  });
+  it('with a journal of service-hook events covering the window, reads only the projects it names for each kind', async () => {
+    const p1 = sim.dataset.org('acme')!.projects.record(1);
+    const res = await fetch(`${sim.orgUrl()}/${p1.id}/_apis/build/builds?api-version=7.1`, { headers: { authorization: `Basic ${Buffer.from(`:${sim.pat}`).toString('base64')}` } });
+    const finished = ((await res.json()) as { value: Array<{ id: number; status: string }> }).value.find((b) => b.status === 'completed')!;
+    sim.changes.setBuild(1, finished.id, { status: 'completed', result: 'failed' });
+    // Edited, but no event announced it (a lost delivery): the journal does not name its project, so it is not read
+    // here; the next full run reconciles it.
+    sim.changes.editWorkItem(5);
+    projectEvents = { build: [p1.id.toUpperCase()], 'work-item': [], 'pull-request': [], 'release-deployment': [] };
+    let inc: Awaited<ReturnType<typeof run>>;
+    try {
+      inc = await run(true);
+    } finally {
+      projectEvents = undefined;
+    }
+    expect(inc.result.complete).toBe(true);
+    expect(ids(inc.sink, 2)).toContain(String(finished.id));
+    const builds = inc.requests.filter((r) => r.path.endsWith('/_apis/build/builds'));
+    expect(new Set(builds.map((r) => r.path.split('/')[2]))).toEqual(new Set([p1.id]));
+    expect(inc.requests.filter((r) => /\/_apis\/(wit\/wiql|git\/pullrequests|release\/deployments)$/.test(r.path))).toEqual([]);
+    expect(ids(inc.sink, 1)).toEqual([]);
+    expect(inc.result.summaries[2]!.notes).toContain('incremental: 1 of 2 projects with build events since then (service hooks)');
+    expect(inc.result.summaries[1]!.notes).toContain('incremental: 0 of 2 projects with work-item events since then (service hooks)');
   });
 });
 

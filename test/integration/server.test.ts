@@ -1,4 +1,4 @@
-import { RedisRepositoryChanges } from '../../src/sync/repositoryChanges.js';
+import { RedisChangeJournal } from '../../src/sync/changeJournal.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
@@ -67,7 +67,7 @@ describe('fastify server', () => {
       webhookSecret: 'hook-secret',
       adminToken: 'admin-secret',
       bodyLimit: 10_000,
-      repositoryChanges: new RedisRepositoryChanges(redis, prefix),
+      journal: new RedisChangeJournal(redis, prefix),
       triggerResync: async (reason) => {
         triggers.push(reason);
         return { runId: 'run-1', started: triggers.length === 1 };
@@ -97,7 +97,7 @@ describe('fastify server', () => {
     await guarded.close();
     await queue.obliterate({ force: true });
     await queue.close();
-    await redis.del(`${prefix}:changed-repositories`);
+    await redis.del(`${prefix}:changed-repositories`, `${prefix}:changed-projects`, `${prefix}:change-journal`);
     await downQueue.close().catch(() => undefined);
     downRedis.disconnect();
     redis.disconnect();
@@ -200,15 +200,27 @@ describe('fastify server', () => {
     expect((await queue.getJobs(['waiting'])).filter((j) => j.id === event.id)).toHaveLength(1);
   });
 
-  it('journals the repository of an accepted push (for incremental runs), and nothing for other events', async () => {
-    const journal = new RedisRepositoryChanges(redis, prefix);
+  it('journals what an accepted event announces (for incremental runs): a push by repository, an event by project for the kinds that subscribe to it', async () => {
+    // Events the tests above accepted started a journal already: this one starts from none.
+    await redis.del(`${prefix}:changed-repositories`, `${prefix}:changed-projects`, `${prefix}:change-journal`);
+    const journal = new RedisChangeJournal(redis, prefix);
     const before = new Date(Date.now() - 1000);
     const auth = { authorization: basic('hook-secret') };
     const push = { id: 'evt-push-journal-1', eventType: 'git.push', publisherId: 'tfs', resource: { repository: { id: 'A1B2C3D4-0000-4000-8000-00000000REPO' } } };
     expect((await post(app, push, auth)).statusCode).toBe(202);
-    expect((await post(app, { ...event, id: 'evt-not-a-push-journal' }, auth)).statusCode).toBe(202);
-    expect(await journal.since(before)).toEqual(new Set(['a1b2c3d4-0000-4000-8000-00000000repo']));
-    expect(await journal.since(new Date(Date.now() + 60_000))).toEqual(new Set());
+    // The journal began with that first event: a window starting before it is not covered.
+    expect(await journal.since(before)).toBeUndefined();
+    expect((await journal.projects('pull-request', before)).reason).toMatch(/begins at .*, after the cursor/);
+    const from = new Date();
+    const project = 'F00DF00D-0000-4000-8000-0000000PROJ';
+    const pr = { ...event, id: 'evt-pr-journal-1', resourceContainers: { project: { id: project } } };
+    expect((await post(app, { ...push, id: 'evt-push-journal-2' }, auth)).statusCode).toBe(202);
+    expect((await post(app, pr, auth)).statusCode).toBe(202);
+    expect(await journal.since(from)).toEqual(new Set(['a1b2c3d4-0000-4000-8000-00000000repo']));
+    expect((await journal.projects('pull-request', from)).projectIds).toEqual(new Set([project.toLowerCase()]));
+    // A kind that does not subscribe to the event, and an event without a project, mark nothing.
+    expect((await journal.projects('build', from)).projectIds).toEqual(new Set());
+    expect((await journal.projects('pull-request', new Date(Date.now() + 60_000))).projectIds).toEqual(new Set());
   });
 
   it('answers 413 to an oversized body and 500s without internals', async () => {

@@ -1,4 +1,4 @@
-import { RedisRepositoryChanges } from '../../sync/repositoryChanges.js';
+import { JOURNAL_BEAT_MS, RedisChangeJournal } from '../../sync/changeJournal.js';
 import { createActionToolkit } from '../../actions/toolkit.js';
 import { loadAppConfig } from '../../config/appConfig.js';
 import { loadSettings, type Settings } from '../../config/settings.js';
@@ -87,12 +87,13 @@ export async function workerCommand(argv: string[]): Promise<number> {
 export async function serveCommand(argv: string[]): Promise<number> {
   const started = await start(argv, false);
   const { settings, log, cluster, events } = started;
+  const journal = new RedisChangeJournal(cluster.producer, cluster.keys.base);
   const app = buildServer({
     log,
     redis: cluster.producer,
     webhookQueue: cluster.webhookQueue,
     coalesceKeys: cluster.keys,
-    repositoryChanges: new RedisRepositoryChanges(cluster.producer, cluster.keys.base),
+    journal,
     queues: [cluster.resyncQueue, cluster.webhookQueue, ...(cluster.actionQueue ? [cluster.actionQueue] : [])],
     metrics: cluster.metrics,
     webhookSecret: settings.webhookSecret,
@@ -109,6 +110,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   await app.listen({ port: settings.serverPort, host: settings.serverHost });
   const address = app.server.address();
   log.info({ port: typeof address === 'object' && address ? address.port : settings.serverPort, worker: cluster.workerId }, 'server listening');
+  // While it accepts events, the server keeps the journal live: incremental runs trust it only over a window it covered.
+  const beat = () => void journal.beat().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not mark the change journal live'));
+  const beating = settings.webhookSecret ? setInterval(beat, JOURNAL_BEAT_MS) : undefined;
+  beating?.unref();
+  if (beating) beat();
   if (settings.appHost) {
     // In the background, once per cluster (Redis lock); failures are logged and never stop the server.
     void reconcileAtStart({ settings, events, redis: cluster.producer, log: log.child({ component: 'service-hooks' }) });
@@ -116,6 +122,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     log.info('APP_HOST is not set: service-hook subscriptions are not created or repaired (set it, or run ado-sync webhooks sync)');
   }
   return untilSignal(started, async () => {
+    clearInterval(beating);
     await app.close();
     await cluster.close(settings.shutdownGraceMs);
   });

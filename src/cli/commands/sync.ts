@@ -135,7 +135,7 @@ export async function resyncCommand(argv: string[]): Promise<number> {
         incremental: incremental
           ? {
               overlapMs: INCREMENTAL_OVERLAP_MS,
-              repositoryChanges: port.repositoryChanges,
+              journal: port.journal,
               deletions: { sink: port.sink, catalog: port.catalog, state: port.state, origins: port.origins },
             }
           : undefined,

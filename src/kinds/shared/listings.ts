@@ -47,3 +47,20 @@ export function isHealthyRepository(repo: RepositoryRef): boolean {
   const state = repo.project?.state?.toLowerCase();
   return !state || !UNHEALTHY_PROJECT_STATES.has(state);
 }
+
+/**
+ * The projects an incremental pass of `kind` reads: those the journal of service-hook events names for the kind since
+ * then, or every project when no journal covers that window. The summary says which, and why.
+ */
+export async function projectsChangedSince(ctx: FetchContext, kind: string, since: Date): Promise<ProjectRef[]> {
+  const projects = await listProjects(ctx);
+  const journal = await ctx.projectChanges?.projects(kind, since);
+  if (!journal?.projectIds) {
+    ctx.note?.(`incremental: every project read (${journal?.reason ?? 'no journal of service-hook events'})`);
+    return projects;
+  }
+  const changed = journal.projectIds;
+  const picked = projects.filter((p) => changed.has(p.id.toLowerCase()));
+  ctx.note?.(`incremental: ${picked.length} of ${projects.length} projects with ${kind} events since then (service hooks)`);
+  return picked;
+}
