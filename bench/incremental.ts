@@ -348,6 +348,10 @@ async function benchSize(size: string, redis: Redis, out: string[], targets: Tar
     // here the bench plays the server, live from before the full run; 1 % of the repositories are pushed to with the
     // other changes, and each change is announced by its project.
     const journal = new RedisChangeJournal(redis, `ado-sync:${identifier}`);
+    // A server that has been accepting events for the last 15 minutes (beating every 30 s), longer than the overlap
+    // an incremental pass reads before its cursor: the journal covers the runs' windows.
+    const beganAt = Date.now() - 15 * 60_000;
+    for (let at = beganAt; at < Date.now(); at += JOURNAL_BEAT_MS) await new RedisChangeJournal(redis, `ado-sync:${identifier}`, () => at).beat();
     await journal.beat();
     beating = setInterval(() => void journal.beat(), JOURNAL_BEAT_MS);
     const full = await runWorker(`full-${size}`, ado, port, identifier, false);

@@ -12,6 +12,11 @@ type Value = string | number | { date: number };
 
 export interface WiqlQuery {
   where: Pred;
+  /**
+   * When the WHERE clause can only hold for items changed at or after this time (a `[System.ChangedDate] >=` or `>`
+   * condition every match must pass): lets the route skip items changed earlier without evaluating them.
+   */
+  minChangedMs?: number;
   orderBy: Array<{ field: string; descending: boolean }>;
   columns: string[];
 }
@@ -91,12 +96,20 @@ export function parseWiql(query: string, env: WiqlEnv): WiqlQuery {
   const source = t[i++];
   if ((source ?? '').toLowerCase() !== 'workitems') throw syntax(`unsupported source '${source ?? ''}'`);
 
+  // The least ChangedDate an item needs to pass each predicate, where one is known: AND takes the larger bound,
+  // OR the smaller of two (none if one side has none), NOT none.
+  const bounds = new WeakMap<Pred, number>();
+  const bounded = (p: Pred, bound: number | undefined): Pred => {
+    if (bound !== undefined && Number.isFinite(bound)) bounds.set(p, bound);
+    return p;
+  };
   const orExpr = (): Pred => {
     let left = andExpr();
     while (kw('OR')) {
       const a = left;
       const b = andExpr();
-      left = (f) => a(f) || b(f);
+      const [ba, bb] = [bounds.get(a), bounds.get(b)];
+      left = bounded((f) => a(f) || b(f), ba !== undefined && bb !== undefined ? Math.min(ba, bb) : undefined);
     }
     return left;
   };
@@ -105,7 +118,8 @@ export function parseWiql(query: string, env: WiqlEnv): WiqlQuery {
     while (kw('AND')) {
       const a = left;
       const b = unary();
-      left = (f) => a(f) && b(f);
+      const known = [bounds.get(a), bounds.get(b)].filter((x): x is number => x !== undefined);
+      left = bounded((f) => a(f) && b(f), known.length > 0 ? Math.max(...known) : undefined);
     }
     return left;
   };
@@ -148,11 +162,11 @@ export function parseWiql(query: string, env: WiqlEnv): WiqlQuery {
       case '<':
         return (f) => (compare(f[name], v) ?? 0) < 0 && f[name] !== undefined;
       case '>':
-        return (f) => (compare(f[name], v) ?? 0) > 0;
+        return bounded((f) => (compare(f[name], v) ?? 0) > 0, changedBound(name, v));
       case '<=':
         return (f) => f[name] !== undefined && (compare(f[name], v) ?? 1) <= 0;
       case '>=':
-        return (f) => f[name] !== undefined && (compare(f[name], v) ?? -1) >= 0;
+        return bounded((f) => f[name] !== undefined && (compare(f[name], v) ?? -1) >= 0, changedBound(name, v));
       default:
         throw syntax(`unsupported operator '${op ?? ''}'`);
     }
@@ -170,7 +184,14 @@ export function parseWiql(query: string, env: WiqlEnv): WiqlQuery {
     } while (peek() === ',' && ++i);
   }
   if (i < t.length) throw syntax(`unexpected '${t[i] ?? ''}'`);
-  return { where, orderBy, columns };
+  return { where, orderBy, columns, minChangedMs: bounds.get(where) };
+}
+
+/** A lower bound on System.ChangedDate from a `>`/`>=` condition on it, compared as `compare` does (to the millisecond). */
+function changedBound(field: string, v: Value): number | undefined {
+  if (field !== 'System.ChangedDate') return undefined;
+  const ms = typeof v === 'string' ? Date.parse(v) : typeof v === 'object' ? v.date : NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 const SHORT_NAMES: Record<string, string> = {

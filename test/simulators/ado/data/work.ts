@@ -301,6 +301,11 @@ export class WorkArea {
     return Math.floor((id - 1) / this.workItemsPerProject);
   }
 
+  /** Ids of the work items changed through `edited` (the only ones changed after the dataset's reference time). */
+  editedIds(): number[] {
+    return [...this.#edited.keys()].sort((a, b) => a - b);
+  }
+
   /** The record of a work item about to be changed: it stays as changed however many other items are read. */
   edited(id: number): WorkItemRecord {
     const rec = this.workItemRecord(id);
