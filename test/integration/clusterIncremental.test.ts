@@ -14,6 +14,7 @@ import { Queue, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { INCREMENTAL_SCHEDULER_ID, SCHEDULER_ID } from '../../src/queue/cluster.js';
 import { RedisChangeCursors } from '../../src/sync/changeCursors.js';
+import { JOURNAL_BEAT_MS, RedisChangeJournal } from '../../src/sync/changeJournal.js';
 import type { ResourceSummary } from '../../src/sync/resync.js';
 import { listenPort, runCli, startCli, stopClis, until } from '../helpers/cli.js';
 import { syncEnv } from '../helpers/env.js';
@@ -192,6 +193,45 @@ describe('cluster mode: incremental runs', () => {
 
     // A value that is not a boolean is refused.
     expect((await fetch(`${http}/admin/resync?incremental=yes`, { method: 'POST', headers: auth })).status).toBe(400);
+  }, 60_000);
+
+  it('serve journals the events it accepts and keeps the journal live; an incremental run then reads only the projects announced', async () => {
+    const t = await setup('journal');
+    const secret = 'hook-secret-journal-1234';
+    const env = { ...t.env, WEBHOOK_SECRET: secret, WORKER_CONCURRENCY: '2' };
+    // A server that has been accepting events for 15 minutes (longer than the 10-minute overlap of a pass).
+    const prefix = `ado-sync:${t.identifier}`;
+    for (let at = Date.now() - 15 * 60_000; at < Date.now(); at += JOURNAL_BEAT_MS) await new RedisChangeJournal(redis, prefix, () => at).beat();
+    const a = startCli(['serve', '--port', '0', '--host', '127.0.0.1', '--skip-blueprints'], env);
+    const http = `http://127.0.0.1:${await listenPort(a)}`;
+    const trigger = async (query = '') => ((await (await fetch(`${http}/admin/resync${query}`, { method: 'POST', headers: auth })).json()) as { runId: string });
+    expect((await t.finished((await trigger()).runId)).status).toBe('succeeded');
+    // The server's own beat keeps the journal live: the state it found is carried on, not restarted.
+    const state = await redis.hgetall(`${prefix}:change-journal`);
+    expect(Number(state.since)).toBeLessThan(Date.now() - 14 * 60_000);
+
+    // A work item edited and announced (project 1), another edited without an event (project 2: a lost delivery).
+    const p1 = t.sim.dataset.org('acme')!.projects.record(1);
+    t.sim.changes.editWorkItem(12, { fields: { 'System.Title': 'Announced' } });
+    t.sim.changes.editWorkItem(25, { fields: { 'System.Title': 'Not announced' } });
+    const event = { id: 'evt-journal-wi-12', eventType: 'workitem.updated', publisherId: 'tfs', resource: { id: 1, workItemId: 12 }, resourceContainers: { project: { id: p1.id } } };
+    const hook = await fetch(`${http}/webhooks/azure-devops`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`port:${secret}`).toString('base64')}` },
+      body: JSON.stringify(event),
+    });
+    expect(hook.status).toBe(202);
+
+    const before = t.sim.requests.length;
+    const inc = await trigger('?incremental=true');
+    expect((await t.finished(inc.runId)).status).toBe('succeeded');
+    const summaries = await t.summaries(inc.runId);
+    expect(summaries['work-item']!.notes).toContain('incremental: 1 of 3 projects with work-item events since then (service hooks)');
+    // Only the announced project's WIQL ran: it found item 12; item 25 (project 2, not announced) waits for a full run.
+    expect(summaries['work-item']).toMatchObject({ rawItems: 1, status: 'ok' });
+    const wiql = t.sim.requests.slice(before).filter((r) => r.path.endsWith('/_apis/wit/wiql'));
+    // (The live event of item 12 may query its project too.)
+    expect(new Set(wiql.map((r) => r.path.split('/')[2]))).toEqual(new Set([p1.id]));
   }, 60_000);
 
   it('keeps both schedulers; an incremental trigger while a full run holds the lock starts nothing; unsetting the setting removes its scheduler', async () => {
