@@ -26,8 +26,7 @@ import { startCluster } from '../src/queue/runtime.js';
 import { workerConnection } from '../src/queue/cluster.js';
 import { buildServer } from '../src/server/app.js';
 import { silentLogger } from '../src/observability/log.js';
-import { startAdoSimulator } from '../test/simulators/ado/index.js';
-import { startPortSimulator } from '../test/simulators/port/index.js';
+import { startSimulatorThread } from './simulatorThread.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -52,12 +51,16 @@ const { values } = parseArgs({
 const latency = Number(values.latency);
 const coalesce = !values['no-coalesce'];
 
-const sim = await startAdoSimulator({
-  pat: 'bench-events-pat-123456',
-  faults: { latencyMs: latency },
-  scale: { projects: 2, reposPerProject: 5, pullRequestsPerRepo: 10, workItemsPerProject: 100, pipelinesPerProject: 0, buildsPerPipeline: 0, releaseDefinitionsPerProject: 0, releasesPerDefinition: 0 },
+// The simulators stand in for remote services: on a thread of their own, not on the worker's event loop.
+const sims = await startSimulatorThread({
+  ado: {
+    pat: 'bench-events-pat-123456',
+    faults: { latencyMs: latency },
+    scale: { projects: 2, reposPerProject: 5, pullRequestsPerRepo: 10, workItemsPerProject: 100, pipelinesPerProject: 0, buildsPerPipeline: 0, releaseDefinitionsPerProject: 0, releasesPerDefinition: 0 },
+  },
 });
-const port = await startPortSimulator();
+const sim = { orgUrl: () => sims.orgUrl, pat: sims.pat };
+const port = sims.port;
 const identifier = `bench-events-${process.pid}`;
 const settings = loadSettings(
   {},
@@ -103,12 +106,11 @@ const completion = (jobId: string) =>
     waiting.set(jobId, [...(waiting.get(jobId) ?? []), () => r(completedAt.get(jobId)!)]);
   });
 
-// Real ids from the simulator (read without latency: the bench's own setup).
+// Real ids from the simulator (the bench's own setup, at the simulator's latency).
 async function ado(path: string): Promise<Json[]> {
   const res = await fetch(`${sim.orgUrl()}/${path}`, { headers: { authorization: `Basic ${Buffer.from(`:${sim.pat}`).toString('base64')}` } });
   return ((await res.json()) as { value: Json[] }).value;
 }
-sim.setFaults({ latencyMs: 0 });
 const projects = await ado('_apis/projects');
 const prs = (await Promise.all(projects.map((p) => ado(`${p.id}/_apis/git/pullrequests?searchCriteria.status=active`)))).flat();
 const repos = (await ado('_apis/git/repositories')).filter((r) => r.defaultBranch && !r.isDisabled);
@@ -123,7 +125,6 @@ for (const p of projects) {
   });
   for (const w of ((await res.json()) as { workItems: Json[] }).workItems) workItems.push({ project: p, id: w.id as number });
 }
-sim.setFaults({ latencyMs: latency });
 
 let seq = 0;
 let rng = 42;
@@ -168,10 +169,10 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
-const adoRequests = () => sim.requests?.length ?? 0;
+const adoRequests = () => sims.adoRequests();
 
 console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; node ${process.version}`);
-console.log(`settings: ${latency} ms per Azure DevOps request, WEBHOOK_CONCURRENCY ${values.concurrency}, ADO_CONCURRENCY ${settings.orgConcurrency}, coalescing ${coalesce ? 'on' : 'off'}, 1 replica (in process)`);
+console.log(`settings: ${latency} ms per Azure DevOps request, WEBHOOK_CONCURRENCY ${values.concurrency}, ADO_CONCURRENCY ${settings.orgConcurrency}, coalescing ${coalesce ? 'on' : 'off'}, 1 replica (server and workers in one process; the simulators on their own thread)`);
 console.log(`subjects: ${prs.length} pull requests, ${workItems.length} work items, ${repos.length} repositories`);
 
 // Warm up: blueprints, the jq processes, the Port token.
@@ -181,7 +182,7 @@ await completion((await post(nextEvent())).jobId);
 {
   const n = Number(values.burst);
   const events = Array.from({ length: n }, nextEvent);
-  const before = adoRequests();
+  const before = await adoRequests();
   const t0 = Date.now();
   const accepted: Array<{ acceptedAt: number; jobId: string }> = [];
   let next = 0;
@@ -194,7 +195,7 @@ await completion((await post(nextEvent())).jobId);
   console.log(
     `(a) burst of ${n}: accepted in ${((tAccepted - t0) / 1000).toFixed(2)} s (${Math.round(n / ((tAccepted - t0) / 1000))} events/s); ` +
       `drained in ${((done - t0) / 1000).toFixed(2)} s (${Math.round(n / ((done - t0) / 1000))} events/s); ${jobs.size} jobs (${n - jobs.size} events coalesced); ` +
-      `${adoRequests() - before || 'n/a'} Azure DevOps requests`,
+      `${(await adoRequests()) - before} Azure DevOps requests`,
   );
 }
 
@@ -239,5 +240,4 @@ do {
   if (keys.length) await redis.del(...keys);
 } while (cursor !== '0');
 redis.disconnect();
-await sim.close();
-await port.close();
+await sims.close();

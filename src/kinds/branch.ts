@@ -1,7 +1,7 @@
 import { getList, pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
-import { isHealthyRepository, listRepositories, type RepositoryRef } from './shared/listings.js';
+import { isHealthyRepository, listRepositories, repositoriesPushedSince, type RepositoryRef } from './shared/listings.js';
 import { deletedItems, field, getIfExists, missing, nothing } from './shared/events.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem, Selector, ServiceHookEvent } from './types.js';
 
@@ -36,12 +36,11 @@ async function* fetchBranches(ctx: FetchContext, _selector: Selector): AsyncGene
 /**
  * An incremental pass: the branches of the repositories Azure DevOps announced a push for since `since` (the journal
  * the server keeps of accepted `git.push` events). The refs API has no change filter, and listing every repository is
- * most of an incremental run's cost. Without a journal (no push ever accepted) every repository is listed.
+ * most of an incremental run's cost. Without a journal covering the window every repository is listed.
  */
 async function* branchesSince(ctx: FetchContext, selector: Selector, since: Date): AsyncGenerator<RawItem[]> {
-  const changed = await ctx.repositoryChanges?.since(since);
+  const changed = await repositoriesPushedSince(ctx, since);
   if (!changed) {
-    ctx.note?.('incremental: no journal of pushes (service hooks deliver none here); every repository listed');
     yield* fetchBranches(ctx, selector);
     return;
   }

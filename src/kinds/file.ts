@@ -5,7 +5,7 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { globBase, globToRegExp, hasGlob, PATHS_SCHEMA, trimPath } from './shared/globs.js';
 import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
-import { listRepositories, type RepositoryRef } from './shared/listings.js';
+import { listRepositories, repositoriesPushedSince, type RepositoryRef } from './shared/listings.js';
 import { field, getIfExists, missing, nothing } from './shared/events.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema, ServiceHookEvent } from './types.js';
 
@@ -58,13 +58,20 @@ function selectsRepository(files: NonNullable<FileSelector['files']>): (repo: Re
   return (repo) => repo.defaultBranch !== undefined && (!wanted || wanted.has(String(repo.name).toLowerCase()));
 }
 
-async function* fetchFiles(ctx: FetchContext, selector: FileSelector): AsyncGenerator<RawItem[]> {
+/** An incremental pass: the files of the repositories pushed to since then (every repository without a journal). */
+async function* filesSince(ctx: FetchContext, selector: FileSelector, since: Date): AsyncGenerator<RawItem[]> {
+  const pushed = await repositoriesPushedSince(ctx, since);
+  if (pushed) ctx.note?.(`incremental: files of the repositories pushed to since then (${pushed.size} in the journal)`);
+  yield* fetchFiles(ctx, selector, pushed);
+}
+
+async function* fetchFiles(ctx: FetchContext, selector: FileSelector, onlyRepositories?: Set<string>): AsyncGenerator<RawItem[]> {
   const files = selector.files;
   if (!files?.path) throw new Error('file: the selector needs files.path (a path, a glob or a list of them)');
   const patterns = (Array.isArray(files.path) ? files.path : [files.path]).map(trimPath).filter((p) => p !== '');
   const wanted = files.repos?.length ? new Set(files.repos.map((n) => n.toLowerCase())) : undefined;
-  const repos = (await listRepositories(ctx)).filter(selectsRepository(files));
-  if (wanted) {
+  const repos = (await listRepositories(ctx)).filter(selectsRepository(files)).filter((r) => !onlyRepositories || onlyRepositories.has(r.id.toLowerCase()));
+  if (wanted && !onlyRepositories) {
     const found = new Set(repos.map((r) => String(r.name).toLowerCase()));
     const missing = [...wanted].filter((n) => !found.has(n));
     if (missing.length > 0) ctx.log.warn({ repos: missing }, 'file: repositories named in files.repos not found (or empty)');
@@ -209,6 +216,7 @@ export const fileKind: KindDefinition<FileSelector> = {
   },
   selectorSchema,
   fetch: fetchFiles,
+  incremental: { reads: 'the files of the repositories with a `git.push` since the cursor (the journal `serve` keeps); with no journal covering the window, every repository', since: filesSince },
   events: {
     subscriptions: [{ publisherId: 'tfs', eventType: 'git.push' }],
     handle: filesOfPush,

@@ -4,7 +4,7 @@ import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
 import { globBase, globToRegExp, trimPath } from './shared/globs.js';
 import { IncludedFilesReader, includedFilesSchema } from './shared/includedFiles.js';
-import { listRepositories, type RepositoryRef } from './shared/listings.js';
+import { listRepositories, repositoriesPushedSince, type RepositoryRef } from './shared/listings.js';
 import type { FetchContext, KindDefinition, RawItem, SelectorOf, SelectorSchema } from './types.js';
 
 const selectorSchema = {
@@ -56,10 +56,17 @@ interface GitItem {
  * items listing per (pattern, repository): `oneLevel` under the folder before the first glob, `full` when the glob is
  * not in the last segment. A missing folder or branch (404) matches nothing.
  */
-async function* fetchFolders(ctx: FetchContext, selector: FolderSelector): AsyncGenerator<RawItem[]> {
+/** An incremental pass: the folders of the repositories pushed to since then (every repository without a journal). */
+async function* foldersSince(ctx: FetchContext, selector: FolderSelector, since: Date): AsyncGenerator<RawItem[]> {
+  const pushed = await repositoriesPushedSince(ctx, since);
+  if (pushed) ctx.note?.(`incremental: folders of the repositories pushed to since then (${pushed.size} in the journal)`);
+  yield* fetchFolders(ctx, selector, pushed);
+}
+
+async function* fetchFolders(ctx: FetchContext, selector: FolderSelector, onlyRepositories?: Set<string>): AsyncGenerator<RawItem[]> {
   const project = selector.project_name?.toLowerCase();
   const repos = (await listRepositories(ctx)).filter(
-    (r) => !project || r.project?.name?.toLowerCase() === project || r.project?.id?.toLowerCase() === project,
+    (r) => (!project || r.project?.name?.toLowerCase() === project || r.project?.id?.toLowerCase() === project) && (!onlyRepositories || onlyRepositories.has(r.id.toLowerCase())),
   );
   const byName = new Map(repos.map((r) => [String(r.name).toLowerCase(), r]));
   const targets: Target[] = [];
@@ -74,7 +81,8 @@ async function* fetchFolders(ctx: FetchContext, selector: FolderSelector): Async
     for (const entry of named) {
       const repo = byName.get(String(entry.name).toLowerCase());
       if (!repo) {
-        ctx.log.warn({ repository: entry.name, project: selector.project_name }, 'folder: repository not found');
+        // An incremental pass leaves out the repositories not pushed to: not a missing one.
+        if (!onlyRepositories) ctx.log.warn({ repository: entry.name, project: selector.project_name }, 'folder: repository not found');
         continue;
       }
       const branch = entry.branch ? shortBranch(entry.branch) : repo.defaultBranch ? shortBranch(repo.defaultBranch) : undefined;
@@ -128,4 +136,5 @@ export const folderKind: KindDefinition<FolderSelector> = {
   },
   selectorSchema,
   fetch: fetchFolders,
+  incremental: { reads: 'the folders of the repositories with a `git.push` since the cursor (the journal `serve` keeps); with no journal covering the window, every repository', since: foldersSince },
 };

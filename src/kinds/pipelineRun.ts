@@ -1,7 +1,7 @@
 import { getList } from '../ado/paging.js';
 import { items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
-import { listProjects, type ProjectRef } from './shared/listings.js';
+import { listProjects, projectsChangedSince, type ProjectRef } from './shared/listings.js';
 import { OCEAN_DEFAULT_TEAM, pipelinePages, PROJECT_CONCURRENCY, projectPath, type PipelineRef } from './shared/pipelines.js';
 import { deletedItems, eventProject, eventProjectId, field, getIfExists, missing, numericId, upserted } from './shared/events.js';
 import type { EventOutcome, FetchContext, KindDefinition, RawItem } from './types.js';
@@ -10,8 +10,9 @@ import type { EventOutcome, FetchContext, KindDefinition, RawItem } from './type
 const MAX_RUNS = 10_000;
 
 /** Runs of every YAML pipeline. */
-async function* fetchPipelineRuns(ctx: FetchContext): AsyncGenerator<RawItem[]> {
-  const projects = await listProjects(ctx);
+async function* fetchPipelineRuns(ctx: FetchContext, _selector?: unknown, since?: Date): AsyncGenerator<RawItem[]> {
+  // The runs API has no change filter: an incremental pass reads the projects with run events (or every project).
+  const projects = since ? await projectsChangedSince(ctx, 'pipeline-run', since) : await listProjects(ctx);
   yield* mergeMap(
     projects,
     (project) => mergeMap(items(pipelinePages(ctx, project)), (pipeline) => pipelineRuns(ctx, project, pipeline), 5),
@@ -39,6 +40,10 @@ export const pipelineRunKind: KindDefinition = {
   },
   selectorSchema: { type: 'object', properties: { defaultTeam: OCEAN_DEFAULT_TEAM } },
   fetch: fetchPipelineRuns,
+  incremental: {
+    reads: 'the runs of the pipelines of the projects with a run event (`ms.vss-pipelines.run-state-changed-event`) since the cursor, from the journal `serve` keeps; with no journal covering the window, every project',
+    since: fetchPipelineRuns,
+  },
   events: {
     subscriptions: [{ publisherId: 'pipelines', eventType: 'ms.vss-pipelines.run-state-changed-event' }],
     async handle(ctx, event) {

@@ -1,7 +1,7 @@
 import { getList } from '../ado/paging.js';
 import { chunk, items, mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
-import { listProjects, type ProjectRef } from './shared/listings.js';
+import { listProjects, projectsChangedSince, type ProjectRef } from './shared/listings.js';
 import { AdoNotFoundError } from '../ado/errors.js';
 import { buildPages, isListedBuild, OCEAN_DEFAULT_TEAM, PROJECT_CONCURRENCY, projectPath } from './shared/pipelines.js';
 import { eventProjectId, field, getIfExists, isListedProject, missing, nothing, numericId, projectById } from './shared/events.js';
@@ -11,8 +11,9 @@ import type { FetchContext, KindDefinition, RawItem, Selector } from './types.js
  * Stages of every build: builds stream per project (newest first) while their timelines are fetched a few at a time;
  * timeline records with `type == "Stage"` are kept.
  */
-async function* fetchPipelineStages(ctx: FetchContext): AsyncGenerator<RawItem[]> {
-  const projects = await listProjects(ctx);
+async function* fetchPipelineStages(ctx: FetchContext, _selector?: unknown, since?: Date): AsyncGenerator<RawItem[]> {
+  // Timelines have no change filter: an incremental pass reads the projects with stage or job events (or every project).
+  const projects = since ? await projectsChangedSince(ctx, 'pipeline-stage', since) : await listProjects(ctx);
   yield* mergeMap(projects, (project) => chunk(projectStages(ctx, project), ctx.pageSize), PROJECT_CONCURRENCY);
 }
 
@@ -47,6 +48,10 @@ export const pipelineStageKind: KindDefinition<Selector> = {
   },
   selectorSchema: { type: 'object', properties: { defaultTeam: OCEAN_DEFAULT_TEAM } },
   fetch: fetchPipelineStages,
+  incremental: {
+    reads: 'the stages of the builds of the projects with a stage or job event since the cursor, from the journal `serve` keeps; with no journal covering the window, every project',
+    since: fetchPipelineStages,
+  },
   events: {
     subscriptions: ['ms.vss-pipelines.stage-state-changed-event', 'ms.vss-pipelines.job-state-changed-event'].map((eventType) => ({ publisherId: 'pipelines' as const, eventType })),
     async handle(ctx, event) {

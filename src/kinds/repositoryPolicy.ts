@@ -1,3 +1,4 @@
+import { fromAuditLog, projectsNamed } from './shared/auditIncremental.js';
 import { pagesByContinuation } from '../ado/paging.js';
 import { mergeMap } from '../util/asyncIter.js';
 import { API } from './shared/api.js';
@@ -23,8 +24,9 @@ interface PolicyConfiguration extends RawItem {
  * project, each policy assigned to its repositories through `settings.scope[]` (repositoryId null = every repository
  * of the project), so a project costs a page or two instead of one request per repository.
  */
-async function* fetchRepositoryPolicies(ctx: FetchContext, _selector: Selector): AsyncGenerator<RawItem[]> {
-  const [projects, repos] = await Promise.all([listProjects(ctx), listRepositories(ctx)]);
+async function* fetchRepositoryPolicies(ctx: FetchContext, _selector: Selector, onlyProjects?: Set<string>): AsyncGenerator<RawItem[]> {
+  const [all, repos] = await Promise.all([listProjects(ctx), listRepositories(ctx)]);
+  const projects = all.filter((p) => !onlyProjects || onlyProjects.has(p.id.toLowerCase()));
   const byProject = new Map<string, RepositoryRef[]>();
   for (const repo of repos) {
     const projectId = repo.project?.id;
@@ -87,4 +89,9 @@ export const repositoryPolicyKind: KindDefinition = {
   },
   selectorSchema: { type: 'object', properties: {} },
   fetch: fetchRepositoryPolicies,
+  incremental: fromAuditLog(fetchRepositoryPolicies, {
+    reads: 'the audit log since the cursor: the projects with a policy created, changed or removed (Policy.PolicyConfig*) have their policies listed again; otherwise nothing is read',
+    concerns: (e) => /^Policy\.PolicyConfig(Created|Modified|Removed)$/.test(e.actionId),
+    refetch: (ctx, selector, entries) => fetchRepositoryPolicies(ctx, selector, projectsNamed(entries)),
+  }),
 };

@@ -6,7 +6,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../observability/log.js';
 import { deleteStaleEntities, type OwnedListing, type StaleDeletionCatalog, type StaleDeletionResult } from './staleDeletion.js';
 import { MemoryRunLedger, type RunLedger } from './state.js';
-import { OwnedSnapshot, type OwnedLister } from './ownedSnapshot.js';
+import { OwnedSnapshot, presenceByIdentifiers, type OwnedLister } from './ownedSnapshot.js';
 import { recordProduced } from './produced.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
@@ -59,6 +59,8 @@ export interface FullResyncOptions {
 /** The catalog side of a resync (PortCatalog): listing and deleting owned entities, relation definitions. */
 export interface ResyncCatalog extends StaleDeletionCatalog, OwnedLister {
   relationTargets(blueprint: string): Promise<Record<string, string>>;
+  /** The identifiers among these that this installation owns in Port. */
+  ownedAmong(blueprint: string, identifiers: string[]): Promise<string[]>;
 }
 
 export interface FullResyncResult {
@@ -81,11 +83,15 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   const ledger = o.ledger ?? new MemoryRunLedger();
   const summaries: ResourceSummary[] = [];
   const catalog = o.catalog;
-  const snapshot = catalog ? new OwnedSnapshot(ledger, catalog, o.log) : undefined;
+  // An incremental run deletes nothing (no snapshot needed) and writes little: Port is asked about the entities it
+  // would skip instead of listing every owned entity.
+  const snapshot = catalog && !o.incremental ? new OwnedSnapshot(ledger, catalog, o.log) : undefined;
   if (snapshot) {
     o.sink.usePresence?.(snapshot);
     // Listing what Port holds overlaps the first resources' fetching; the sink waits only for a blueprint not listed yet.
     snapshot.prefetch(resourceBlueprints(o.config, o.resourceIndexes));
+  } else if (catalog && o.incremental) {
+    o.sink.usePresence?.(presenceByIdentifiers(catalog));
   }
   // Organizations run side by side, at most `maxConcurrentOrganizations` at once, each through its own client (own
   // request concurrency and rate-limit window). One that fails is reported and the others go on; its failure makes the

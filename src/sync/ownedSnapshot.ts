@@ -9,6 +9,7 @@
  * `prefetch`, so the listing overlaps the fetching. Workers of one run share the listing through Redis.
  */
 import type { Owner } from '../catalog/port/ownership.js';
+import type { CatalogPresence } from '../catalog/sink.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../observability/log.js';
 import { RunLedger } from './state.js';
@@ -87,4 +88,12 @@ export class OwnedSnapshot {
     await this.ensure(blueprint);
     for (const owner of ['ours', 'adopted'] as const) yield* this.ledger.sets.difference(ownedSet(owner, blueprint), [RunLedger.seenSet(blueprint)]);
   }
+}
+
+/**
+ * Presence for an incremental run: it writes few entities, so instead of listing every owned entity of a blueprint
+ * (hundreds of thousands of builds), Port is asked about the identifiers the run would skip as unchanged.
+ */
+export function presenceByIdentifiers(catalog: { ownedAmong(blueprint: string, identifiers: string[]): Promise<string[]> }): CatalogPresence {
+  return { present: async (blueprint, identifiers) => new Set(await catalog.ownedAmong(blueprint, identifiers)) };
 }

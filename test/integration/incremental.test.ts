@@ -89,7 +89,7 @@ describe('incremental runs', () => {
     for (const i of [1, 2, 3, 4]) expect(notes(i)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: every project read (no journal of service-hook events (serve has accepted none))']);
     expect(notes(5)).toEqual([expect.stringMatching(/^incremental: changed since /)]);
     // No journal of pushes: every repository's branches are listed, and the summary says why.
-    expect(notes(6)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: no journal of pushes (service hooks deliver none here); every repository listed']);
+    expect(notes(6)).toEqual([expect.stringMatching(/^incremental: changed since /), 'incremental: no journal of pushes covers this window (no serve accepting events, or it was down since); every repository read']);
     expect(ids(inc.sink, 6)).toEqual(ids(full.sink, 6));
     expect(ids(full.sink, 4).length).toBeGreaterThan(0);
     expect(ids(inc.sink, 4)).toEqual([]);
@@ -230,8 +230,20 @@ describe('ado-sync resync --incremental', () => {
     sim.patchResponses('/_apis/projects$', (b) => ({ ...b, value: b.value.filter((p: { id: string }) => p.id !== gone.id), count: b.value.length - 1 }));
     sim.changes.editWorkItem(2, { fields: { 'System.Title': 'Edited' } });
 
+    // Someone deletes a project entity in Port by hand; the item itself is unchanged.
+    const removed = sim.dataset.org('acme')!.projects.record(0);
+    const token = ((await (await fetch(`${port.url}/v1/auth/access_token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ clientId: port.clientId, clientSecret: port.clientSecret }) })).json()) as { accessToken: string }).accessToken;
+    expect((await fetch(`${port.url}/v1/blueprints/project/entities/${removed.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).ok).toBe(true);
+    port.clearRequests();
+
     const inc = await runCli(['resync', '--incremental', '--skip-blueprints'], { env });
     expect(inc.code).toBe(0);
+    // It asked Port only about the entities it would skip as unchanged (by identifier), never for every owned entity,
+    // and the one Port no longer held was written again.
+    const searches = port.requestsTo('POST', /\/entities\/search$/);
+    expect(searches.length).toBeGreaterThan(0);
+    for (const r of searches) expect(JSON.stringify(r.body)).toContain('"operator":"in"');
+    expect(port.entity('project', removed.id)).toBeDefined();
     expect(inc.stderr).toMatch(/acme\s+1\s+work-item\s+ok\s+1\s+1\s/);
     expect(inc.stderr).toContain('resources[0] project: incremental: no audit log entry about this kind; listed whole (a cheap listing)');
     expect(port.entity('project', gone.id)).toBeDefined();

@@ -64,3 +64,13 @@ export async function projectsChangedSince(ctx: FetchContext, kind: string, sinc
   ctx.note?.(`incremental: ${picked.length} of ${projects.length} projects with ${kind} events since then (service hooks)`);
   return picked;
 }
+
+/**
+ * The repositories (ids, lower case) with a push announced since then, for an incremental pass of a per-repository
+ * kind; undefined when no journal of pushes covers that window (the pass then reads every repository, and says so).
+ */
+export async function repositoriesPushedSince(ctx: FetchContext, since: Date): Promise<Set<string> | undefined> {
+  const changed = await ctx.repositoryChanges?.since(since);
+  if (!changed) ctx.note?.('incremental: no journal of pushes covers this window (no serve accepting events, or it was down since); every repository read');
+  return changed;
+}

@@ -281,6 +281,14 @@ export async function startAdoSimulator(
         d.completedMs = (o.at ?? new Date()).getTime();
         d.startedMs = d.completedMs - 60_000;
         d.status = o.status ?? 'succeeded';
+        // Azure DevOps audits a classic deployment's completion (Release.DeploymentCompleted).
+        const org = orgData(o.org);
+        const project = org.projects.record(d.release.definition.projectIndex);
+        auditOf(org).append(
+          'Release.DeploymentCompleted',
+          { ReleaseName: d.release.name, PipelineName: d.release.definition.name, StageName: d.environment.name, DeploymentResult: d.status, ProjectId: project.id },
+          { ...changeAudit(o), projectId: project.id, projectName: project.name },
+        );
       },
       addGroupMember(groupDescriptor, memberDescriptor, o = {}) {
         const { g, group, member } = groupAndMember(o.org, groupDescriptor, memberDescriptor);
