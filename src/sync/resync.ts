@@ -180,7 +180,8 @@ async function syncResource(o: ResyncOptions, index: number, resource: ResourceC
       await writes.onIdle();
     }
     if (writeError !== undefined) throw writeError;
-    if (gone.length > 0) summary.deleted = await deleteGone(o, index, resource, gone, log);
+    // Only after a pass that read everything it set out to: a part missing may be where a "gone" item still is.
+    if (gone.length > 0 && summary.incomplete.length === 0) summary.deleted = await deleteGone(o, index, resource, gone, log);
   } catch (err) {
     // Rejected credentials or an unreachable host on first contact: the organization stops here, reported once.
     const unusable = o.target.client.unusable;

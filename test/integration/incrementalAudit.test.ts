@@ -144,6 +144,38 @@ describe('incremental runs from the audit log', () => {
     }
   }, 60_000);
 
+  it('deletes nothing from a pass that missed a part (another group could not be read); the next complete pass does', async () => {
+    const { sim, port, env, close } = await setup('incomplete');
+    try {
+      expect((await runCli(['resync', '--skip-blueprints'], { env: env() })).code).toBe(0);
+      const g = graphOf(sim.dataset.org('acme')!);
+      const groupsWithMembers = [...new Set(g.memberships.filter((m) => m.memberDescriptor.startsWith('aad.')).map((m) => m.containerDescriptor))].filter((d) => g.groups.some((x) => x.descriptor === d));
+      const [group, other] = [groupsWithMembers[0]!, groupsWithMembers[1]!];
+      const member = g.memberships.find((m) => m.containerDescriptor === group && m.memberDescriptor.startsWith('aad.'))!.memberDescriptor;
+      const key = `${group}/${member}`;
+      expect(port.entity('groupMember', key)).toBeDefined();
+      sim.changes.removeGroupMember(group, member);
+      // An entry naming subjects that cannot be resolved: every group's members are read; one group's listing fails.
+      sim.changes.audit('Group.UpdateGroupMembership.Add', { GroupId: '00000000-0000-4000-8000-0000000dead1', MemberId: '00000000-0000-4000-8000-0000000dead2' });
+      sim.setFaults({ failPaths: [{ pattern: `/_apis/graph/memberships/${other}$`, status: 404 }] });
+      let partial: Awaited<ReturnType<typeof runCli>>;
+      try {
+        partial = await runCli(['resync', '--incremental', '--skip-blueprints'], { env: env() });
+      } finally {
+        sim.setFaults({ failPaths: [] });
+      }
+      expect(partial.stderr).toMatch(/resources\[3\] group-member: incremental: a membership entry names a group or member that cannot be resolved/);
+      expect(partial.stderr).toContain('not found (deleted while syncing?)');
+      expect(port.entity('groupMember', key)).toBeDefined();
+      // Its cursor stayed: the next pass reads the same entries, completes, and deletes the membership.
+      const next = await runCli(['resync', '--incremental', '--skip-blueprints'], { env: env() });
+      expect(next.code).toBe(0);
+      expect(port.entity('groupMember', key)).toBeUndefined();
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
   it('without an audit log (no "View audit log" permission, or an answer that does not prove itself), lists those kinds whole, says why, and deletes nothing', async () => {
     const { sim, port, env, close } = await setup('unavailable', { 'no-audit-pat-5f2d81': ['vso.code', 'vso.build', 'vso.graph', 'vso.memberentitlementmanagement', 'vso.project'] });
     try {
