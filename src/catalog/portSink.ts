@@ -179,20 +179,18 @@ export class PortSink implements CatalogSink {
     for (const i of items) if (i.key) (hashesByKey.get(i.key) ?? hashesByKey.set(i.key, new Set()).get(i.key)!).add(i.hash!);
     const candidates = items.filter((i) => i.key && hashesByKey.get(i.key)!.size === 1);
     if (candidates.length === 0) return items;
-    const byBlueprint = new Map<string, string[]>();
-    for (const i of candidates) {
-      if (typeof i.entity.identifier !== 'string') continue;
-      (byBlueprint.get(i.entity.blueprint) ?? byBlueprint.set(i.entity.blueprint, []).get(i.entity.blueprint)!).push(i.entity.identifier);
-    }
     let same: Set<string>;
     /** Identifiers Port holds, by blueprint. */
     const held = new Map<string, Set<string>>();
     try {
-      const [unchanged] = await Promise.all([
-        state.unchanged(candidates.map((i) => ({ key: i.key!, hash: i.hash! }))),
-        ...[...byBlueprint].map(async ([bp, ids]) => held.set(bp, await presence.present(bp, ids))),
-      ]);
-      same = unchanged;
+      same = await state.unchanged(candidates.map((i) => ({ key: i.key!, hash: i.hash! })));
+      // Port is asked only about what would be skipped: an entity that changed is sent whether Port holds it or not.
+      const byBlueprint = new Map<string, string[]>();
+      for (const i of candidates) {
+        if (typeof i.entity.identifier !== 'string' || !same.has(i.key!)) continue;
+        (byBlueprint.get(i.entity.blueprint) ?? byBlueprint.set(i.entity.blueprint, []).get(i.entity.blueprint)!).push(i.entity.identifier);
+      }
+      await Promise.all([...byBlueprint].map(async ([bp, ids]) => held.set(bp, await presence.present(bp, ids))));
     } catch (err) {
       this.#log.warn({ err: errorMessage(err) }, 'entity state or owned listing unavailable; sending every entity');
       return items;

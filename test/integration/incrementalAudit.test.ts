@@ -105,8 +105,14 @@ describe('incremental runs from the audit log', () => {
       sim.changes.audit('Pipelines.PipelineDeleted', { PipelineId: Number(pipelineId), PipelineName: deletedPipeline.title, ProjectId: pipelineProject }, { projectId: pipelineProject });
 
       const before = sim.requests.length;
+      port.clearRequests();
       const inc = await runCli(['resync', '--incremental', '--skip-blueprints'], { env: env() });
       expect(inc.code).toBe(0);
+      // Port is asked only about entities the run would skip as unchanged: never about the relicensed user, which is
+      // written whatever Port holds.
+      const asked = port.requestsTo('POST', /\/entities\/search$/).map((r) => JSON.stringify(r.body));
+      expect(asked.some((b) => b.includes(repos[3]!.identifier))).toBe(true);
+      expect(asked.some((b) => b.includes(relicensed.identifier))).toBe(false);
       const requests = sim.requests.slice(before);
 
       // Licenses: the two users named are read by id; no listing of every entitlement.
