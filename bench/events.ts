@@ -93,7 +93,25 @@ await queueEvents.waitUntilReady();
 /** When each job completed (ms since the epoch), and who waits for which job. */
 const completedAt = new Map<string, number>();
 const waiting = new Map<string, Array<() => void>>();
+/** When each job (run) became active, and how long its runs took: where a drain's time goes. */
+const activeAt = new Map<string, number>();
+const runMs: number[] = [];
+let active = 0;
+let peakActive = 0;
+queueEvents.on('active', ({ jobId }) => {
+  activeAt.set(jobId, Date.now());
+  peakActive = Math.max(peakActive, ++active);
+});
+queueEvents.on('delayed', ({ jobId }) => {
+  if (activeAt.delete(jobId)) active--;
+});
 queueEvents.on('completed', ({ jobId }) => {
+  const started = activeAt.get(jobId);
+  if (started !== undefined) {
+    runMs.push(Date.now() - started);
+    activeAt.delete(jobId);
+    active--;
+  }
   completedAt.set(jobId, Date.now());
   for (const w of waiting.get(jobId) ?? []) w();
   waiting.delete(jobId);
@@ -190,12 +208,14 @@ await completion((await post(nextEvent())).jobId);
     while (next < events.length) accepted.push(await post(events[next++]!));
   }));
   const tAccepted = Date.now();
+
   const jobs = new Set(accepted.map((a) => a.jobId));
   const done = Math.max(...(await Promise.all([...jobs].map(completion))));
+
   console.log(
     `(a) burst of ${n}: accepted in ${((tAccepted - t0) / 1000).toFixed(2)} s (${Math.round(n / ((tAccepted - t0) / 1000))} events/s); ` +
       `drained in ${((done - t0) / 1000).toFixed(2)} s (${Math.round(n / ((done - t0) / 1000))} events/s); ${jobs.size} jobs (${n - jobs.size} events coalesced); ` +
-      `${(await adoRequests()) - before} Azure DevOps requests`,
+      `${(await adoRequests()) - before} Azure DevOps requests; a job's run p50 ${pct(runMs, 50)} ms, p99 ${pct(runMs, 99)} ms, at most ${peakActive} running at once`,
   );
 }
 

@@ -10,7 +10,7 @@ import type { PortAppConfig } from '../config/appConfig.js';
 import type { Settings } from '../config/settings.js';
 import type { ActionInvocation } from '../actions/types.js';
 import { UserInputError } from '../util/errors.js';
-import { coalesceKey, eventSubject } from './eventSubject.js';
+import { coalesceKey, coveredPart, eventSubject } from './eventSubject.js';
 import { planResyncFlow, type ResyncMode } from './plan.js';
 
 export type { ResyncMode } from './plan.js';
@@ -36,6 +36,8 @@ export interface ClusterKeys {
   summaries(runId: string): string;
   /** The webhook job that covers the events of one subject (eventSubject.ts) until it starts (see enqueueWebhookEvent). */
   eventCover(subject: string): string;
+  /** What the events a webhook job covers hand over to it (eventSubject.ts coveredPart), oldest first. */
+  eventCovered(jobId: string): string;
 }
 
 export function clusterKeys(settings: Pick<Settings, 'integrationIdentifier'>): ClusterKeys {
@@ -47,6 +49,7 @@ export function clusterKeys(settings: Pick<Settings, 'integrationIdentifier'>): 
     lastRun: `${base}:last-run`,
     summaries: (runId) => `${base}:run:${runId}:summaries`,
     eventCover: (subject) => `${base}:event-cover:${subject}`,
+    eventCovered: (jobId) => `${base}:event-covered:${jobId}`,
   };
 }
 
@@ -235,8 +238,13 @@ const COVER_TTL_MS = 3600_000;
  * A crash between this step and the add leaves a pointer to a job that does not exist, which covers nothing, and no
  * 202 was sent, so Azure DevOps delivers the event again.
  *
+ * An event whose handling reads more than its subject (a push: the refs it moved) hands that part to the covering job,
+ * appended in the same step to the job's list (`ARGV[6]` + job id); the job merges the list when it runs, and since a
+ * running job covers nothing, nothing is appended while it reads the list.
+ *
  *   KEYS[1] the subject's pointer   KEYS[2] the queue's active list
  *   ARGV[1] job key prefix (`<prefix>:<queue>:`)   ARGV[2] this event's id   ARGV[3] pointer TTL (ms)   ARGV[4] coalescing key
+ *   ARGV[5] the part handed over ('' for none)   ARGV[6] prefix of the covering job's list
  * Returns the covering job's id, or false: queue this event's own job.
  */
 const COVER = `
@@ -248,6 +256,10 @@ if v then
     local jk = ARGV[1] .. j
     if redis.call('exists', jk) == 1 and redis.call('hexists', jk, 'finishedOn') == 0 and not redis.call('lpos', KEYS[2], j) then
       redis.call('pexpire', KEYS[1], ARGV[3])
+      if ARGV[5] ~= '' then
+        redis.call('rpush', ARGV[6] .. j, ARGV[5])
+        redis.call('pexpire', ARGV[6] .. j, ARGV[3])
+      end
       return j
     end
   end
@@ -268,7 +280,7 @@ export interface EnqueuedEvent {
 export interface CoalesceOptions {
   /** Runs the coalescing step; the queue's own Redis (a fail-fast producer connection in the server). */
   redis: Redis;
-  keys: Pick<ClusterKeys, 'eventCover'>;
+  keys: Pick<ClusterKeys, 'eventCover' | 'eventCovered'>;
   /** Counts coalesced events (`ado_sync_webhooks_coalesced_total`). */
   metrics?: { webhookCoalesced(eventType: string): void };
   log?: { debug(obj: object, msg: string): void };
@@ -284,7 +296,9 @@ export async function enqueueWebhookEvent(queue: Queue, event: WebhookEnvelope, 
   if (coalesce) {
     const subject = eventSubject(event);
     const jobPrefix = `${queue.qualifiedName}:`;
-    const covering = (await coalesce.redis.eval(COVER, 2, coalesce.keys.eventCover(subject), queue.toKey('active'), jobPrefix, event.id, COVER_TTL_MS, coalesceKey(event))) as string | null;
+    const part = coveredPart(event) ?? '';
+    const coveredPrefix = coalesce.keys.eventCovered('');
+    const covering = (await coalesce.redis.eval(COVER, 2, coalesce.keys.eventCover(subject), queue.toKey('active'), jobPrefix, event.id, COVER_TTL_MS, coalesceKey(event), part, coveredPrefix)) as string | null;
     if (covering) {
       coalesce.metrics?.webhookCoalesced(event.eventType);
       coalesce.log?.debug({ eventId: event.id, eventType: event.eventType, subject, coveredBy: covering }, 'webhook event coalesced into the queued job of its subject');

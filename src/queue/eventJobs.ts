@@ -19,7 +19,7 @@ import { buildTargets } from '../sync/targets.js';
 import type { Logger } from '../observability/log.js';
 import type { SyncMetrics } from '../observability/metrics.js';
 import type { ClusterKeys } from './cluster.js';
-import { eventSubject } from './eventSubject.js';
+import { eventSubject, mergeCovered } from './eventSubject.js';
 
 /**
  * Safety net only: what frees a crashed holder's subject lock is its BullMQ job lock lapsing (TAKE below). This TTL just
@@ -103,7 +103,7 @@ export function createEventJobs(o: EventJobsOptions): EventJobs {
   });
 
   async function process(job: Job, token?: string): Promise<LiveEventResult> {
-    const event = job.data as ServiceHookEvent;
+    let event = job.data as ServiceHookEvent;
     const lockKey = subjectLockKey(o.keys, event);
     const ownLock = jobLockKey(job);
     // A BullMQ worker always passes the run's token. A direct call without one has no job lock vouching for it, so its
@@ -115,9 +115,13 @@ export function createEventJobs(o: EventJobsOptions): EventJobs {
       await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 400), token);
       throw new DelayedError();
     }
+    const coveredKey = o.keys.eventCovered(job.id!);
     try {
       await o.ready?.();
+      // What the events this job covers handed over (their pushes' refs): nothing is added while the job runs.
+      event = mergeCovered(event, await o.redis.lrange(coveredKey, 0, -1));
       const result = await handler.handle(event);
+      await o.redis.del(coveredKey);
       o.metrics?.webhookHandled(event.eventType, result.status);
       o.log.info({ eventId: event.id, eventType: event.eventType, status: result.status, reason: result.reason, resources: result.resources }, 'webhook event handled');
       return result;

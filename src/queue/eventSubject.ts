@@ -23,8 +23,45 @@ export function eventSubject(event: Pick<ServiceHookEvent, 'id' | 'eventType' | 
   return pick.toLowerCase();
 }
 
-/** Event types whose handling depends on more of the payload than the subject: never coalesced (`git.push`: the refs and commit range pushed). */
-const NEVER_COALESCED = new Set(['git.push']);
+/**
+ * Event types whose handling reads more of the payload than the subject: `git.push`, the refs it moved. Such events are
+ * coalesced with that part carried over: the waiting job's handler merges what the events it covers pushed (see
+ * mergeCovered), so one job handles them all.
+ */
+const MERGED_PART: Record<string, (resource: Record<string, unknown>) => unknown> = {
+  'git.push': (r) => (Array.isArray(r.refUpdates) ? r.refUpdates : []),
+};
+
+type RefUpdate = { name?: unknown; oldObjectId?: unknown; newObjectId?: unknown };
+
+/** What a covered event hands over to the job that covers it (JSON), or undefined when the subject says it all. */
+export function coveredPart(event: Pick<ServiceHookEvent, 'eventType' | 'resource'>): string | undefined {
+  const part = MERGED_PART[event.eventType];
+  return part ? JSON.stringify(part(event.resource)) : undefined;
+}
+
+/**
+ * The event as if it carried the pushes it covers too (`covered`: their coveredPart, oldest first): each ref once,
+ * from its first push's old commit to its last push's new one, so the handler sees the whole range.
+ */
+export function mergeCovered<E extends Pick<ServiceHookEvent, 'eventType' | 'resource'>>(event: E, covered: string[]): E {
+  if (!MERGED_PART[event.eventType] || covered.length === 0) return event;
+  const byRef = new Map<string, RefUpdate>();
+  const merged: RefUpdate[] = [];
+  for (const list of [MERGED_PART[event.eventType]!(event.resource), ...covered.map((c) => JSON.parse(c) as unknown)]) {
+    for (const u of Array.isArray(list) ? (list as RefUpdate[]) : []) {
+      const name = typeof u?.name === 'string' ? u.name : undefined;
+      const known = name !== undefined ? byRef.get(name) : undefined;
+      if (known) known.newObjectId = u.newObjectId;
+      else {
+        const copy = { ...u };
+        merged.push(copy);
+        if (name !== undefined) byRef.set(name, copy);
+      }
+    }
+  }
+  return { ...event, resource: { ...event.resource, refUpdates: merged } };
+}
 
 /**
  * Event types handled alike (the same kinds, the same refetch of the subject): one job of a group covers the others.
@@ -53,7 +90,7 @@ const HANDLED_ALIKE: Record<string, string> = {
  */
 export function coalesceKey(event: Pick<ServiceHookEvent, 'id' | 'eventType' | 'resource' | 'resourceContainers'>): string {
   const subject = eventSubject(event);
-  if (NEVER_COALESCED.has(event.eventType) || subject.startsWith('event:')) return `once:${event.id}`;
+  if (subject.startsWith('event:')) return `once:${event.id}`;
   const r = event.resource;
   const get = (obj: unknown, key: string) => (obj && typeof obj === 'object' ? (obj as Record<string, unknown>)[key] : undefined);
   let group = HANDLED_ALIKE[event.eventType] ?? event.eventType;

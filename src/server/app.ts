@@ -25,7 +25,7 @@ export interface ServerDeps {
    * The cluster's keys: with them, an event whose subject already has a queued job that has not started is covered by
    * that job instead of getting its own (enqueueWebhookEvent). Without them every event gets a job.
    */
-  coalesceKeys?: Pick<ClusterKeys, 'eventCover'>;
+  coalesceKeys?: Pick<ClusterKeys, 'eventCover' | 'eventCovered'>;
   /** The journal of announced pushes: a repository event accepted here marks its repository (incremental runs). */
   /** The journal of announced changes (sync/changeJournal.ts) that incremental runs read. */
   journal?: { mark(o: ReturnType<typeof journalMarks>): Promise<void> };

@@ -243,7 +243,7 @@ describe('webhook events: coalescing, concurrency, subject lock', () => {
     if (cDone) expect(finishedAt.get(c.id)!).toBeGreaterThan(finishedAt.get(a.id)!);
   });
 
-  it('never coalesces across subjects, organizations, event groups, or pushes', async () => {
+  it('never coalesces across subjects, organizations or event groups', async () => {
     const [p1, p2] = [await aPullRequest(), await aPullRequest()];
     const ids = async (events: ServiceHookEvent[]) => {
       const out = [];
@@ -258,10 +258,11 @@ describe('webhook events: coalescing, concurrency, subject lock', () => {
       account: { id: 'other', baseUrl: 'https://dev.azure.com/other-org/' },
     });
     expect(await ids([other])).toEqual([other.id]);
-    // Pushes depend on the refs they carry: each push to one repository is a job.
+    // Pushes to one repository whose job has not started: one job, to which the later ones hand the refs they moved.
     const push = () => event('git.push', (r) => ({ ...r, repository: { ...r.repository, id: p1.repository.id } }));
     const pushes = [push(), push(), push()];
-    expect(await ids(pushes)).toEqual(pushes.map((e) => e.id));
+    expect(await ids(pushes)).toEqual(pushes.map(() => pushes[0]!.id));
+    expect(await redis.lrange(keys.eventCovered(pushes[0]!.id), 0, -1)).toEqual(pushes.slice(1).map((e) => JSON.stringify(e.resource.refUpdates)));
     // A deletion between two updates keeps its place: the second update is not folded into the first (which runs
     // before the deletion); the third joins the second.
     const wi = 900_000 + seq;
@@ -270,6 +271,31 @@ describe('webhook events: coalescing, concurrency, subject lock', () => {
     // Redelivered: the last one finds its own job, as before; the first is covered by the later job of its group.
     expect(await deliver(u2)).toEqual({ accepted: true, id: u2.id });
     expect(await deliver(u1)).toEqual({ accepted: true, id: u2.id, coalesced: true });
+  });
+
+  it('a push job that covers later pushes handles every ref they moved, then drops what they handed over', async () => {
+    const [project] = await ado('_apis/projects');
+    const repo = (await ado(`${project!.id}/_apis/git/repositories`)).find((r) => r.defaultBranch)!;
+    const heads = await ado(`${project!.id}/_apis/git/repositories/${repo.id}/refs?filter=heads/`);
+    expect(heads.length).toBeGreaterThanOrEqual(2);
+    const [a, b] = [heads[0]!, heads[1]!];
+    const pushOf = (ref: Json) =>
+      event('git.push', (r) => ({ ...r, repository: { ...r.repository, id: repo.id, name: repo.name, project: { id: project!.id } }, refUpdates: [{ name: ref.name, oldObjectId: 'f'.repeat(40), newObjectId: ref.objectId }] }), {
+        account: { id: 'acct', baseUrl: `${sim.orgUrl()}/` },
+        project: { id: project!.id, baseUrl: `${sim.orgUrl()}/` },
+      });
+    const [first, second] = [pushOf(a), pushOf(b)];
+    expect((await deliver(first)).id).toBe(first.id);
+    expect(await deliver(second)).toEqual({ accepted: true, id: first.id, coalesced: true });
+    // The job runs with a config that syncs branches: both branches are written, though its own event named one.
+    const branches = loadAppConfig(resolve(ROOT, 'mappings/examples/all-kinds.yml')).config.resources.filter((r) => r.kind === 'branch');
+    const jobs = createEventJobs({ settings, config: { ...config, resources: branches }, log: silentLogger, redis, keys });
+    eventJobs.push(jobs);
+    const result = (await jobs.process((await queue.getJob(first.id))!)) as unknown as Json;
+    expect(result.status).toBe('handled');
+    const name = (ref: Json) => String(ref.name).replace('refs/heads/', '');
+    for (const ref of [a, b]) expect(port.entity('azureDevopsBranch', `${repo.id}/${name(ref)}`)?.properties.commit).toBe(ref.objectId);
+    expect(await redis.exists(keys.eventCovered(first.id))).toBe(0);
   });
 
   it('WEBHOOK_CONCURRENCY reaches the webhook worker (not WORKER_CONCURRENCY)', async () => {

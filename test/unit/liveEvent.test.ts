@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import type { ServiceHookEvent } from '../../src/kinds/types.js';
 import { eventSubject } from '../../src/queue/eventJobs.js';
+import { coveredPart, mergeCovered } from '../../src/queue/eventSubject.js';
 import { cloudOrganizationName, eventOrganization } from '../../src/sync/liveEvent.js';
 import type { OrgTarget } from '../../src/sync/resync.js';
 
@@ -48,5 +49,24 @@ describe('event subjects (events on one subject are handled one at a time)', () 
     expect(eventSubject(ev({ id: 5 }, undefined, 'build.complete'))).toBe('run:5');
     expect(eventSubject(ev({ environment: { releaseId: 3 } }, undefined, 'ms.vss-release.deployment-completed-event'))).toBe('release:3');
     expect(eventSubject(ev({}, undefined, 'something.else'))).toBe('event:e1');
+  });
+});
+
+describe('pushes a waiting job covers (their refs handed over)', () => {
+  const push = (refUpdates: unknown[]) => ev({ repository: { id: 'R' }, refUpdates });
+  const ref = (name: string, oldObjectId: string, newObjectId: string) => ({ name, oldObjectId, newObjectId });
+
+  it('each ref once, from its first push old commit to its last push new one, in the order first pushed', () => {
+    const first = push([ref('refs/heads/main', 'a1', 'a2')]);
+    const covered = [[ref('refs/heads/dev', 'd1', 'd2')], [ref('refs/heads/main', 'a2', 'a3'), ref('refs/heads/gone', 'g1', '0000000000000000000000000000000000000000')]].map((r) => coveredPart(push(r))!);
+    expect(mergeCovered(first, covered).resource.refUpdates).toEqual([ref('refs/heads/main', 'a1', 'a3'), ref('refs/heads/dev', 'd1', 'd2'), ref('refs/heads/gone', 'g1', '0000000000000000000000000000000000000000')]);
+    // The job's own event is left as it was; with nothing covered, it is the event itself.
+    expect(first.resource.refUpdates).toEqual([ref('refs/heads/main', 'a1', 'a2')]);
+    expect(mergeCovered(first, [])).toBe(first);
+  });
+
+  it('hands over nothing for events whose subject says it all', () => {
+    expect(coveredPart(ev({ pullRequestId: 7, repository: { id: 'R' } }, undefined, 'git.pullrequest.updated'))).toBeUndefined();
+    expect(coveredPart(push([ref('refs/heads/main', 'a', 'b')]))).toBe(JSON.stringify([ref('refs/heads/main', 'a', 'b')]));
   });
 });
