@@ -316,7 +316,8 @@ function endpointOf(e: RequestLogEntry): string {
     .replace(new RegExp(`^/${e.org}`, 'i'), '')
     .replace(/^\/_host\/[^/]+/, '')
     .replace(/^\/[^/]+\/_apis\//, '/{project}/_apis/')
-    .replace(/\/[0-9a-f]{8}-[0-9a-f-]{27,}(?=\/|$)|\/\d+(?=\/|$)/gi, '/{id}');
+    .replace(/\/[0-9a-f]{8}-[0-9a-f-]{27,}(?=\/|$)|\/\d+(?=\/|$)/gi, '/{id}')
+    .replace(/\/_apis\/graph\/memberships\/[^/]+/i, '/_apis/graph/memberships/{descriptor}');
   const q = e.query;
   const filter = q.statusFilter
     ? ' [not finished]'
