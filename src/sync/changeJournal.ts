@@ -89,6 +89,13 @@ export class RedisChangeJournal implements RepositoryChanges, ProjectChanges {
     return { projectIds, reason: 'service-hook events' };
   }
 
+  /** For `ado-sync status`: since when a server has been accepting events without a gap, and whether it still is. */
+  async state(): Promise<{ since: Date; lastBeat: Date; live: boolean } | undefined> {
+    const [began, beat] = await this.redis.hmget(this.#state, 'since', 'beat');
+    if (began === null || beat === null) return undefined;
+    return { since: new Date(Number(began)), lastBeat: new Date(Number(beat)), live: this.now() - Number(beat) <= STALE_MS };
+  }
+
   async covers(since: Date): Promise<boolean> {
     const [began, beat] = await this.redis.hmget(this.#state, 'since', 'beat');
     return began !== null && beat !== null && Number(began) <= since.getTime() && this.now() - Number(beat) <= STALE_MS;

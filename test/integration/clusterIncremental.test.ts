@@ -153,6 +153,8 @@ describe('cluster mode: incremental runs', () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(new RegExp(`^last resync: ${inc.runId} incremental succeeded \\(admin\\)$`, 'm'));
     expect(status.stdout).toMatch(/^incremental schedule: none$/m);
+    // No WEBHOOK_SECRET here: no event accepted, no journal, so incremental passes read every project.
+    expect(status.stdout).toMatch(/^journal of service-hook events: none \(serve has accepted no events; incremental passes read every project\)$/m);
     const json = JSON.parse((await runCli(['status', '--json'], { env })).stdout) as { lastRun: LastRun };
     expect(json.lastRun).toMatchObject({ runId: inc.runId, mode: 'incremental' });
 
@@ -230,6 +232,8 @@ describe('cluster mode: incremental runs', () => {
     // Only the announced project's WIQL ran: it found item 12; item 25 (project 2, not announced) waits for a full run.
     expect(summaries['work-item']).toMatchObject({ rawItems: 1, status: 'ok' });
     const wiql = t.sim.requests.slice(before).filter((r) => r.path.endsWith('/_apis/wit/wiql'));
+    const status = await runCli(['status'], { env });
+    expect(status.stdout).toMatch(/^journal of service-hook events: live since \S+ \(1[45] min\)$/m);
     // (The live event of item 12 may query its project too.)
     expect(new Set(wiql.map((r) => r.path.split('/')[2]))).toEqual(new Set([p1.id]));
   }, 60_000);

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { loadSettings } from '../../config/settings.js';
 import { INCREMENTAL_SCHEDULER_ID, RESYNC_QUEUE, SCHEDULER_ID, WEBHOOK_QUEUE, clusterKeys, readLastRun, requireRedisUrl } from '../../queue/cluster.js';
 import { RedisChangeCursors } from '../../sync/changeCursors.js';
+import { RedisChangeJournal } from '../../sync/changeJournal.js';
 import { errorMessage } from '../../util/errors.js';
 import { parseCommandArgs } from '../args.js';
 import { formatDeletion } from '../summary.js';
@@ -33,6 +34,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const lock = await redis.get(keys.lock);
     const schedule = (s: typeof scheduler) => (s ? { every: s.every ?? null, pattern: s.pattern ?? null, next: s.next ? new Date(s.next).toISOString() : null } : null);
     const cursors = (await new RedisChangeCursors(redis, keys.base).list()).sort((a, b) => a.organization.localeCompare(b.organization) || a.index - b.index);
+    const journal = await new RedisChangeJournal(redis, keys.base).state();
     const out = {
       // A record written before runs had modes is a full run's.
       lastRun: lastRun ? { ...lastRun, mode: lastRun.mode ?? 'full' } : null,
@@ -42,6 +44,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
       incrementalSchedule: schedule(incrementalScheduler),
       jobs,
       changeCursors: cursors.map((c) => ({ organization: c.organization, resource: c.index, kind: c.kind, at: c.at.toISOString() })),
+      changeJournal: journal ? { since: journal.since.toISOString(), lastBeat: journal.lastBeat.toISOString(), live: journal.live } : null,
     };
     if (flags.json === true) {
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
@@ -62,6 +65,14 @@ export async function statusCommand(argv: string[]): Promise<number> {
     // Several cursors of one resource are its configs over time; a resource's current one is the newest.
     lines.push(cursors.length === 0 ? 'change cursors: none (no completed run with Redis yet)' : 'change cursors (where the next incremental pass reads from):');
     for (const c of cursors) lines.push(`  ${c.organization} resources[${c.index}] ${c.kind}: ${c.at.toISOString()} (${age(Date.now() - c.at.getTime())} ago)`);
+    // Incremental passes trust the journal only over windows it covers (see the README's Incremental runs).
+    lines.push(
+      !journal
+        ? 'journal of service-hook events: none (serve has accepted no events; incremental passes read every project)'
+        : journal.live
+          ? `journal of service-hook events: live since ${journal.since.toISOString()} (${age(Date.now() - journal.since.getTime())})`
+          : `journal of service-hook events: not live (last heard ${journal.lastBeat.toISOString()}, ${age(Date.now() - journal.lastBeat.getTime())} ago; incremental passes read every project)`,
+    );
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   } finally {
