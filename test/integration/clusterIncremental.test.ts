@@ -233,7 +233,7 @@ describe('cluster mode: incremental runs', () => {
     expect(summaries['work-item']).toMatchObject({ rawItems: 1, status: 'ok' });
     const wiql = t.sim.requests.slice(before).filter((r) => r.path.endsWith('/_apis/wit/wiql'));
     const status = await runCli(['status'], { env });
-    expect(status.stdout).toMatch(/^journal of service-hook events: live since \S+ \(1[45] min\)$/m);
+    expect(status.stdout).toMatch(/^journal of service-hook events: live since \S+ \(1[4-9] min\)$/m);
     // (The live event of item 12 may query its project too.)
     expect(new Set(wiql.map((r) => r.path.split('/')[2]))).toEqual(new Set([p1.id]));
   }, 60_000);
