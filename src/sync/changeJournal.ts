@@ -1,9 +1,14 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { KINDS } from '../kinds/registry.js';
 import type { ProjectChanges, RepositoryChanges, ServiceHookEvent } from '../kinds/types.js';
 
 /** How long an announced change is remembered: far longer than any gap between incremental runs. */
 const KEEP_MS = 30 * 86_400_000;
+/** HSET beat; a new `since` too when the last beat is older than ARGV[2] (a gap). */
+const BEAT = `local beat = tonumber(redis.call('HGET', KEYS[1], 'beat'))
+if not beat or tonumber(ARGV[1]) - beat > tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'since', ARGV[1]) end
+redis.call('HSET', KEYS[1], 'beat', ARGV[1])
+return 1`;
 /** `serve` beats this often while it accepts events… */
 export const JOURNAL_BEAT_MS = 30_000;
 /** …and a journal whose last beat is older than this is not live: events may have gone unheard since. */
@@ -39,18 +44,12 @@ export class RedisChangeJournal implements RepositoryChanges, ProjectChanges {
 
   /** A server is accepting events: keeps the journal live, or starts a new coverage after a gap. */
   async beat(): Promise<void> {
-    const now = this.now();
-    // One script, so replicas beating together agree on where the coverage began.
-    await this.redis.eval(
-      `local beat = tonumber(redis.call('HGET', KEYS[1], 'beat'))
-       if not beat or tonumber(ARGV[1]) - beat > tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], 'since', ARGV[1]) end
-       redis.call('HSET', KEYS[1], 'beat', ARGV[1])
-       return 1`,
-      1,
-      this.#state,
-      String(now),
-      String(STALE_MS),
-    );
+    await this.#beat(this.redis.multi()).exec();
+  }
+
+  // One script, so replicas beating together agree on where the coverage began.
+  #beat(pipe: ChainableCommander): ChainableCommander {
+    return pipe.eval(BEAT, 1, this.#state, String(this.now()), String(STALE_MS));
   }
 
   /** Records an accepted event's repository and its project for the kinds that subscribe to it. */
@@ -67,22 +66,18 @@ export class RedisChangeJournal implements RepositoryChanges, ProjectChanges {
       pipe.zadd(this.#projects, ...projects.flatMap((p) => [at, `${p.kind}:${p.projectId.toLowerCase()}`]));
       pipe.zremrangebyscore(this.#projects, '-inf', at - KEEP_MS);
     }
-    await pipe.exec();
-    await this.beat();
+    // The event was heard: the same round trip keeps the journal live.
+    await this.#beat(pipe).exec();
   }
 
   async since(since: Date): Promise<Set<string> | undefined> {
-    if (!(await this.covers(since))) return undefined;
+    if ((await this.#uncovered(since)) !== undefined) return undefined;
     return new Set(await this.redis.zrangebyscore(this.#repos, since.getTime(), '+inf'));
   }
 
   async projects(kind: string, since: Date): Promise<{ projectIds?: Set<string>; reason: string }> {
-    const state = await this.redis.hgetall(this.#state);
-    const began = Number(state.since);
-    const beat = Number(state.beat);
-    if (!state.since) return { reason: 'no journal of service-hook events (serve has accepted none)' };
-    if (this.now() - beat > STALE_MS) return { reason: `the journal of service-hook events is not live (last heard ${new Date(beat).toISOString()})` };
-    if (began > since.getTime()) return { reason: `the journal of service-hook events begins at ${new Date(began).toISOString()}, after the cursor` };
+    const uncovered = await this.#uncovered(since);
+    if (uncovered !== undefined) return { reason: uncovered };
     const prefix = `${kind}:`;
     const members = await this.redis.zrangebyscore(this.#projects, since.getTime(), '+inf');
     const projectIds = new Set(members.filter((m) => m.startsWith(prefix)).map((m) => m.slice(prefix.length)));
@@ -96,9 +91,13 @@ export class RedisChangeJournal implements RepositoryChanges, ProjectChanges {
     return { since: new Date(Number(began)), lastBeat: new Date(Number(beat)), live: this.now() - Number(beat) <= STALE_MS };
   }
 
-  async covers(since: Date): Promise<boolean> {
-    const [began, beat] = await this.redis.hmget(this.#state, 'since', 'beat');
-    return began !== null && beat !== null && Number(began) <= since.getTime() && this.now() - Number(beat) <= STALE_MS;
+  /** Why the journal does not cover the window from `since` on; undefined when it does. */
+  async #uncovered(since: Date): Promise<string | undefined> {
+    const state = await this.state();
+    if (!state) return 'no journal of service-hook events (serve has accepted none)';
+    if (!state.live) return `the journal of service-hook events is not live (last heard ${state.lastBeat.toISOString()})`;
+    if (state.since > since) return `the journal of service-hook events begins at ${state.since.toISOString()}, after the cursor`;
+    return undefined;
   }
 }
 
