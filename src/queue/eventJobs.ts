@@ -19,7 +19,7 @@ import { buildTargets } from '../sync/targets.js';
 import type { Logger } from '../observability/log.js';
 import type { SyncMetrics } from '../observability/metrics.js';
 import type { ClusterKeys } from './cluster.js';
-import { eventSubject, mergeCovered } from './eventSubject.js';
+import { eventSubject, handsOver, mergeCovered } from './eventSubject.js';
 
 /**
  * Safety net only: what frees a crashed holder's subject lock is its BullMQ job lock lapsing (TAKE below). This TTL just
@@ -115,13 +115,14 @@ export function createEventJobs(o: EventJobsOptions): EventJobs {
       await job.moveToDelayed(Date.now() + 100 + Math.floor(Math.random() * 400), token);
       throw new DelayedError();
     }
-    const coveredKey = o.keys.eventCovered(job.id!);
+    // What the events this job covers handed over (their pushes' refs): nothing is added while the job runs. Only
+    // event types that hand something over have such a list: the others cost no Redis call here.
+    const coveredKey = handsOver(event.eventType) ? o.keys.eventCovered(job.id!) : undefined;
     try {
       await o.ready?.();
-      // What the events this job covers handed over (their pushes' refs): nothing is added while the job runs.
-      event = mergeCovered(event, await o.redis.lrange(coveredKey, 0, -1));
+      if (coveredKey) event = mergeCovered(event, await o.redis.lrange(coveredKey, 0, -1));
       const result = await handler.handle(event);
-      await o.redis.del(coveredKey);
+      if (coveredKey) await o.redis.del(coveredKey);
       o.metrics?.webhookHandled(event.eventType, result.status);
       o.log.info({ eventId: event.id, eventType: event.eventType, status: result.status, reason: result.reason, resources: result.resources }, 'webhook event handled');
       return result;

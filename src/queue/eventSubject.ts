@@ -28,15 +28,19 @@ export function eventSubject(event: Pick<ServiceHookEvent, 'id' | 'eventType' | 
  * coalesced with that part carried over: the waiting job's handler merges what the events it covers pushed (see
  * mergeCovered), so one job handles them all.
  */
-const MERGED_PART: Record<string, (resource: Record<string, unknown>) => unknown> = {
-  'git.push': (r) => (Array.isArray(r.refUpdates) ? r.refUpdates : []),
-};
+// A Map, not an object: an event type is the sender's text, and `constructor` is no merged part.
+const MERGED_PART = new Map<string, (resource: Record<string, unknown>) => unknown>([['git.push', (r) => (Array.isArray(r.refUpdates) ? r.refUpdates : [])]]);
 
 type RefUpdate = { name?: unknown; oldObjectId?: unknown; newObjectId?: unknown };
 
+/** Whether events of this type hand something over to the job that covers them (then the job reads what they did). */
+export function handsOver(eventType: string): boolean {
+  return MERGED_PART.has(eventType);
+}
+
 /** What a covered event hands over to the job that covers it (JSON), or undefined when the subject says it all. */
 export function coveredPart(event: Pick<ServiceHookEvent, 'eventType' | 'resource'>): string | undefined {
-  const part = MERGED_PART[event.eventType];
+  const part = MERGED_PART.get(event.eventType);
   return part ? JSON.stringify(part(event.resource)) : undefined;
 }
 
@@ -45,10 +49,11 @@ export function coveredPart(event: Pick<ServiceHookEvent, 'eventType' | 'resourc
  * from its first push's old commit to its last push's new one, so the handler sees the whole range.
  */
 export function mergeCovered<E extends Pick<ServiceHookEvent, 'eventType' | 'resource'>>(event: E, covered: string[]): E {
-  if (!MERGED_PART[event.eventType] || covered.length === 0) return event;
+  const part = MERGED_PART.get(event.eventType);
+  if (!part || covered.length === 0) return event;
   const byRef = new Map<string, RefUpdate>();
   const merged: RefUpdate[] = [];
-  for (const list of [MERGED_PART[event.eventType]!(event.resource), ...covered.map((c) => JSON.parse(c) as unknown)]) {
+  for (const list of [part(event.resource), ...covered.map((c) => JSON.parse(c) as unknown)]) {
     for (const u of Array.isArray(list) ? (list as RefUpdate[]) : []) {
       const name = typeof u?.name === 'string' ? u.name : undefined;
       const known = name !== undefined ? byRef.get(name) : undefined;

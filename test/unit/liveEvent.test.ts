@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { parseOrganizationUrl } from '../../src/ado/orgUrl.js';
 import type { ServiceHookEvent } from '../../src/kinds/types.js';
 import { eventSubject } from '../../src/queue/eventJobs.js';
-import { coveredPart, mergeCovered } from '../../src/queue/eventSubject.js';
+import { coveredPart, handsOver, mergeCovered } from '../../src/queue/eventSubject.js';
 import { cloudOrganizationName, eventOrganization } from '../../src/sync/liveEvent.js';
 import type { OrgTarget } from '../../src/sync/resync.js';
 
@@ -68,5 +68,8 @@ describe('pushes a waiting job covers (their refs handed over)', () => {
   it('hands over nothing for events whose subject says it all', () => {
     expect(coveredPart(ev({ pullRequestId: 7, repository: { id: 'R' } }, undefined, 'git.pullrequest.updated'))).toBeUndefined();
     expect(coveredPart(push([ref('refs/heads/main', 'a', 'b')]))).toBe(JSON.stringify([ref('refs/heads/main', 'a', 'b')]));
+    // Only pushes hand something over (the job reads a list for them alone); an event type is the sender's text.
+    expect(['git.push', 'git.pullrequest.updated', 'constructor', 'toString'].map(handsOver)).toEqual([true, false, false, false]);
+    expect(coveredPart(ev({}, undefined, 'constructor'))).toBeUndefined();
   });
 });
