@@ -28,12 +28,16 @@ const BATCH_SIZE = 1000;
 /** More entries than an incremental window should ever hold; past it the kinds list themselves whole. */
 const MAX_ENTRIES = 100_000;
 
+/** The window starts on a whole minute: resources whose cursors fall within one minute share a read. */
+const WINDOW_STEP_MS = 60_000;
+
 /**
- * Every entry since `since`, read once per run and window (kinds with the same cursor share the read). Never throws for
- * an audit log that cannot be read: the view names the reason instead.
+ * Every entry since `since` (from the minute it falls in: a few more entries only re-read what they name), read once
+ * per run and window. Never throws for an audit log that cannot be read: the view names the reason instead.
  */
 export function auditLogSince(ctx: FetchContext, since: Date): Promise<AuditView> {
-  return ctx.cache.memo(`audit-log:${ctx.client.org.url}:${since.toISOString()}`, () => readAuditLog(ctx, since));
+  const from = new Date(Math.floor(since.getTime() / WINDOW_STEP_MS) * WINDOW_STEP_MS);
+  return ctx.cache.memo(`audit-log:${ctx.client.org.url}:${from.toISOString()}`, () => readAuditLog(ctx, from));
 }
 
 async function readAuditLog(ctx: FetchContext, since: Date): Promise<AuditView> {
