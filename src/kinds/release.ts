@@ -42,7 +42,7 @@ function releaseQuery(s: ReleaseSelector): Query {
 
 /** Classic releases of every project (vsrm); the selector options are passed through as the API's filters. */
 function fetchReleases(ctx: FetchContext, s: ReleaseSelector, projectIds?: Set<string>): AsyncGenerator<RawItem[]> {
-  return releaseListPages(ctx, 'releases', releaseQuery(s), PIPELINE_PAGE.releases, undefined, projectIds);
+  return releaseListPages(ctx, 'releases', releaseQuery(s), PIPELINE_PAGE.releases, { projectIds });
 }
 
 export const releaseKind: KindDefinition<ReleaseSelector> = {

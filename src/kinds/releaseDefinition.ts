@@ -24,8 +24,7 @@ function fetchReleaseDefinitions(ctx: FetchContext, s: ReleaseDefinitionSelector
     'definitions',
     { $expand: s.expand ?? 'environments', tagFilter: tagList(s.tagFilter) },
     PIPELINE_PAGE.releaseDefinitions,
-    (item, project) => ({ ...item, __project: project }),
-    projectIds,
+    { enrich: (item, project) => ({ ...item, __project: project }), projectIds },
   );
 }
 

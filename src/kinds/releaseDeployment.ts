@@ -22,7 +22,7 @@ function fetchReleaseDeployments(ctx: FetchContext): AsyncGenerator<RawItem[]> {
 async function* releaseDeploymentsSince(ctx: FetchContext, _selector: unknown, since: Date): AsyncGenerator<RawItem[]> {
   const projects = await projectsChangedSince(ctx, 'release-deployment', since);
   const ids = new Set(projects.map((p) => p.id.toLowerCase()));
-  yield* releaseListPages(ctx, 'deployments', { ...DEPLOYMENT_FILTERS, minModifiedTime: since.toISOString() }, PIPELINE_PAGE.releaseDeployments, undefined, ids);
+  yield* releaseListPages(ctx, 'deployments', { ...DEPLOYMENT_FILTERS, minModifiedTime: since.toISOString() }, PIPELINE_PAGE.releaseDeployments, { projectIds: ids });
 }
 
 export const releaseDeploymentKind: KindDefinition = {

@@ -15,10 +15,13 @@ export function releaseListPages(
   resource: 'definitions' | 'releases' | 'deployments',
   query: Query,
   maxPage: number,
-  enrich?: (item: RawItem, project: ProjectRef) => RawItem,
-  /** Only these projects (ids, lower case): an incremental pass's. Default: every project. */
-  projectIds?: Set<string>,
+  o: {
+    enrich?: (item: RawItem, project: ProjectRef) => RawItem;
+    /** Only these projects (ids, lower case): an incremental pass's. Default: every project. */
+    projectIds?: Set<string>;
+  } = {},
 ): AsyncGenerator<RawItem[]> {
+  const { enrich, projectIds } = o;
   return (async function* () {
     const projects = (await listProjects(ctx)).filter((p) => !projectIds || projectIds.has(p.id.toLowerCase()));
     yield* mergeMap(
