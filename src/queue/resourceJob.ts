@@ -5,7 +5,7 @@
  * summary's `startedAt` is where the run job moves the cursor once the pass proved complete (both modes).
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { OwnedSnapshot, presenceByIdentifiers } from '../sync/ownedSnapshot.js';
+import { runPresence } from '../sync/ownedSnapshot.js';
 import { recordProduced } from '../sync/produced.js';
 import { buildPortTarget } from '../sync/portTarget.js';
 import { resyncOrganization, type ResourceSummary } from '../sync/resync.js';
@@ -53,15 +53,8 @@ async function runResource(ctx: ClusterContext, job: Job<ResourceJobData>): Prom
   if (!target) throw new UnrecoverableError(`organization ${d.organization} is no longer configured`);
   const port = buildPortTarget(settings, config, jobLog, state);
   const ledger = new RedisRunLedger({ redis: state, prefix: keys.base, runId: d.runId });
-  // The run's listing of what Port holds, shared by its jobs through Redis: unchanged entities are skipped only if held.
-  if (incremental) {
-    // Few writes: Port is asked about the entities the job would skip, instead of listing every owned one.
-    port.sink.usePresence(presenceByIdentifiers(port.catalog));
-  } else {
-    const snapshot = new OwnedSnapshot(ledger, port.catalog, jobLog);
-    port.sink.usePresence(snapshot);
-    snapshot.prefetch(resourceBlueprints(config, [d.index]));
-  }
+  // Unchanged entities are skipped only if Port holds them; a full run's listing is shared by its jobs through Redis.
+  port.sink.usePresence(runPresence({ incremental, ledger, catalog: port.catalog, log: jobLog, blueprints: resourceBlueprints(config, [d.index]) }).presence);
   try {
     const [summary] = await resyncOrganization({
       config,

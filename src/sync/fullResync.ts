@@ -6,7 +6,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../observability/log.js';
 import { deleteStaleEntities, type OwnedListing, type StaleDeletionCatalog, type StaleDeletionResult } from './staleDeletion.js';
 import { MemoryRunLedger, type RunLedger } from './state.js';
-import { OwnedSnapshot, presenceByIdentifiers, type OwnedLister } from './ownedSnapshot.js';
+import { runPresence, type OwnedLister } from './ownedSnapshot.js';
 import { recordProduced } from './produced.js';
 import type { EntityOrigins } from './entityOrigins.js';
 import { isComplete, resyncOrganization, type OrgTarget, type ResourceSummary } from './resync.js';
@@ -83,16 +83,9 @@ export async function runFullResync(o: FullResyncOptions): Promise<FullResyncRes
   const ledger = o.ledger ?? new MemoryRunLedger();
   const summaries: ResourceSummary[] = [];
   const catalog = o.catalog;
-  // An incremental run deletes nothing (no snapshot needed) and writes little: Port is asked about the entities it
-  // would skip instead of listing every owned entity.
-  const snapshot = catalog && !o.incremental ? new OwnedSnapshot(ledger, catalog, o.log) : undefined;
-  if (snapshot) {
-    o.sink.usePresence?.(snapshot);
-    // Listing what Port holds overlaps the first resources' fetching; the sink waits only for a blueprint not listed yet.
-    snapshot.prefetch(resourceBlueprints(o.config, o.resourceIndexes));
-  } else if (catalog && o.incremental) {
-    o.sink.usePresence?.(presenceByIdentifiers(catalog));
-  }
+  const presence = catalog ? runPresence({ incremental: o.incremental !== undefined, ledger, catalog, log: o.log, blueprints: resourceBlueprints(o.config, o.resourceIndexes) }) : undefined;
+  const snapshot = presence?.snapshot;
+  if (presence) o.sink.usePresence?.(presence.presence);
   // Organizations run side by side, at most `maxConcurrentOrganizations` at once, each through its own client (own
   // request concurrency and rate-limit window). One that fails is reported and the others go on; its failure makes the
   // run incomplete, so nothing is deleted.

@@ -91,9 +91,20 @@ export class OwnedSnapshot {
 }
 
 /**
- * Presence for an incremental run: it writes few entities, so instead of listing every owned entity of a blueprint
- * (hundreds of thousands of builds), Port is asked about the identifiers the run would skip as unchanged.
+ * What a resync asks before it skips an unchanged entity. A full run lists every owned entity of each blueprint once,
+ * starting with `blueprints` in the background (the same listing then feeds stale deletion). An incremental run writes
+ * little and deletes nothing: Port is asked only about the identifiers it would skip.
  */
-export function presenceByIdentifiers(catalog: { ownedAmong(blueprint: string, identifiers: string[]): Promise<string[]> }): CatalogPresence {
-  return { present: async (blueprint, identifiers) => new Set(await catalog.ownedAmong(blueprint, identifiers)) };
+export function runPresence(o: {
+  incremental: boolean;
+  ledger: RunLedger;
+  catalog: OwnedLister & { ownedAmong(blueprint: string, identifiers: string[]): Promise<string[]> };
+  log: Logger;
+  blueprints: string[];
+}): { presence: CatalogPresence; snapshot?: OwnedSnapshot } {
+  if (o.incremental) return { presence: { present: async (blueprint, identifiers) => new Set(await o.catalog.ownedAmong(blueprint, identifiers)) } };
+  const snapshot = new OwnedSnapshot(o.ledger, o.catalog, o.log);
+  // Listing what Port holds overlaps the first resources' fetching; the sink waits only for a blueprint not listed yet.
+  snapshot.prefetch(o.blueprints);
+  return { presence: snapshot, snapshot };
 }
