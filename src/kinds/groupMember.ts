@@ -71,16 +71,16 @@ const MEMBERSHIP_CHANGE = /^Group\.UpdateGroupMembership\.(Add|Remove)$/;
  * longer one is gone. An entry whose group or member cannot be resolved reads every group's members.
  */
 async function* membersOfEntries(ctx: FetchContext, selector: Selector, entries: AuditEntry[]): AsyncGenerator<RawItem[]> {
-  const pairs: Array<{ group: string; member: string; removed: boolean }> = [];
-  let unresolved = false;
-  for (const e of entries) {
-    const groupKey = auditField(e, 'GroupId', 'GroupDescriptor');
-    const memberKey = auditField(e, 'MemberId', 'MemberDescriptor');
-    const group = groupKey && (await descriptorOf(ctx, groupKey));
-    const member = memberKey && (await descriptorOf(ctx, memberKey));
-    if (group && member) pairs.push({ group, member, removed: e.actionId.endsWith('.Remove') });
-    else unresolved = true;
-  }
+  // Resolved side by side (the client bounds the requests in flight); each storage key once per run.
+  const resolved = await Promise.all(
+    entries.map(async (e) => {
+      const [groupKey, memberKey] = [auditField(e, 'GroupId', 'GroupDescriptor'), auditField(e, 'MemberId', 'MemberDescriptor')];
+      const [group, member] = await Promise.all([groupKey && descriptorOf(ctx, groupKey), memberKey && descriptorOf(ctx, memberKey)]);
+      return group && member ? { group, member, removed: e.actionId.endsWith('.Remove') } : undefined;
+    }),
+  );
+  const pairs = resolved.filter((p) => p !== undefined);
+  const unresolved = pairs.length < resolved.length;
   // Group → its members now, for every group read.
   const current = new Map<string, { members: Set<string>; ref?: RawItem }>();
   const seen = (items: RawItem[]) => {
